@@ -1,0 +1,292 @@
+"""Model adapters: the contract, an OpenAI-compatible API client and a deterministic mock.
+
+An adapter answers one :class:`Request` at a time (``await adapter.agenerate(request)``), so
+each sample stays an independent unit of work; an adapter that benefits from batching (local
+transformers models) batches concurrent requests itself. Errors never propagate: they come
+back as ``ModelOutput(error=...)`` so the engine can record and count them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from evs_core.errors import EvsError
+from evs_core.schema import ModelOutput, Usage
+
+
+@dataclass
+class Request:
+    """What a benchmark asks of a model for one sample."""
+
+    messages: list[dict[str, Any]] | None = None
+    prompt: str | None = None
+    kind: str = "generate"  # or "loglikelihood"
+    continuations: list[str] | None = None  # loglikelihood: score each continuation of ``prompt``
+    generation: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"kind": self.kind}
+        if self.messages is not None:
+            d["messages"] = self.messages
+        if self.prompt is not None:
+            d["prompt"] = self.prompt
+        if self.continuations is not None:
+            d["continuations"] = self.continuations
+        if self.generation:
+            d["generation"] = self.generation
+        return d
+
+
+class ModelAdapter:
+    """Base class of model adapters. Subclasses implement :meth:`agenerate`."""
+
+    name = "base"
+    supports_loglikelihood = False
+    #: How many requests the engine should keep in flight; ``None`` means the run's concurrency.
+    max_concurrency: int | None = None
+
+    def __init__(self, config) -> None:
+        self.config = config
+
+    @property
+    def model_id(self) -> str:
+        return self.config.model
+
+    async def preflight(self) -> None:
+        """Check the model can be reached/loaded; raise EvsError with a one-line reason."""
+
+    async def agenerate(self, request: Request) -> ModelOutput:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        """Release connections, threads, memory."""
+
+
+def split_reasoning(text: str | None) -> tuple[str, str | None]:
+    """Separate ``<think>…</think>`` reasoning from the answer text.
+
+    Returns ``(answer, reasoning)``. An unterminated ``<think>`` (the model ran out of tokens
+    while thinking) yields an empty answer and all text as reasoning. A response that has a
+    closing ``</think>`` without the opening tag (chat templates often put ``<think>`` in the
+    prompt) is split at the closing tag.
+    """
+    if not text:
+        return text or "", None
+    lower = text.lower()
+    for open_tag, close_tag in (("<think>", "</think>"), ("<thinking>", "</thinking>"), ("<reasoning>", "</reasoning>")):
+        start = lower.find(open_tag)
+        end = lower.rfind(close_tag)
+        if end != -1 and (start == -1 or start < end):
+            begin = start + len(open_tag) if start != -1 else 0
+            reasoning = text[begin:end].strip()
+            answer = (text[:start] if start != -1 else "") + text[end + len(close_tag):]
+            return answer.strip(), reasoning
+        if start != -1 and end == -1:
+            return text[:start].strip(), text[start + len(open_tag):].strip()
+    return text, None
+
+
+RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+class OpenAIAPIModel(ModelAdapter):
+    """An OpenAI-compatible server (vLLM, SGLang, TGI, Ollama, OpenAI…), chat or completions.
+
+    ``model_args``: ``api`` (``chat`` or ``completions``), ``headers`` (dict), ``max_connections``.
+    Retries 408/409/425/429/5xx and connection errors ``config.retries`` times with
+    exponential backoff and jitter; other 4xx fail at once.
+    """
+
+    name = "openai_api"
+    ARGS = {"api", "headers", "max_connections", "backoff"}
+
+    def __init__(self, config) -> None:
+        super().__init__(config)
+        unknown = set(config.model_args) - self.ARGS
+        if unknown:
+            from evs_core.errors import ConfigError, suggest
+
+            key = sorted(unknown)[0]
+            raise ConfigError(f"unknown model_args key '{key}' for the API model{suggest(key, self.ARGS)}")
+        if not config.api_url:
+            raise EvsError("the API model needs --api-url")
+        self.base_url = config.api_url.rstrip("/")
+        for suffix in ("/chat/completions", "/completions"):
+            if self.base_url.endswith(suffix):
+                self.base_url = self.base_url[: -len(suffix)]
+        self.api = config.model_args.get("api", "chat")
+        if self.api not in ("chat", "completions"):
+            raise EvsError(f"model_args.api must be 'chat' or 'completions', not '{self.api}'")
+        self.backoff = float(config.model_args.get("backoff", 0.5))
+        headers = {"Content-Type": "application/json"}
+        if config.api_key:
+            headers["Authorization"] = f"Bearer {config.api_key}"
+        headers.update(config.model_args.get("headers") or {})
+        self._headers = headers
+        self._client = None
+
+    def _get_client(self):
+        if self._client is None:
+            import httpx
+
+            limit = int(self.config.model_args.get("max_connections", max(self.config.concurrency, 1)))
+            self._client = httpx.AsyncClient(
+                headers=self._headers,
+                timeout=httpx.Timeout(self.config.timeout, connect=min(10.0, self.config.timeout)),
+                limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
+            )
+        return self._client
+
+    async def preflight(self) -> None:
+        import httpx
+
+        try:
+            async with httpx.AsyncClient(timeout=5.0, headers=self._headers) as client:
+                await client.get(f"{self.base_url}/models")
+        except httpx.HTTPError as exc:
+            raise EvsError(f"cannot reach --api-url {self.config.api_url}: {type(exc).__name__}: {exc}") from None
+
+    def _body(self, request: Request) -> tuple[str, dict[str, Any]]:
+        gen = {**self.config.generation_config, **request.generation}
+        gen.pop("do_sample", None)
+        if "max_new_tokens" in gen:
+            gen.setdefault("max_tokens", gen.pop("max_new_tokens"))
+        body: dict[str, Any] = {"model": self.config.model, **gen}
+        if self.api == "completions" or request.messages is None:
+            prompt = request.prompt
+            if prompt is None:
+                prompt = "\n\n".join(str(m["content"]) for m in request.messages or [])
+            body["prompt"] = prompt
+            return "/completions", body
+        body["messages"] = request.messages
+        return "/chat/completions", body
+
+    async def agenerate(self, request: Request) -> ModelOutput:
+        import httpx
+
+        if request.kind != "generate":
+            return ModelOutput(error="UnsupportedRequest: the API model only generates text")
+        path, body = self._body(request)
+        client = self._get_client()
+        start = time.perf_counter()
+        last_error = ""
+        for attempt in range(self.config.retries + 1):
+            if attempt:
+                delay = self.backoff * (2 ** (attempt - 1))
+                await asyncio.sleep(delay * (0.5 + random.random()))
+            try:
+                resp = await client.post(self.base_url + path, json=body)
+            except httpx.TimeoutException as exc:
+                last_error = f"Timeout: {type(exc).__name__}"
+                continue
+            except httpx.HTTPError as exc:
+                last_error = f"ConnectionError: {type(exc).__name__}: {exc}"
+                continue
+            if resp.status_code in RETRY_STATUS:
+                last_error = f"HTTP {resp.status_code}: {resp.text[:200]}"
+                continue
+            if resp.status_code >= 400:
+                return ModelOutput(error=f"HTTP {resp.status_code}: {resp.text[:200]}",
+                                   latency_s=time.perf_counter() - start)
+            try:
+                return self._parse(resp.json(), time.perf_counter() - start)
+            except (ValueError, KeyError, IndexError, TypeError) as exc:
+                return ModelOutput(error=f"MalformedResponse: {type(exc).__name__}: {exc}",
+                                   latency_s=time.perf_counter() - start)
+        return ModelOutput(error=last_error or "failed", latency_s=time.perf_counter() - start)
+
+    def _parse(self, data: dict[str, Any], latency: float) -> ModelOutput:
+        choice = data["choices"][0]
+        if "message" in choice:
+            msg = choice["message"] or {}
+            text = msg.get("content") or ""
+            reasoning = msg.get("reasoning_content") or msg.get("reasoning")
+        else:
+            text = choice.get("text") or ""
+            reasoning = None
+        answer, think = split_reasoning(text)
+        if think is not None:
+            reasoning = (reasoning + "\n" + think) if reasoning else think
+        usage = data.get("usage") or None
+        return ModelOutput(
+            text=answer,
+            reasoning=reasoning,
+            usage=Usage(
+                prompt_tokens=usage.get("prompt_tokens") or 0,
+                completion_tokens=usage.get("completion_tokens") or 0,
+                total_tokens=usage.get("total_tokens") or 0,
+            ) if usage else None,
+            latency_s=latency,
+            finish_reason=choice.get("finish_reason"),
+            model=data.get("model"),
+        )
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+class MockModel(ModelAdapter):
+    """A deterministic model for tests and dry runs; never touches the network.
+
+    ``model_args.mode``:
+    - ``constant`` (default): answers ``model_args.text`` (default ``"The answer is 42."``);
+    - ``echo``: answers the last user message;
+    - ``hash``: a reproducible pseudo-random letter A–D and number derived from the prompt,
+      e.g. ``"Reasoning… The answer is C. #### 17"``; loglikelihood picks a pseudo-random choice.
+    ``model_args.latency`` adds a fixed delay in seconds; ``model_args.fail_every`` fails each
+    n-th request.
+    """
+
+    name = "mock"
+    supports_loglikelihood = True
+
+    def __init__(self, config) -> None:
+        super().__init__(config)
+        args = config.model_args
+        self.mode = args.get("mode", "constant")
+        if self.mode not in ("constant", "echo", "hash"):
+            raise EvsError(f"model_args.mode of the mock model must be constant, echo or hash, not '{self.mode}'")
+        self.text = args.get("text", "The answer is 42.")
+        self.latency = float(args.get("latency", 0.0))
+        self.fail_every = int(args.get("fail_every", 0))
+        self._count = 0
+
+    @staticmethod
+    def _digest(request: Request) -> int:
+        raw = json.dumps(request.to_dict(), sort_keys=True, ensure_ascii=False)
+        return int(hashlib.sha256(raw.encode()).hexdigest()[:12], 16)
+
+    async def agenerate(self, request: Request) -> ModelOutput:
+        self._count += 1
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        if self.fail_every and self._count % self.fail_every == 0:
+            return ModelOutput(error="MockFailure: configured to fail")
+        h = self._digest(request)
+        if request.kind == "loglikelihood":
+            n = len(request.continuations or [])
+            rng = random.Random(h)
+            return ModelOutput(logprobs=[-rng.random() * 10 for _ in range(n)])
+        if self.mode == "constant":
+            text = self.text
+        elif self.mode == "echo":
+            msgs = request.messages or []
+            text = str(msgs[-1]["content"]) if msgs else (request.prompt or "")
+        else:
+            text = f"Let me think. The answer is {'ABCD'[h % 4]}. #### {h % 100}"
+        answer, reasoning = split_reasoning(text)
+        return ModelOutput(
+            text=answer,
+            reasoning=reasoning,
+            usage=Usage(prompt_tokens=10, completion_tokens=len(text.split()), total_tokens=10 + len(text.split())),
+            latency_s=self.latency,
+            finish_reason="stop",
+        )

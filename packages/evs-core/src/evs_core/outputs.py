@@ -1,0 +1,92 @@
+"""The layout of a run folder, and crash-safe JSONL writing.
+
+::
+
+    <work_dir>/<YYYYmmdd_HHMMSS>/
+        configs/task_config.yaml
+        logs/eval_log.log
+        predictions/<model>/<dataset>.jsonl   one line per (sample, repeat), appended as it finishes
+        reviews/<model>/<dataset>.jsonl       one line per (sample, repeat)
+        reports/<model>/<dataset>.json        the report (schema: evs_core.schema.Report)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+SUBDIRS = ("configs", "logs", "predictions", "reviews", "reports")
+
+
+def safe_name(model: str) -> str:
+    """A file-system safe folder name for a model id or path."""
+    p = model.rstrip("/\\")
+    if os.sep in p and Path(p).exists():
+        p = Path(p).name
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", p).strip("_") or "model"
+
+
+def new_run_dir(work_dir: str | Path) -> Path:
+    base = Path(work_dir)
+    stamp = time.strftime("%Y%m%d_%H%M%S")
+    run = base / stamp
+    n = 1
+    while run.exists():
+        run = base / f"{stamp}_{n}"
+        n += 1
+    for sub in SUBDIRS:
+        (run / sub).mkdir(parents=True, exist_ok=True)
+    return run
+
+
+class JsonlAppender:
+    """Appends one JSON object per line and flushes it, so a crash loses at most a partial line."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._f = open(path, "a", encoding="utf-8")
+
+    def write(self, obj: Any) -> None:
+        line = obj.model_dump_json() if hasattr(obj, "model_dump_json") else json.dumps(obj, ensure_ascii=False)
+        self._f.write(line + "\n")
+        self._f.flush()
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def read_jsonl_tolerant(path: Path) -> tuple[list[dict[str, Any]], int]:
+    """Valid lines of a JSONL file and the number of broken ones (e.g. cut by a crash)."""
+    rows, bad = [], 0
+    if not path.exists():
+        return rows, 0
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                bad += 1
+    return rows, bad
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def atomic_write_jsonl(path: Path, rows: list[Any]) -> None:
+    lines = [r.model_dump_json() if hasattr(r, "model_dump_json") else json.dumps(r, ensure_ascii=False) for r in rows]
+    atomic_write_text(path, "".join(line + "\n" for line in lines))

@@ -1,0 +1,122 @@
+"""The result schema: samples, model outputs, per-sample reviews and reports.
+
+These are the files evs writes (JSONL predictions and reviews, JSON reports). Viewers and
+re-scoring read the files, never live objects. ``SCHEMA_VERSION`` changes when a field changes
+meaning or is removed; adding an optional field keeps it. See ``docs/output-format.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Message(_Model):
+    role: str
+    content: Any  # str, or a list of OpenAI content parts (text, image_url)
+
+
+class Sample(_Model):
+    """One unit of evaluation: an input, a reference answer, and what scoring needs."""
+
+    id: str
+    input: str | None = None  # plain prompt (completions / local models)
+    messages: list[Message] | None = None  # chat form; built from ``input`` when missing
+    choices: list[str] | None = None  # answer options of a multiple-choice question
+    target: Any = None  # gold answer: letter, number, text, list of texts
+    subset: str = "default"
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class Usage(_Model):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+class ModelOutput(_Model):
+    """What a model returned for one request (or the error it raised)."""
+
+    text: str = ""
+    reasoning: str | None = None
+    usage: Usage | None = None
+    latency_s: float | None = None
+    finish_reason: str | None = None
+    logprobs: list[float] | None = None  # log-likelihood of each choice, for MC scoring
+    error: str | None = None
+    model: str | None = None
+
+
+class Prediction(_Model):
+    """A line of ``predictions/<model>/<dataset>.jsonl``."""
+
+    schema_version: str = SCHEMA_VERSION
+    sample_id: str
+    repeat: int = 0
+    subset: str = "default"
+    request: dict[str, Any] = Field(default_factory=dict)
+    output: ModelOutput
+    time: float = 0.0
+
+
+class Review(_Model):
+    """A line of ``reviews/<model>/<dataset>.jsonl``: the score of one prediction."""
+
+    schema_version: str = SCHEMA_VERSION
+    sample_id: str
+    repeat: int = 0
+    subset: str = "default"
+    target: Any = None
+    prediction: str = ""
+    reasoning_chars: int | None = None
+    extracted: Any = None
+    scores: dict[str, float] = Field(default_factory=dict)
+    error: str | None = None  # the model call or the scoring failed; excluded from scores
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class Stat(_Model):
+    """A score with its uncertainty."""
+
+    score: float
+    num: int
+    stderr: float | None = None
+    ci95: tuple[float, float] | None = None
+
+
+class SubsetScore(_Model):
+    name: str
+    num: int
+    score: float
+    metrics: dict[str, Stat] = Field(default_factory=dict)
+
+
+class Report(_Model):
+    """``reports/<model>/<dataset>.json``: the scores of one model on one benchmark."""
+
+    schema_version: str = SCHEMA_VERSION
+    model: str
+    dataset: str
+    benchmark_version: str
+    metric: str  # the primary metric, whose value is ``score``
+    score: float  # primary metric over all scored samples, 0..1
+    num: int  # samples scored
+    num_samples: int  # samples asked (including failed ones)
+    num_errors: int  # samples whose model call or scoring failed
+    stderr: float | None = None
+    ci95: tuple[float, float] | None = None
+    metrics: dict[str, Stat] = Field(default_factory=dict)
+    subsets: list[SubsetScore] = Field(default_factory=list)
+    errors: dict[str, int] = Field(default_factory=dict)  # error kind -> count
+    reasoning: dict[str, float] | None = None  # reasoning length statistics (characters)
+    usage: dict[str, float] = Field(default_factory=dict)
+    config: dict[str, Any] = Field(default_factory=dict)
+    packages: dict[str, str] = Field(default_factory=dict)
+    created_at: str = ""
