@@ -113,7 +113,14 @@ class Benchmark:
         """Raw rows of one split of one subset: local files when configured, else the Hub."""
         root = self.local_root()
         if root is not None:
-            return load_local(root, split, None if subset == DEFAULT else subset)
+            if subset == DEFAULT:
+                return load_local(root, split, None)
+            if len(self.subsets) == 1:  # a single-config dataset may be stored without its config folder
+                try:
+                    return load_local(root, split, subset)
+                except ConfigError:
+                    return load_local(root, split, None)
+            return load_local(root, split, subset)
         dataset_id = self.ms_id if self.hub == "modelscope" and self.ms_id else self.hf_id
         if not dataset_id:
             raise ConfigError(f"{self.name} has no online source: give --dataset-dir or dataset_args.{self.name}.local_path")

@@ -1,0 +1,139 @@
+"""Click commands of evs-native. The engine is imported only when a command runs."""
+
+from __future__ import annotations
+
+import click
+
+
+class MultiValueOption(click.Option):
+    """An option that takes every following argument up to the next option: ``--datasets a b c``."""
+
+    def add_to_parser(self, parser, ctx):
+        super().add_to_parser(parser, ctx)
+        for name in self.opts:
+            opt = parser._long_opt.get(name) or parser._short_opt.get(name)
+            if opt is None:
+                continue
+            original = opt.process
+
+            def process(value, state, _original=original):
+                values = [value]
+                while state.rargs and not state.rargs[0].startswith("-"):
+                    values.append(state.rargs.pop(0))
+                for v in values:
+                    _original(v, state)
+
+            opt.process = process
+
+
+def _json_opt(ctx, param, value):
+    from evs_core.config import parse_json_arg
+
+    return parse_json_arg("--" + param.name.replace("_", "-"), value)
+
+
+@click.command("eval", context_settings={"show_default": True})
+@click.option("--model", help="Model: API model id, local folder, hub id, 'smollm2-135m-instruct' (offline) or 'mock'.")
+@click.option("--model-type", help="Adapter: openai_api, transformers, mock (inferred when omitted).")
+@click.option("--api-url", help="Base URL of an OpenAI-compatible API, e.g. http://127.0.0.1:8000/v1.")
+@click.option("--api-key", help="API key ('EMPTY' for local servers).")
+@click.option("--datasets", cls=MultiValueOption, multiple=True, help="Benchmarks to run (space- or comma-separated; repeatable).")
+@click.option("--limit", type=float, help="Samples per subset (integer) or fraction (0<x<1).")
+@click.option("--dataset-args", callback=_json_opt, help='Per-benchmark JSON, e.g. \'{"gsm8k": {"few_shot_num": 2}}\'.')
+@click.option("--generation-config", callback=_json_opt, help='JSON sampling parameters, e.g. \'{"temperature": 0}\'.')
+@click.option("--model-args", callback=_json_opt, help="JSON adapter arguments (local: device, dtype, batch_size…).")
+@click.option("--dataset-dir", help="Local data root laid out as DIR/<benchmark>/…; never downloads.")
+@click.option("--dataset-hub", type=click.Choice(["huggingface", "modelscope"]), help="Online data source.")
+@click.option("--work-dir", help="Where run folders are written (default: outputs).")
+@click.option("--concurrency", "--eval-batch-size", "concurrency", type=int,
+              help="Samples in flight (API) or batch size (local). Default 8.")
+@click.option("--timeout", type=float, help="Seconds per request (default 300).")
+@click.option("--retries", type=int, help="Retries on 429/5xx/connection errors (default 3).")
+@click.option("--repeats", type=int, help="Generations per sample (default 1).")
+@click.option("--use-cache", help="Resume this earlier run folder: completed samples are not asked again.")
+@click.option("--rescore", is_flag=True, default=None, help="With --use-cache: recompute reviews and reports, no model calls.")
+@click.option("--seed", type=int, help="Seed (default 42).")
+@click.option("--stream/--no-stream", default=None, help="Stream API responses.")
+@click.option("--no-progress", is_flag=True, default=None, help="Hide the progress bar.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML or JSON task config; flags override it.")
+def eval_command(config_file, datasets, limit, **flags):
+    """Evaluate a model on benchmarks and write predictions, reviews and reports."""
+    from evs_core.config import load_config_file
+
+    from evs_native.engine import print_table, run_task
+
+    data = load_config_file(config_file) if config_file else {}
+    if datasets:
+        data["datasets"] = [d for item in datasets for d in item.replace(",", " ").split()]
+    if limit is not None:
+        data["limit"] = int(limit) if float(limit).is_integer() else limit
+    for key, value in flags.items():
+        if value is not None:
+            data[key] = value
+    if "model" not in data:
+        raise click.UsageError("--model is required (or 'model' in --config)")
+    if "datasets" not in data:
+        raise click.UsageError("--datasets is required (or 'datasets' in --config)")
+    pm = click.get_current_context().find_root().obj
+    reports = run_task(data, pm=pm)
+    print_table(reports)
+
+
+@click.group("benchmarks", invoke_without_command=True)
+@click.pass_context
+def benchmarks_group(ctx):
+    """List the benchmarks evs knows (from every installed plugin)."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(list_benchmarks)
+
+
+@benchmarks_group.command("list")
+@click.option("--tag", help="Only benchmarks with this tag.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def list_benchmarks(ctx, tag=None, as_json=False):
+    """List benchmarks: name, tags, plugin, description. Imports no benchmark code."""
+    import json
+
+    from evs_core.registry import get_registries
+
+    reg = get_registries(ctx.find_root().obj).benchmarks
+    rows = []
+    for name in reg.names():
+        e = reg.entry(name)
+        tags = e.meta.get("tags", [])
+        if tag and tag not in tags:
+            continue
+        rows.append({"name": name, "tags": tags, "plugin": e.plugin, "description": e.meta.get("description", "")})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    width = max([len(r["name"]) for r in rows] + [4])
+    twidth = max([len(", ".join(r["tags"])) for r in rows] + [4])
+    click.echo(f"{'name'.ljust(width)}  {'tags'.ljust(twidth)}  description")
+    for r in rows:
+        click.echo(f"{r['name'].ljust(width)}  {', '.join(r['tags']).ljust(twidth)}  {r['description']}")
+
+
+@benchmarks_group.command("show")
+@click.argument("name")
+@click.pass_context
+def show_benchmark(ctx, name):
+    """Show one benchmark: data source, subsets, few-shot, metrics, prompt."""
+    from evs_core.registry import get_registries
+
+    reg = get_registries(ctx.find_root().obj).benchmarks
+    cls = reg.load(name)
+    click.echo(f"name:          {cls.name}  (version {cls.version})")
+    click.echo(f"description:   {cls.description}")
+    click.echo(f"tags:          {', '.join(cls.tags)}")
+    click.echo(f"hub dataset:   {cls.hf_id or '-'} (Hugging Face), {cls.ms_id or '-'} (ModelScope)")
+    click.echo(f"subsets:       {', '.join(cls.subsets)}")
+    click.echo(f"splits:        eval={cls.eval_split}, few-shot={cls.fewshot_split or '-'}")
+    click.echo(f"few-shot:      {cls.few_shot_num}")
+    click.echo(f"metrics:       {', '.join(cls.metrics)} (primary: {cls.primary_metric})")
+    click.echo(f"generation:    {cls.generation}")
+    click.echo(f"dataset_args:  {', '.join(sorted(cls.default_args()))}")
+    template = getattr(cls, "prompt_template", None) or getattr(__import__(cls.__module__, fromlist=['x']), "PROMPT", None)
+    if template:
+        click.echo("prompt:\n" + "\n".join("  " + ln for ln in str(template).splitlines()))

@@ -1,0 +1,353 @@
+"""The eval engine behind ``evs eval`` and :func:`run_task`.
+
+Work is cut into independent units, one (sample, repeat) each: build the request, ask the
+model, score the answer. Units run concurrently on a pool of asyncio workers; each finished
+unit's prediction and review are appended (and flushed) to JSONL at once, so a crash loses
+only the units in flight. ``use_cache`` resumes a run folder by (sample id, repeat): completed
+units are never asked again, failed ones are retried. Because a unit needs nothing but its
+sample, the same units can later be spread over many model replicas (e.g. Ray tasks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from evs_core.benchmark import Benchmark
+from evs_core.config import TaskConfig, load_config_file, make_config
+from evs_core.errors import ConfigError, EvsError, suggest
+from evs_core.models import ModelAdapter
+from evs_core.outputs import (
+    JsonlAppender,
+    atomic_write_jsonl,
+    atomic_write_text,
+    new_run_dir,
+    read_jsonl_tolerant,
+    safe_name,
+)
+from evs_core.registry import get_registries
+from evs_core.schema import Prediction, Report, Review, Sample
+
+log = logging.getLogger("evs.eval")
+
+PACKAGES = ("evs-core", "evs-native", "evs-cli")
+
+
+def to_config(config: TaskConfig | dict[str, Any] | str | Path | None = None, **kwargs: Any) -> TaskConfig:
+    """A TaskConfig from a TaskConfig, a dict, or a YAML/JSON path, with ``kwargs`` on top."""
+    if isinstance(config, TaskConfig):
+        data = config.model_dump(exclude_unset=True)
+    elif isinstance(config, (str, Path)):
+        data = load_config_file(config)
+    else:
+        data = dict(config or {})
+    data.update({k: v for k, v in kwargs.items() if v is not None})
+    return make_config(data)
+
+
+def run_task(config: TaskConfig | dict[str, Any] | str | Path | None = None, *, pm=None, console=None,
+             **kwargs: Any) -> dict[str, Report]:
+    """Run an evaluation and return ``{dataset: Report}``. Also writes the run folder."""
+    cfg = to_config(config, **kwargs)
+    return asyncio.run(Evaluator(cfg, pm=pm, console=console).run())
+
+
+@dataclass
+class Unit:
+    bench: str
+    sample: Sample
+    repeat: int
+
+
+def _package_versions() -> dict[str, str]:
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def error_kind(error: str) -> str:
+    head = error.split(":", 1)[0].strip()
+    return head if head and len(head) <= 40 else "Error"
+
+
+class Evaluator:
+    def __init__(self, config: TaskConfig, pm=None, console=None) -> None:
+        self.cfg = config
+        self.registries = get_registries(pm)
+        if console is None:
+            from rich.console import Console
+
+            console = Console(stderr=True)
+        self.console = console
+        self.benchmarks: dict[str, Benchmark] = {}
+        self.samples: dict[str, list[Sample]] = {}
+        self.run_dir: Path | None = None
+        self.model: ModelAdapter | None = None
+
+    # -- preparation: everything that can fail on bad input happens before any model call ---
+    def prepare(self) -> None:
+        cfg = self.cfg
+        known = self.registries.benchmarks
+        for name in cfg.datasets:
+            if name not in known:
+                raise ConfigError(f"unknown dataset '{name}'{suggest(name, known.names())}; `evs benchmarks` lists them")
+        for name in cfg.dataset_args:
+            if name not in cfg.datasets:
+                raise ConfigError(f"dataset_args names '{name}', which is not among the datasets to run"
+                                  f"{suggest(name, cfg.datasets)}")
+        if cfg.dataset_dir is not None and not Path(cfg.dataset_dir).expanduser().is_dir():
+            raise ConfigError(f"--dataset-dir does not exist or is not a folder: {cfg.dataset_dir}")
+        if cfg.use_cache is not None and not Path(cfg.use_cache).is_dir():
+            raise ConfigError(f"--use-cache folder does not exist: {cfg.use_cache}")
+        if cfg.rescore and cfg.use_cache is None:
+            raise ConfigError("--rescore needs --use-cache <run dir> holding the predictions to re-score")
+        model_type = cfg.resolved_model_type()
+        if model_type not in self.registries.models:
+            raise ConfigError(f"unknown model_type '{model_type}'{suggest(model_type, self.registries.models.names())}")
+        for name in dict.fromkeys(cfg.datasets):
+            cls = known.load(name)
+            bench = cls(cfg.dataset_args.get(name), dataset_dir=cfg.dataset_dir, hub=cfg.dataset_hub, seed=cfg.seed)
+            samples = bench.load_samples(cfg.limit)
+            if not samples:
+                raise ConfigError(f"{name}: no samples to evaluate")
+            bench.build_request(samples[0])  # loads few-shot data and checks the template now
+            self.benchmarks[name] = bench
+            self.samples[name] = samples
+
+    def _open_run_dir(self) -> Path:
+        if self.cfg.use_cache:
+            run = Path(self.cfg.use_cache)
+            for sub in ("configs", "logs", "predictions", "reviews", "reports"):
+                (run / sub).mkdir(parents=True, exist_ok=True)
+        else:
+            run = new_run_dir(self.cfg.work_dir)
+        import yaml
+
+        atomic_write_text(run / "configs" / "task_config.yaml",
+                          yaml.safe_dump(self.cfg.public_dict(), sort_keys=False, allow_unicode=True))
+        handler = logging.FileHandler(run / "logs" / "eval_log.log", encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        self._log_handler = handler
+        return run
+
+    def _paths(self, bench: str) -> tuple[Path, Path, Path]:
+        m = safe_name(self.cfg.model)
+        assert self.run_dir is not None
+        return (self.run_dir / "predictions" / m / f"{bench}.jsonl",
+                self.run_dir / "reviews" / m / f"{bench}.jsonl",
+                self.run_dir / "reports" / m / f"{bench}.json")
+
+    # -- the run ------------------------------------------------------------------------------
+    async def run(self) -> dict[str, Report]:
+        self.prepare()
+        cached: dict[str, dict[tuple[str, int], Prediction]] = {}
+        if self.cfg.rescore:
+            self.run_dir = self._open_run_dir()
+            for name in self.benchmarks:
+                cached[name] = self._load_cached(name)
+            return self._finish(cached)
+        model_type = self.cfg.resolved_model_type()
+        self.model = self.registries.models.load(model_type)(self.cfg)
+        try:
+            await self.model.preflight()
+            self.run_dir = self._open_run_dir()
+            log.info("run %s: model %s (%s), datasets %s", self.run_dir, self.cfg.model, model_type, self.cfg.datasets)
+            units: list[Unit] = []
+            for name, samples in self.samples.items():
+                cached[name] = self._load_cached(name) if self.cfg.use_cache else {}
+                for s in samples:
+                    for r in range(self.cfg.repeats):
+                        if (s.id, r) not in cached[name]:
+                            units.append(Unit(name, s, r))
+            if self.cfg.use_cache:
+                done = sum(len(c) for c in cached.values())
+                self.console.print(f"Resuming {self.run_dir}: {done} completed, {len(units)} to run")
+            await self._run_units(units, cached)
+        finally:
+            await self.model.aclose()
+        return self._finish(cached)
+
+    def _load_cached(self, name: str) -> dict[tuple[str, int], Prediction]:
+        """Completed predictions of a run folder; failed ones are dropped so they run again."""
+        pred_path, _, _ = self._paths(name)
+        rows, bad = read_jsonl_tolerant(pred_path)
+        wanted = {s.id for s in self.samples[name]}
+        out: dict[tuple[str, int], Prediction] = {}
+        for row in rows:
+            try:
+                p = Prediction.model_validate(row)
+            except Exception:  # noqa: BLE001 - a foreign or damaged line is skipped
+                bad += 1
+                continue
+            if self.cfg.rescore or p.output.error is None:
+                out[(p.sample_id, p.repeat)] = p
+        if bad:
+            log.warning("%s: skipped %d damaged line(s) in %s", name, bad, pred_path)
+        if not self.cfg.rescore:
+            # Rewrite without damaged/failed lines so appends start on a clean line.
+            atomic_write_jsonl(pred_path, list(out.values()))
+        missing = [k for k in out if k[0] not in wanted]
+        for k in missing:  # predictions of samples outside this run's selection are kept on disk only
+            out.pop(k)
+        return out
+
+    async def _run_units(self, units: list[Unit], cached: dict[str, dict[tuple[str, int], Prediction]]) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        assert self.model is not None
+        writers = {}
+        for name in self.benchmarks:
+            pred_path, review_path, _ = self._paths(name)
+            writers[name] = (JsonlAppender(pred_path), JsonlAppender(review_path))
+        queue: asyncio.Queue[Unit] = asyncio.Queue()
+        for u in units:
+            queue.put_nowait(u)
+        n_workers = min(self.model.max_concurrency or self.cfg.concurrency, max(1, len(units)))
+        progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("errors {task.fields[errors]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                            TimeRemainingColumn(), console=self.console, disable=self.cfg.no_progress, transient=False)
+        total_by = Counter(u.bench for u in units)
+        tasks = {name: progress.add_task(name, total=total_by.get(name, 0), errors=0) for name in self.benchmarks}
+        errors = Counter()
+
+        async def worker() -> None:
+            while True:
+                try:
+                    unit = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                bench = self.benchmarks[unit.bench]
+                try:
+                    request = bench.build_request(unit.sample)
+                    output = await self.model.agenerate(request)
+                    req_dict = request.to_dict()
+                except Exception as exc:  # noqa: BLE001 - recorded and counted, never fatal
+                    from evs_core.schema import ModelOutput
+
+                    output = ModelOutput(error=f"{type(exc).__name__}: {exc}")
+                    req_dict = {}
+                pred = Prediction(sample_id=unit.sample.id, repeat=unit.repeat, subset=unit.sample.subset,
+                                  request=req_dict, output=output, time=time.time())
+                review = bench.review(unit.sample, output, unit.repeat)
+                pw, rw = writers[unit.bench]
+                pw.write(pred)
+                rw.write(review)
+                cached[unit.bench][(pred.sample_id, pred.repeat)] = pred
+                if output.error:
+                    errors[unit.bench] += 1
+                    log.warning("%s %s: %s", unit.bench, unit.sample.id, output.error)
+                progress.update(tasks[unit.bench], advance=1, errors=errors[unit.bench])
+
+        try:
+            with progress:
+                await asyncio.gather(*(worker() for _ in range(n_workers)))
+        finally:
+            for pw, rw in writers.values():
+                pw.close()
+                rw.close()
+
+    # -- scoring and reports -------------------------------------------------------------------
+    def _finish(self, cached: dict[str, dict[tuple[str, int], Prediction]]) -> dict[str, Report]:
+        reports = {}
+        for name, bench in self.benchmarks.items():
+            reviews = self.score(name, bench, cached[name])
+            report = self.make_report(name, bench, reviews, cached[name])
+            _, review_path, report_path = self._paths(name)
+            atomic_write_jsonl(review_path, reviews)
+            atomic_write_text(report_path, report.model_dump_json(indent=2))
+            reports[name] = report
+        self.console.print(f"Run folder: {self.run_dir}")
+        if getattr(self, "_log_handler", None) is not None:
+            log.removeHandler(self._log_handler)
+            self._log_handler.close()
+        return reports
+
+    def score(self, name: str, bench: Benchmark, preds: dict[tuple[str, int], Prediction]) -> list[Review]:
+        """Reviews of every prediction, in sample order; pure function of the predictions."""
+        out = []
+        for s in self.samples[name]:
+            for r in range(self.cfg.repeats):
+                p = preds.get((s.id, r))
+                if p is not None:
+                    out.append(bench.review(s, p.output, r))
+        return out
+
+    def make_report(self, name: str, bench: Benchmark, reviews: list[Review],
+                    preds: dict[tuple[str, int], Prediction]) -> Report:
+        metrics, subsets = bench.aggregate(reviews, seed=self.cfg.seed)
+        primary = metrics.get(bench.primary_metric)
+        errors = Counter(error_kind(r.error) for r in reviews if r.error)
+        missing = len(self.samples[name]) * self.cfg.repeats - len(reviews)
+        if missing:
+            errors["NotRun"] += missing
+        lengths = [r.reasoning_chars for r in reviews if r.reasoning_chars is not None]
+        reasoning = None
+        if lengths:
+            lengths.sort()
+            reasoning = {"num": len(lengths), "mean_chars": sum(lengths) / len(lengths),
+                         "median_chars": float(lengths[len(lengths) // 2]), "max_chars": float(lengths[-1])}
+        usage: dict[str, float] = {}
+        for p in preds.values():
+            if p.output.usage:
+                for k in ("prompt_tokens", "completion_tokens", "total_tokens"):
+                    usage[k] = usage.get(k, 0) + getattr(p.output.usage, k)
+        lat = [p.output.latency_s for p in preds.values() if p.output.latency_s is not None]
+        if lat:
+            usage["mean_latency_s"] = sum(lat) / len(lat)
+        num_units = len(self.samples[name]) * self.cfg.repeats
+        return Report(
+            model=self.cfg.model,
+            dataset=name,
+            benchmark_version=bench.version,
+            metric=bench.primary_metric,
+            score=primary.score if primary else 0.0,
+            num=primary.num if primary else 0,
+            num_samples=num_units,
+            num_errors=sum(errors.values()),
+            stderr=primary.stderr if primary else None,
+            ci95=primary.ci95 if primary else None,
+            metrics=metrics,
+            subsets=subsets,
+            errors=dict(errors),
+            reasoning=reasoning,
+            usage=usage,
+            config=self.cfg.public_dict(),
+            packages=_package_versions(),
+            created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        )
+
+
+def print_table(reports: dict[str, Report], console=None) -> None:
+    """The terminal table: model, dataset, metric, subset, num, score (± CI), errors."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    table = Table(title="evs eval", show_lines=False)
+    for col in ("Model", "Dataset", "Metric", "Subset", "Num", "Score", "95% CI", "Errors"):
+        table.add_column(col, justify="right" if col in ("Num", "Score", "Errors") else "left")
+
+    def ci(c):
+        return f"{c[0]:.3f}–{c[1]:.3f}" if c else "-"
+
+    for name, rep in reports.items():
+        rows = rep.subsets if len(rep.subsets) > 1 else []
+        table.add_row(rep.model, name, rep.metric, "OVERALL", str(rep.num), f"{rep.score:.4f}", ci(rep.ci95),
+                      str(rep.num_errors))
+        for sub in rows:
+            stat = sub.metrics.get(rep.metric)
+            table.add_row("", "", "", sub.name, str(sub.num), f"{sub.score:.4f}", ci(stat.ci95 if stat else None), "")
+    console.print(table)
