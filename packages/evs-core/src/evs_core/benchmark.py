@@ -196,6 +196,13 @@ class Benchmark:
             return Review(**base, error=f"ScoringError: {type(exc).__name__}: {exc}")
         return Review(**base, extracted=extracted, scores={k: float(v) for k, v in scores.items()})
 
+    async def areview(self, sample: Sample, output: ModelOutput, repeat: int = 0, judge=None) -> Review:
+        """Async scoring entry point used by the engine; ``judge`` is the run's LLM judge or None.
+
+        Benchmarks scored by a judge override this; the default calls :meth:`review`.
+        """
+        return self.review(sample, output, repeat)
+
     def aggregate(self, reviews: list[Review], seed: int = 0) -> tuple[dict[str, Stat], list[SubsetScore]]:
         """Overall and per-subset statistics of each metric over scored reviews.
 

@@ -5,12 +5,13 @@ Import-light: only the standard library, click and evs-core are imported here.
 
 from evs_core.hookspecs import hookimpl
 
-BENCHMARKS = {
-    # name: (target, tags, description)
-    "gsm8k": ("evs_native.benchmarks.gsm8k:GSM8K", ["math", "reasoning"], "Grade-school math word problems"),
-    "arc": ("evs_native.benchmarks.arc:ARC", ["knowledge", "reasoning", "multiple-choice"],
-            "AI2 Reasoning Challenge, science multiple choice"),
-}
+# Benchmark catalogues: name -> (lazy target, tags, one-line description). Each catalogue
+# module is plain data, so listing benchmarks imports no benchmark code.
+CATALOGUES = (
+    "evs_native.benchmarks._catalog_core",
+    "evs_native.benchmarks._catalog_knowledge",
+    "evs_native.benchmarks._catalog_reasoning",
+)
 
 
 @hookimpl
@@ -23,8 +24,12 @@ def evs_register_commands(cli):
 
 @hookimpl
 def evs_register_benchmarks(register):
-    for name, (target, tags, description) in BENCHMARKS.items():
-        register(name, target, tags=tags, description=description)
+    import importlib
+
+    for module in CATALOGUES:
+        catalogue = importlib.import_module(module).BENCHMARKS
+        for name, (target, tags, description) in catalogue.items():
+            register(name, target, tags=tags, description=description)
 
 
 @hookimpl

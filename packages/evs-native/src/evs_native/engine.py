@@ -33,7 +33,7 @@ from evs_core.outputs import (
     safe_name,
 )
 from evs_core.registry import get_registries
-from evs_core.schema import Prediction, Report, Review, Sample
+from evs_core.schema import Prediction, Report, Review, Sample, Stat
 
 log = logging.getLogger("evs.eval")
 
@@ -94,6 +94,7 @@ class Evaluator:
         self.samples: dict[str, list[Sample]] = {}
         self.run_dir: Path | None = None
         self.model: ModelAdapter | None = None
+        self.judge = None
 
     # -- preparation: everything that can fail on bad input happens before any model call ---
     def prepare(self) -> None:
@@ -125,6 +126,14 @@ class Evaluator:
             self.benchmarks[name] = bench
             self.samples[name] = samples
 
+    def _make_judge(self):
+        """The run's LLM judge (``config.judge``), or None when no judge is configured."""
+        if not self.cfg.judge:
+            return None
+        from evs_native.judge import make_judge
+
+        return make_judge(self.cfg, self.registries)
+
     def _open_run_dir(self) -> Path:
         if self.cfg.use_cache:
             run = Path(self.cfg.use_cache)
@@ -153,12 +162,20 @@ class Evaluator:
     # -- the run ------------------------------------------------------------------------------
     async def run(self) -> dict[str, Report]:
         self.prepare()
+        self.judge = self._make_judge()
+        try:
+            return await self._run()
+        finally:
+            if self.judge is not None and hasattr(self.judge, "aclose"):
+                await self.judge.aclose()
+
+    async def _run(self) -> dict[str, Report]:
         cached: dict[str, dict[tuple[str, int], Prediction]] = {}
         if self.cfg.rescore:
             self.run_dir = self._open_run_dir()
             for name in self.benchmarks:
                 cached[name] = self._load_cached(name)
-            return self._finish(cached)
+            return await self._finish(cached)
         model_type = self.cfg.resolved_model_type()
         self.model = self.registries.models.load(model_type)(self.cfg)
         try:
@@ -178,7 +195,7 @@ class Evaluator:
             await self._run_units(units, cached)
         finally:
             await self.model.aclose()
-        return self._finish(cached)
+        return await self._finish(cached)
 
     def _load_cached(self, name: str) -> dict[tuple[str, int], Prediction]:
         """Completed predictions of a run folder; failed ones are dropped so they run again."""
@@ -241,7 +258,7 @@ class Evaluator:
                     req_dict = {}
                 pred = Prediction(sample_id=unit.sample.id, repeat=unit.repeat, subset=unit.sample.subset,
                                   request=req_dict, output=output, time=time.time())
-                review = bench.review(unit.sample, output, unit.repeat)
+                review = await self._review(bench, unit.sample, output, unit.repeat)
                 pw, rw = writers[unit.bench]
                 pw.write(pred)
                 rw.write(review)
@@ -260,10 +277,10 @@ class Evaluator:
                 rw.close()
 
     # -- scoring and reports -------------------------------------------------------------------
-    def _finish(self, cached: dict[str, dict[tuple[str, int], Prediction]]) -> dict[str, Report]:
+    async def _finish(self, cached: dict[str, dict[tuple[str, int], Prediction]]) -> dict[str, Report]:
         reports = {}
         for name, bench in self.benchmarks.items():
-            reviews = self.score(name, bench, cached[name])
+            reviews = await self.score(name, bench, cached[name])
             report = self.make_report(name, bench, reviews, cached[name])
             _, review_path, report_path = self._paths(name)
             atomic_write_jsonl(review_path, reviews)
@@ -275,19 +292,30 @@ class Evaluator:
             self._log_handler.close()
         return reports
 
-    def score(self, name: str, bench: Benchmark, preds: dict[tuple[str, int], Prediction]) -> list[Review]:
-        """Reviews of every prediction, in sample order; pure function of the predictions."""
-        out = []
-        for s in self.samples[name]:
-            for r in range(self.cfg.repeats):
-                p = preds.get((s.id, r))
-                if p is not None:
-                    out.append(bench.review(s, p.output, r))
-        return out
+    async def _review(self, bench: Benchmark, sample: Sample, output, repeat: int) -> Review:
+        try:
+            return await bench.areview(sample, output, repeat, judge=self.judge)
+        except Exception as exc:  # noqa: BLE001 - a scorer bug fails one sample, not the run
+            return Review(sample_id=sample.id, repeat=repeat, subset=sample.subset, target=sample.target,
+                          prediction=output.text, error=f"ScoringError: {type(exc).__name__}: {exc}")
+
+    async def score(self, name: str, bench: Benchmark, preds: dict[tuple[str, int], Prediction]) -> list[Review]:
+        """Reviews of every prediction, in sample order; a pure function of the predictions."""
+        units = [(s, r, preds[(s.id, r)]) for s in self.samples[name] for r in range(self.cfg.repeats)
+                 if (s.id, r) in preds]
+        sem = asyncio.Semaphore(max(1, self.cfg.concurrency))
+
+        async def one(s, r, p):
+            async with sem:
+                return await self._review(bench, s, p.output, r)
+
+        return list(await asyncio.gather(*(one(s, r, p) for s, r, p in units)))
 
     def make_report(self, name: str, bench: Benchmark, reviews: list[Review],
                     preds: dict[tuple[str, int], Prediction]) -> Report:
         metrics, subsets = bench.aggregate(reviews, seed=self.cfg.seed)
+        if self.cfg.repeats > 1:
+            metrics.update(repeat_metrics(reviews, bench.primary_metric, self.cfg.repeats, self.cfg.seed))
         primary = metrics.get(bench.primary_metric)
         errors = Counter(error_kind(r.error) for r in reviews if r.error)
         missing = len(self.samples[name]) * self.cfg.repeats - len(reviews)
@@ -328,6 +356,41 @@ class Evaluator:
             packages=_package_versions(),
             created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         )
+
+
+def repeat_metrics(reviews: list[Review], metric: str, n: int, seed: int = 0) -> dict[str, Stat]:
+    """pass@k (unbiased estimator, k = 1, 2, 4, … ≤ n) and maj@n of a metric over repeats.
+
+    A generation counts as correct when its score is ≥ 0.5 (scores are 0/1 for the benchmarks
+    that use repeats). maj@n scores the most frequent extracted answer of a sample (ties: the
+    one seen first), with the score that answer received.
+    """
+    import json as _json
+
+    from evs_core.stats import pass_at_k, summarize
+
+    by_sample: dict[str, list[Review]] = {}
+    for r in reviews:
+        if r.error is None and metric in r.scores:
+            by_sample.setdefault(r.sample_id, []).append(r)
+    ks = [k for k in (1, 2, 4, 8, 16, 32, 64, 128) if k <= n]
+    if n not in ks:
+        ks.append(n)
+    out: dict[str, Stat] = {}
+    for k in ks:
+        vals = [pass_at_k(len(rs), sum(1 for r in rs if r.scores[metric] >= 0.5), k)
+                for rs in by_sample.values() if len(rs) >= k]
+        if vals:
+            out[f"pass@{k}"] = summarize(vals, seed)
+    maj = []
+    for rs in by_sample.values():
+        keys = [_json.dumps(r.extracted, sort_keys=True, default=str) for r in rs]
+        counts = Counter(keys)
+        best = max(counts, key=lambda key: (counts[key], -keys.index(key)))
+        maj.append(rs[keys.index(best)].scores[metric])
+    if maj:
+        out[f"maj@{n}"] = summarize(maj, seed)
+    return out
 
 
 def print_table(reports: dict[str, Report], console=None) -> None:

@@ -1,0 +1,3 @@
+"""Catalogue of knowledge benchmarks."""
+
+BENCHMARKS: dict = {}

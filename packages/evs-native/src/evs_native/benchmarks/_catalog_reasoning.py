@@ -1,0 +1,3 @@
+"""Catalogue of reasoning benchmarks."""
+
+BENCHMARKS: dict = {}

@@ -1,0 +1,44 @@
+"""evs-perf's plugin module: adds evs-perf's hooks, the ``evs perf`` command, and the built-in
+perf datasets and APIs.
+
+Import-light by rule: only the standard library, click, pluggy and evs-core are imported here.
+"""
+
+from __future__ import annotations
+
+from evs_core.hookspecs import hookimpl
+
+
+@hookimpl
+def evs_addhooks(pluginmanager):
+    from evs_perf import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+@hookimpl
+def evs_register_commands(cli):
+    from evs_perf._cli import perf
+
+    cli.add_command(perf)
+
+
+@hookimpl
+def evs_perf_register_datasets(register):
+    register("random", "evs_perf.datasets:RandomDataset", description="random prompts with exact input token lengths")
+    register("random_vl", "evs_perf.datasets:RandomVLDataset", description="random prompts plus generated images")
+    register("openqa", "evs_perf.datasets:OpenQADataset", description="jsonl with a 'question' field per line")
+    register("sharegpt", "evs_perf.datasets:ShareGPTDataset", description="ShareGPT json/jsonl conversations")
+    register("line_by_line", "evs_perf.datasets:LineByLineDataset", description="one prompt per line of a text file")
+    register("custom", "evs_perf.datasets:CustomDataset", description="jsonl with 'prompt' or 'messages' (+ max_tokens)")
+    register("embeddings", "evs_perf.datasets:EmbeddingsDataset", description="texts for the embeddings API")
+    register("rerank", "evs_perf.datasets:RerankDataset", description="query + documents for the rerank API")
+
+
+@hookimpl
+def evs_perf_register_apis(register):
+    register("chat", "evs_perf.apis:ChatAPI", description="OpenAI chat completions (/v1/chat/completions)")
+    register("openai", "evs_perf.apis:ChatAPI", description="alias of chat (EvalScope's name)")
+    register("completions", "evs_perf.apis:CompletionsAPI", description="OpenAI completions (/v1/completions)")
+    register("embeddings", "evs_perf.apis:EmbeddingsAPI", description="OpenAI embeddings (/v1/embeddings)")
+    register("rerank", "evs_perf.apis:RerankAPI", description="rerank (/v1/rerank, Jina/vLLM style)")

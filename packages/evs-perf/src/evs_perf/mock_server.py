@@ -1,0 +1,373 @@
+"""An OpenAI-compatible mock server with known timings (``evs perf mock-server``).
+
+A minimal HTTP/1.1 keep-alive server on raw asyncio protocols, so one process serves well over
+a thousand 256-token streams per second. Timings are exact by construction: the first content
+chunk is written ``ttft_ms`` after the request arrived and chunk ``k`` ``k * tokens_per_chunk *
+itl_ms`` later, on absolute deadlines (no drift). With precise timers the server wakes a
+millisecond early and spins to the deadline, because epoll rounds its timeout up to whole
+milliseconds. ``GET /mock/stats`` returns what the server actually did (its own TTFT per
+request, measured from the first byte of the request to the write of the first content chunk),
+so benchmarks compare a client with the server's truth rather than with its configuration.
+
+Prompt tokens are counted as whitespace-separated words (what evs perf's random dataset
+produces without a tokenizer); each output token is the word `` tok``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import socket
+import sys
+import time
+
+_clock = time.perf_counter
+
+
+class MockConfig:
+    def __init__(self, ttft_ms=0.0, itl_ms=0.0, output_tokens=256, tokens_per_chunk=1, no_usage=False,
+                 no_role_chunk=False, jitter_ms=0.0, reasoning_tokens=0, fault="none", model_name="mock",
+                 precise_timers=True):
+        self.ttft = ttft_ms / 1000.0
+        self.itl = itl_ms / 1000.0
+        self.output_tokens = output_tokens
+        self.tpc = max(1, tokens_per_chunk)
+        self.usage = not no_usage
+        self.role_chunk = not no_role_chunk
+        self.jitter = jitter_ms / 1000.0
+        self.reasoning_tokens = reasoning_tokens
+        self.fault = fault
+        self.model = model_name
+        self.precise = precise_timers
+        self.status = None
+        self.first_status = None
+        if fault.startswith("status:"):
+            self.status = int(fault.split(":", 1)[1])
+        elif fault.startswith("first-status:"):
+            self.first_status = int(fault.split(":", 1)[1])
+        elif fault not in ("none", "close-mid-stream", "malformed", "hang"):
+            raise ValueError(f"unknown fault {fault!r}")
+
+
+def _chunk(b: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(b), b)
+
+
+def _event(obj) -> bytes:
+    return _chunk(b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n")
+
+
+_SSE_HEAD = (b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
+             b"transfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n")
+
+
+class Stats:
+    def __init__(self):
+        self.ttfts: list[float] = []
+        self.requests = 0
+
+    def as_json(self):
+        xs = sorted(self.ttfts)
+        med = xs[len(xs) // 2] if xs else None
+        return {"requests": self.requests, "streams": len(xs),
+                "median_ttft_ms": None if med is None else med * 1000,
+                "mean_ttft_ms": sum(xs) / len(xs) * 1000 if xs else None}
+
+
+class MockServer:
+    """Builds response bytes (cached per shape) and owns the configuration and stats."""
+
+    def __init__(self, cfg: MockConfig):
+        self.cfg = cfg
+        self.stats = Stats()
+        self._cache: dict = {}
+        self.rng = random.Random(0)
+
+    # -- response pieces -----------------------------------------------------------------------
+    def stream_pieces(self, kind: str, n: int, prompt_tokens: int, usage: bool):
+        """A list of (tokens_in_piece, bytes) for a streamed response; the last piece ends it."""
+        key = (kind, n, prompt_tokens, usage)
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        cfg = self.cfg
+        created = int(time.time())
+        base = {"id": "cmpl-mock", "object": "chat.completion.chunk" if kind == "chat" else "text_completion",
+                "created": created, "model": cfg.model}
+        pieces = []
+        if kind == "chat" and cfg.role_chunk:
+            pieces.append((0, _event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
+                                                            "logprobs": None, "finish_reason": None}]})))
+        r = cfg.reasoning_tokens if kind == "chat" else 0
+        sent = 0
+        while sent < n:
+            k = min(cfg.tpc, n - sent)
+            text = " tok" * k
+            if kind == "chat":
+                field = "reasoning_content" if sent < r else "content"
+                choice = {"index": 0, "delta": {field: text}, "logprobs": None, "finish_reason": None}
+            else:
+                choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": None}
+            if sent + k >= n:
+                choice["finish_reason"] = "length"
+            pieces.append((k, _event({**base, "choices": [choice]})))
+            sent += k
+        tail = b""
+        if usage:
+            tail += _event({**base, "choices": [], "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": n,
+                                                             "total_tokens": prompt_tokens + n}})
+        tail += _chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n"
+        if pieces and pieces[0][0] == 0:
+            # the role chunk goes out with the first content chunk's time? No: right away, like vLLM.
+            pass
+        pieces.append((0, tail))
+        if len(self._cache) < 4096:
+            self._cache[key] = pieces
+        return pieces
+
+
+def _count_words(body) -> int:
+    def words(x):
+        if isinstance(x, str):
+            return len(x.split())
+        if isinstance(x, list):
+            return sum(words(p.get("text", "") if isinstance(p, dict) else p) for p in x)
+        return 0
+
+    if "messages" in body:
+        return sum(words(m.get("content", "")) for m in body["messages"])
+    if "prompt" in body:
+        return words(body["prompt"])
+    if "input" in body:
+        return words(body["input"])
+    return 0
+
+
+def _json_response(status: int, obj, reason: str = "OK") -> bytes:
+    data = json.dumps(obj).encode()
+    return (b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: keep-alive\r\n\r\n"
+            % (status, reason.encode(), len(data))) + data
+
+
+class _Conn(asyncio.Protocol):
+    def __init__(self, server: MockServer):
+        self.server = server
+        self.buf = b""
+        self.t_arrival = None
+        self.transport = None
+        self.busy = False
+        self.closed = False
+
+    def connection_made(self, transport):
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+
+    def connection_lost(self, exc):
+        self.closed = True
+
+    def data_received(self, data):
+        if self.t_arrival is None:
+            self.t_arrival = _clock()
+        self.buf += data
+        self._try_parse()
+
+    def _try_parse(self):
+        while not self.busy:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = self.buf[:end].decode("latin-1").split("\r\n")
+            length = 0
+            for line in head[1:]:
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value.strip())
+            if len(self.buf) < end + 4 + length:
+                return
+            body = self.buf[end + 4:end + 4 + length]
+            self.buf = self.buf[end + 4 + length:]
+            t0 = self.t_arrival or _clock()
+            self.t_arrival = _clock() if self.buf else None
+            parts = head[0].split(" ")
+            self.handle(parts[0], parts[1] if len(parts) > 1 else "/", body, t0)
+
+    # -- routing -----------------------------------------------------------------------------------
+    def handle(self, method, path, body, t0):
+        server = self.server
+        cfg = server.cfg
+        server.stats.requests += 1
+        path = path.split("?", 1)[0]
+        if method == "GET":
+            if path.endswith("/models"):
+                return self.transport.write(_json_response(200, {"object": "list", "data": [
+                    {"id": cfg.model, "object": "model", "owned_by": "evs"}]}))
+            if path == "/mock/stats":
+                return self.transport.write(_json_response(200, server.stats.as_json()))
+            if path == "/health":
+                return self.transport.write(_json_response(200, {"status": "ok"}))
+            return self.transport.write(_json_response(404, {"error": {"message": "not found"}}, "Not Found"))
+        if path == "/mock/reset":
+            server.stats = Stats()
+            return self.transport.write(_json_response(200, {"ok": True}))
+        if cfg.fault == "hang":
+            return  # never answer
+        if cfg.status is not None or (cfg.first_status is not None and server.stats.requests == 1):
+            code = cfg.status if cfg.status is not None else cfg.first_status
+            return self.transport.write(_json_response(code, {"error": {"message": f"mock status {code}",
+                                                                         "code": code}}, "Mock Error"))
+        try:
+            req = json.loads(body)
+        except ValueError:
+            return self.transport.write(_json_response(400, {"error": {"message": "invalid JSON body"}}, "Bad Request"))
+        n = req.get("max_completion_tokens") or req.get("max_tokens") or cfg.output_tokens
+        prompt_tokens = _count_words(req)
+        if path.endswith("/embeddings"):
+            inputs = req.get("input")
+            inputs = inputs if isinstance(inputs, list) else [inputs]
+            data = [{"object": "embedding", "index": i, "embedding": [0.0] * 8} for i in range(len(inputs))]
+            return self._later(t0 + cfg.ttft, _json_response(200, {"object": "list", "data": data, "model": cfg.model,
+                               "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens}}))
+        if path.endswith("/rerank"):
+            docs = req.get("documents") or []
+            res = [{"index": i, "relevance_score": 1.0 / (i + 1)} for i in range(len(docs))]
+            return self._later(t0 + cfg.ttft, _json_response(200, {"results": res, "model": cfg.model,
+                               "usage": {"total_tokens": prompt_tokens}}))
+        kind = "chat" if path.endswith("/chat/completions") else "completions"
+        if not req.get("stream"):
+            text = " tok" * n
+            usage = {"prompt_tokens": prompt_tokens, "completion_tokens": n, "total_tokens": prompt_tokens + n}
+            if kind == "chat":
+                choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "length"}
+            else:
+                choice = {"index": 0, "text": text, "finish_reason": "length"}
+            obj = {"id": "cmpl-mock", "object": "chat.completion" if kind == "chat" else "text_completion",
+                   "model": cfg.model, "choices": [choice]}
+            if cfg.usage:
+                obj["usage"] = usage
+            end = t0 + cfg.ttft + max(0, n - 1) * cfg.itl
+            return self._later(end, _json_response(200, obj))
+        usage = cfg.usage and bool((req.get("stream_options") or {}).get("include_usage"))
+        pieces = server.stream_pieces(kind, n, prompt_tokens, usage)
+        if cfg.fault == "malformed":
+            pieces = [(1, _chunk(b"data: {this is not json\n\n")), (0, _chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")]
+        self.busy = True
+        if cfg.ttft == 0 and cfg.itl == 0 and not cfg.jitter and cfg.fault == "none":
+            server.stats.ttfts.append(_clock() - t0)
+            self.transport.write(_SSE_HEAD + b"".join(p for _, p in pieces))
+            self.busy = False
+            return
+        self.transport.write(_SSE_HEAD)
+        _Streamer(self, pieces, t0).start()
+
+    def _later(self, when, data):
+        loop = asyncio.get_running_loop()
+        delay = when - _clock()
+        if delay <= 0:
+            self.transport.write(data)
+        else:
+            loop.call_later(delay, lambda: self.closed or self.transport.write(data))
+
+    def done(self):
+        self.busy = False
+        if self.buf:
+            self._try_parse()
+
+
+class _Streamer:
+    """Writes the pieces of one stream on absolute deadlines."""
+
+    __slots__ = ("conn", "pieces", "t0", "i", "loop", "first", "deadline", "rng", "cfg")
+
+    def __init__(self, conn: _Conn, pieces, t0):
+        self.conn = conn
+        self.pieces = pieces
+        self.t0 = t0
+        self.i = 0
+        self.first = True
+        self.cfg = conn.server.cfg
+        self.rng = conn.server.rng
+        self.loop = asyncio.get_running_loop()
+
+    def start(self):
+        cfg = self.cfg
+        i = 0
+        # a role-only chunk goes out at once, like vLLM's first chunk
+        if self.pieces and self.pieces[0][0] == 0 and len(self.pieces) > 1:
+            self.conn.transport.write(self.pieces[0][1])
+            i = 1
+        self.i = i
+        self.deadline = self.t0 + cfg.ttft + (self.rng.random() * cfg.jitter if cfg.jitter else 0.0)
+        self._schedule()
+
+    def _schedule(self):
+        delay = self.deadline - _clock()
+        if self.cfg.precise:
+            delay -= 0.0012
+        if delay <= 0:
+            self.loop.call_soon(self._tick)
+        else:
+            self.loop.call_later(delay, self._tick)
+
+    def _tick(self):
+        conn = self.conn
+        if conn.closed:
+            return
+        if self.cfg.precise and _clock() < self.deadline:
+            self.loop.call_soon(self._tick)  # spin the last millisecond
+            return
+        tokens, data = self.pieces[self.i]
+        if self.first and tokens:
+            conn.server.stats.ttfts.append(_clock() - self.t0)
+            self.first = False
+        if self.cfg.fault == "close-mid-stream" and self.i >= 2:
+            conn.transport.close()
+            return
+        conn.transport.write(data)
+        self.i += 1
+        if self.i >= len(self.pieces):
+            conn.done()
+            return
+        next_tokens = self.pieces[self.i][0]
+        if next_tokens == 0:  # usage / [DONE] follows the last content chunk at once
+            self.deadline = _clock()
+        else:
+            self.deadline += tokens * self.cfg.itl + (self.rng.random() * self.cfg.jitter if self.cfg.jitter else 0.0)
+        self._schedule()
+
+
+async def start_server(host="127.0.0.1", port=0, **options):
+    """Start a mock server in the running loop; returns (asyncio.Server, port, MockServer)."""
+    mock = MockServer(MockConfig(**options))
+    loop = asyncio.get_running_loop()
+    srv = await loop.create_server(lambda: _Conn(mock), host, port, backlog=4096, reuse_address=True)
+    return srv, srv.sockets[0].getsockname()[1], mock
+
+
+def serve_forever(host="127.0.0.1", port=8000, **options):
+    async def main():
+        srv, real_port, _ = await start_server(host, port, **options)
+        print(f"evs perf mock-server listening on http://{host}:{real_port}", flush=True)
+        async with srv:
+            await srv.serve_forever()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":  # python -m evs_perf.mock_server --port 0 ...
+    import click
+
+    from evs_perf._cli import mock_server_cmd
+
+    try:
+        mock_server_cmd.main(args=sys.argv[1:], prog_name="evs-perf-mock", standalone_mode=True)
+    except click.exceptions.Exit:
+        pass
