@@ -117,6 +117,7 @@ class Report(_Model):
     errors: dict[str, int] = Field(default_factory=dict)  # error kind -> count
     reasoning: dict[str, float] | None = None  # reasoning length statistics (characters)
     usage: dict[str, float] = Field(default_factory=dict)
+    judge: dict[str, Any] | None = None  # judge summary: strategy, asked, parsed, unparsable, errors
     config: dict[str, Any] = Field(default_factory=dict)
     packages: dict[str, str] = Field(default_factory=dict)
     created_at: str = ""

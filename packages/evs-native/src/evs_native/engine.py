@@ -352,6 +352,7 @@ class Evaluator:
             errors=dict(errors),
             reasoning=reasoning,
             usage=usage,
+            judge=self.judge.summary(name) if self.judge is not None else None,
             config=self.cfg.public_dict(),
             packages=_package_versions(),
             created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -1,0 +1,131 @@
+"""Test helpers for evs and its plugins: a fake OpenAI-compatible server on 127.0.0.1.
+
+``FakeOpenAIServer(responder)`` answers ``POST /v1/chat/completions`` and ``/v1/completions``
+with whatever ``responder(body: dict) -> str`` returns (the request body is the parsed JSON),
+and ``GET /v1/models``. Faults for tests: ``fail_rate`` (HTTP 500 for that share of requests,
+chosen reproducibly by ``seed``), ``latency`` (seconds before each answer), ``reasoning``
+(a ``reasoning_content`` field). It runs in a thread; use it as a context manager.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+def last_user_text(body: dict[str, Any]) -> str:
+    """The text of the last user message (or the prompt) of a request body."""
+    if "messages" in body:
+        for m in reversed(body["messages"]):
+            if m.get("role") == "user":
+                c = m.get("content")
+                if isinstance(c, list):
+                    return " ".join(p.get("text", "") for p in c if isinstance(p, dict))
+                return str(c)
+        return ""
+    return str(body.get("prompt", ""))
+
+
+class FakeOpenAIServer:
+    def __init__(self, responder: Callable[[dict[str, Any]], str] | None = None, *, fail_rate: float = 0.0,
+                 latency: float = 0.0, seed: int = 0, reasoning: Callable[[dict[str, Any]], str] | None = None,
+                 model: str = "fake-model") -> None:
+        self.responder = responder or (lambda body: "The answer is 42.")
+        self.reasoning = reasoning
+        self.fail_rate = fail_rate
+        self.latency = latency
+        self.model = model
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self.requests: list[dict[str, Any]] = []
+        self.failures = 0
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def _handler(self):
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _send(self, code: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                if self.path.rstrip("/").endswith("/models"):
+                    self._send(200, {"object": "list", "data": [{"id": outer.model, "object": "model"}]})
+                else:
+                    self._send(404, {"error": {"message": "not found"}})
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                try:
+                    body = json.loads(self.rfile.read(length) or b"{}")
+                except json.JSONDecodeError:
+                    self._send(400, {"error": {"message": "bad json"}})
+                    return
+                if outer.latency:
+                    time.sleep(outer.latency)
+                with outer._lock:
+                    outer.requests.append(body)
+                    fail = outer.fail_rate > 0 and outer._rng.random() < outer.fail_rate
+                    if fail:
+                        outer.failures += 1
+                if fail:
+                    self._send(500, {"error": {"message": "injected failure"}})
+                    return
+                text = outer.responder(body)
+                usage = {"prompt_tokens": len(last_user_text(body).split()), "completion_tokens": len(text.split())}
+                usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+                if self.path.endswith("/chat/completions"):
+                    msg: dict[str, Any] = {"role": "assistant", "content": text}
+                    if outer.reasoning is not None:
+                        msg["reasoning_content"] = outer.reasoning(body)
+                    choice = {"index": 0, "message": msg, "finish_reason": "stop"}
+                    obj = "chat.completion"
+                elif self.path.endswith("/completions"):
+                    choice = {"index": 0, "text": text, "finish_reason": "stop"}
+                    obj = "text_completion"
+                else:
+                    self._send(404, {"error": {"message": "not found"}})
+                    return
+                self._send(200, {"id": "x", "object": obj, "model": outer.model, "choices": [choice], "usage": usage})
+
+        return Handler
+
+    def start(self) -> FakeOpenAIServer:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeOpenAIServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,791 @@
+"""Find and load evs run folders: plain Python, no Streamlit, so that it is unit-tested directly.
+
+Two kinds of run live under an outputs root, at any depth:
+
+* **eval runs** (written by ``evs eval``): a folder holding ``reports/``, ``predictions/`` or
+  ``reviews/`` (``<kind>/<model>/<dataset>.json[l]``) and usually ``configs/task_config.yaml``;
+  see :mod:`evs_core.outputs`.
+* **perf runs** (written by ``evs perf``): recognised by *content*, not by file name: a JSON
+  file whose keys follow ``vllm bench serve``'s result (``completed``, ``duration``,
+  ``request_throughput``, ``mean_ttft_ms``…) is a perf summary. The folder that holds it is the
+  run; summaries in sibling sub-folders of one folder (a sweep over concurrency or rate) make
+  one run with several points. Percentile tables and raw per-request records next to a summary
+  are found by their keys as well.
+
+Nothing here raises on a bad file. A missing report, a truncated last JSONL line, invalid JSON
+or a file that does not match the schema becomes a :class:`Note` on the run, and the run's
+``status`` says ``partial`` or ``corrupt``. Every path is resolved and checked to lie inside
+the outputs root (:func:`inside`); symbolic links that leave the root are ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from evs_core.outputs import read_jsonl_tolerant
+
+EVAL_SUBDIRS = ("reports", "predictions", "reviews")
+PERF_SUMMARY_KEYS = frozenset({
+    "completed", "failed", "duration", "request_throughput", "output_throughput",
+    "total_token_throughput", "total_input_tokens", "total_output_tokens",
+    "mean_ttft_ms", "median_ttft_ms", "p99_ttft_ms", "mean_tpot_ms", "median_tpot_ms",
+    "mean_itl_ms", "median_itl_ms", "mean_e2el_ms", "median_e2el_ms",
+})
+# A JSON object is a perf summary when it holds at least this many of the keys above.
+PERF_MIN_KEYS = 4
+SWEEP_KEYS = ("max_concurrency", "concurrency", "parallel", "request_rate", "rate")
+PERF_METRICS = ("ttft", "tpot", "itl", "e2el")
+MAX_JSON_BYTES = 50 * 1024 * 1024  # larger JSON files are not parsed while discovering
+SKIP_DIRS = {".git", "__pycache__", ".venv", "node_modules", ".ipynb_checkpoints"}
+JUDGE_KEYS = ("judge_explanation", "explanation", "judge", "rationale", "reason", "judge_response")
+STATUS_ORDER = {"ok": 0, "partial": 1, "corrupt": 2}
+
+
+class OutsideRootError(ValueError):
+    """A path that resolves outside the outputs root was asked for."""
+
+
+def inside(root: Path, path: str | Path) -> Path:
+    """``path`` (absolute, or relative to ``root``) resolved, if it lies inside ``root``; else raise.
+
+    Symbolic links are resolved first, so a link pointing out of the root is refused too.
+    """
+    root = Path(root).resolve()
+    p = Path(path)
+    if not p.is_absolute():
+        p = root / p
+    p = p.resolve()
+    if p != root and root not in p.parents:
+        raise OutsideRootError(f"{path} is outside the outputs root")
+    return p
+
+
+# ---------------------------------------------------------------------------------------------
+# Data classes
+
+
+@dataclass
+class Note:
+    level: str  # "warning" (partial, still usable) or "error" (corrupt file)
+    message: str
+
+
+@dataclass
+class EvalEntry:
+    """One model on one dataset inside an eval run."""
+
+    model: str  # the folder name under reports/ (a safe name)
+    dataset: str
+    report: dict[str, Any] | None = None
+    predictions: Path | None = None
+    reviews: Path | None = None
+    report_path: Path | None = None
+    notes: list[Note] = field(default_factory=list)
+
+    @property
+    def model_name(self) -> str:
+        """The model as written in the report (falls back to the folder name)."""
+        return str((self.report or {}).get("model") or self.model)
+
+    @property
+    def score(self) -> float | None:
+        s = (self.report or {}).get("score")
+        return float(s) if isinstance(s, (int, float)) else None
+
+    @property
+    def metric(self) -> str:
+        return str((self.report or {}).get("metric") or "score")
+
+
+@dataclass
+class PerfPoint:
+    """One perf summary: a single load level of a perf run."""
+
+    summary_path: Path
+    summary: dict[str, Any]
+    label: str  # e.g. "concurrency=8" or the file's relative path
+    sweep_key: str | None = None  # "concurrency" or "rate"
+    sweep_value: float | None = None
+    percentiles: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # metric -> [(p, ms)]
+    records_path: Path | None = None
+    num_records: int = 0
+
+
+@dataclass
+class Run:
+    kind: str  # "eval" or "perf"
+    root: Path
+    path: Path
+    rel: str  # path relative to the outputs root (posix); the run's id
+    created: float = 0.0
+    notes: list[Note] = field(default_factory=list)
+    entries: list[EvalEntry] = field(default_factory=list)
+    points: list[PerfPoint] = field(default_factory=list)
+    config: dict[str, Any] | None = None
+    config_text: str | None = None
+
+    @property
+    def all_notes(self) -> list[Note]:
+        out = list(self.notes)
+        for e in self.entries:
+            out.extend(e.notes)
+        return out
+
+    @property
+    def status(self) -> str:
+        levels = {n.level for n in self.all_notes}
+        if "error" in levels:
+            return "corrupt"
+        if "warning" in levels:
+            return "partial"
+        return "ok"
+
+    @property
+    def models(self) -> list[str]:
+        return sorted({e.model_name for e in self.entries})
+
+    @property
+    def datasets(self) -> list[str]:
+        return sorted({e.dataset for e in self.entries})
+
+    @property
+    def created_str(self) -> str:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.created)) if self.created else "?"
+
+    def entry(self, model: str, dataset: str) -> EvalEntry | None:
+        for e in self.entries:
+            if e.dataset == dataset and model in (e.model, e.model_name):
+                return e
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Small tolerant readers
+
+
+def read_json(path: Path) -> tuple[Any, str | None]:
+    """``(value, None)`` or ``(None, reason)``; never raises."""
+    try:
+        if path.stat().st_size > MAX_JSON_BYTES:
+            return None, f"{path.name} is larger than {MAX_JSON_BYTES // 2**20} MiB; not read"
+        with open(path, encoding="utf-8") as f:
+            return json.load(f), None
+    except json.JSONDecodeError as exc:
+        return None, f"{path.name} is not valid JSON ({exc.msg} at line {exc.lineno})"
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"{path.name} cannot be read ({exc.__class__.__name__})"
+
+
+def last_line_ok(path: Path) -> bool:
+    """Whether the last non-empty line of a JSONL file parses (a crash can cut it)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - 256 * 1024))
+            tail = f.read()
+    except OSError:
+        return False
+    lines = [ln for ln in tail.splitlines() if ln.strip()]
+    if not lines:
+        return True
+    try:
+        json.loads(lines[-1])
+        return True
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
+
+
+def count_lines(path: Path) -> int:
+    try:
+        with open(path, "rb") as f:
+            return sum(1 for ln in f if ln.strip())
+    except OSError:
+        return 0
+
+
+def _stamp_from_name(name: str) -> float | None:
+    m = re.match(r"(\d{8})_(\d{6})", name)
+    if not m:
+        return None
+    try:
+        return time.mktime(time.strptime(m.group(1) + m.group(2), "%Y%m%d%H%M%S"))
+    except ValueError:
+        return None
+
+
+def _iso_to_ts(value: Any) -> float | None:
+    if not isinstance(value, str) or not value:
+        return None
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Eval runs
+
+
+def is_eval_run(path: Path) -> bool:
+    if (path / "configs" / "task_config.yaml").is_file():
+        return True
+    return sum((path / d).is_dir() for d in EVAL_SUBDIRS) >= 2 or (path / "reports").is_dir()
+
+
+def _validate_report(data: Any) -> tuple[dict | None, Note | None]:
+    if not isinstance(data, dict):
+        return None, Note("error", "is not a JSON object")
+    missing = [k for k in ("model", "dataset", "score") if k not in data]
+    if missing:
+        return None, Note("error", f"lacks {', '.join(missing)}")
+    if not isinstance(data["score"], (int, float)) or isinstance(data["score"], bool):
+        return None, Note("error", "has a non-numeric score")
+    from evs_core.schema import Report
+    from pydantic import ValidationError
+
+    try:
+        Report.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first.get("loc", ()))
+        return data, Note("warning", f"does not match the report schema ({where}: {first.get('msg')})")
+    return data, None
+
+
+def load_eval_run(root: Path, path: Path) -> Run:
+    run = Run(kind="eval", root=root, path=path, rel=_rel(root, path))
+    cfg = path / "configs" / "task_config.yaml"
+    if cfg.is_file():
+        try:
+            run.config_text = cfg.read_text(encoding="utf-8")
+            loaded = yaml.safe_load(run.config_text)
+            run.config = loaded if isinstance(loaded, dict) else None
+            if run.config is None:
+                run.notes.append(Note("warning", "configs/task_config.yaml is not a mapping"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            run.notes.append(Note("error", f"configs/task_config.yaml cannot be parsed ({exc.__class__.__name__})"))
+    else:
+        run.notes.append(Note("warning", "no configs/task_config.yaml"))
+
+    entries: dict[tuple[str, str], EvalEntry] = {}
+    for kind, suffix in (("reports", ".json"), ("predictions", ".jsonl"), ("reviews", ".jsonl")):
+        base = path / kind
+        if not base.is_dir():
+            continue
+        for model_dir in sorted(base.iterdir()):
+            if not model_dir.is_dir() or model_dir.is_symlink():
+                continue
+            for f in sorted(model_dir.iterdir()):
+                if f.suffix != suffix or not f.is_file() or f.is_symlink():
+                    continue
+                e = entries.setdefault((model_dir.name, f.stem), EvalEntry(model_dir.name, f.stem))
+                if kind == "reports":
+                    e.report_path = f
+                elif kind == "predictions":
+                    e.predictions = f
+                else:
+                    e.reviews = f
+
+    created: list[float] = []
+    for (model, dataset), e in sorted(entries.items()):
+        where = f"{model}/{dataset}"
+        if e.report_path is not None:
+            data, reason = read_json(e.report_path)
+            if reason:
+                e.notes.append(Note("error", f"report {where}: {reason}"))
+            else:
+                e.report, note = _validate_report(data)
+                if note:
+                    e.notes.append(Note(note.level, f"report {where} {note.message}"))
+                if e.report:
+                    ts = _iso_to_ts(e.report.get("created_at"))
+                    if ts:
+                        created.append(ts)
+                    n_err = e.report.get("num_errors") or 0
+                    if isinstance(n_err, int) and n_err > 0:
+                        e.notes.append(Note("info", f"{where}: {n_err} sample(s) failed (excluded from the score)"))
+        else:
+            n = count_lines(e.predictions) if e.predictions else 0
+            e.notes.append(Note("warning", f"{where}: no report yet ({n} prediction(s) written): partial run"))
+        for label, p in (("predictions", e.predictions), ("reviews", e.reviews)):
+            if p is not None and not last_line_ok(p):
+                e.notes.append(Note("warning", f"{label} {where}: the last line is truncated or not JSON"))
+    run.entries = list(entries.values())
+    if not run.entries:
+        run.notes.append(Note("warning", "no predictions, reviews or reports yet"))
+    stamp = _stamp_from_name(path.name)
+    run.created = max(created) if created else (stamp or _mtime(path))
+    return run
+
+
+# ---------------------------------------------------------------------------------------------
+# Perf runs
+
+
+def perf_summaries_in(data: Any) -> list[dict[str, Any]]:
+    """The perf summaries held by a parsed JSON value: the object itself, a list of them, or a
+    list under one key (``{"results": [...]}``)."""
+
+    def is_summary(d: Any) -> bool:
+        return isinstance(d, dict) and len(PERF_SUMMARY_KEYS.intersection(d)) >= PERF_MIN_KEYS
+
+    if is_summary(data):
+        return [data]
+    if isinstance(data, list):
+        return [d for d in data if is_summary(d)]
+    if isinstance(data, dict):
+        for v in data.values():
+            if isinstance(v, list) and v and all(is_summary(d) for d in v):
+                return list(v)
+            if is_summary(v):
+                return [v]
+    return []
+
+
+def _num(v: Any) -> float | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)) and math.isfinite(v):
+        return float(v)
+    if isinstance(v, str):
+        try:
+            f = float(v.strip().rstrip("%"))
+            return f if math.isfinite(f) else None
+        except ValueError:
+            return None
+    return None
+
+
+def sweep_of(summary: dict[str, Any], *names: str) -> tuple[str | None, float | None]:
+    """The load level of a summary: ``("concurrency", 8)`` or ``("rate", 4.0)``.
+
+    Looked up in the summary, in a nested ``config``/``args``, then in folder or file names
+    such as ``concurrency_8``, ``parallel-8``, ``c8`` or ``rate_4``.
+    """
+    scopes = [summary] + [summary[k] for k in ("config", "args", "params", "settings") if isinstance(summary.get(k), dict)]
+    for scope in scopes:
+        for key in SWEEP_KEYS:
+            v = _num(scope.get(key))
+            if v is not None and v > 0:
+                return ("rate" if "rate" in key else "concurrency"), v
+    for name in names:
+        m = re.search(r"(?:^|[_\-/])(max_concurrency|concurrency|parallel|conc|c|request_rate|rate|qps|r)[_\-=]?(\d+(?:\.\d+)?)(?=$|[_\-/.])", name)
+        if m:
+            return ("rate" if m.group(1) in ("request_rate", "rate", "qps", "r") else "concurrency"), float(m.group(2))
+    return None, None
+
+
+_PCT_KEY = re.compile(r"^p(\d+(?:\.\d+)?)_([a-z0-9]+?)(?:_ms)?$")
+
+
+def percentiles_from(data: Any) -> dict[str, list[tuple[float, float]]]:
+    """Percentile curves ``{metric: [(percentile, value_ms), ...]}`` from any of these shapes:
+
+    * flat keys ``p50_ttft_ms``, ``p99_tpot_ms`` (``vllm bench serve``; ``median_*`` is p50);
+    * ``{"ttft_ms": {"p50": 12.0, "p90": 30.0}}`` or ``{"ttft_ms": {"50": ...}}``;
+    * ``{"percentiles": [50, 90, 99], "ttft_ms": [..], "tpot_ms": [..]}``;
+    * a list of rows ``[{"percentile": 50, "ttft_ms": .., ...}, ...]`` (``"50%"`` is accepted).
+    """
+    out: dict[str, dict[float, float]] = {}
+
+    def put(metric: str, p: float | None, v: Any) -> None:
+        val = _num(v)
+        metric = metric.lower().removesuffix("_ms").removesuffix("_s")
+        if p is None or val is None or not (0 <= p <= 100) or metric not in PERF_METRICS:
+            return
+        out.setdefault(metric, {})[p] = val
+
+    if isinstance(data, list):
+        for row in data:
+            if not isinstance(row, dict):
+                continue
+            pkey = next((k for k in row if k.lower().startswith("percentile")), None)
+            p = _num(row.get(pkey)) if pkey else None
+            for k, v in row.items():
+                if k != pkey:
+                    put(k, p, v)
+    elif isinstance(data, dict):
+        plist = data.get("percentiles")
+        if isinstance(plist, list):
+            ps = [_num(x) for x in plist]
+            for k, v in data.items():
+                if isinstance(v, list) and len(v) == len(ps):
+                    for p, x in zip(ps, v):
+                        put(k, p, x)
+        for k, v in data.items():
+            m = _PCT_KEY.match(k)
+            if m:
+                put(m.group(2), float(m.group(1)), v)
+            elif k.startswith("median_"):
+                put(k[len("median_"):], 50.0, v)
+            elif isinstance(v, dict):
+                for pk, pv in v.items():
+                    pm = re.fullmatch(r"p?(\d+(?:\.\d+)?)%?", str(pk))
+                    if pm:
+                        put(k, float(pm.group(1)), pv)
+    return {m: sorted(d.items()) for m, d in out.items() if d}
+
+
+def _record_metric(key: str) -> str | None:
+    k = key.lower()
+    for m in PERF_METRICS:
+        if k in (m, f"{m}_ms", f"{m}_s"):
+            return m
+    if k in ("latency", "latency_ms", "latency_s", "e2e_latency", "e2el_ms"):
+        return "e2el"
+    return None
+
+
+def records_in(path: Path) -> list[dict[str, Any]]:
+    """Per-request records from a JSONL file or a JSON list, when they carry timing keys."""
+    if path.suffix == ".jsonl":
+        rows, _bad = read_jsonl_tolerant(path)
+    else:
+        data, reason = read_json(path)
+        rows = data if isinstance(data, list) and not reason else []
+    rows = [r for r in rows if isinstance(r, dict)]
+    if rows and any(_record_metric(k) for k in rows[0]):
+        return rows
+    return []
+
+
+def percentiles_from_records(rows: list[dict[str, Any]]) -> dict[str, list[tuple[float, float]]]:
+    """Empirical percentile curves (1..99) in milliseconds from per-request records.
+
+    Values under a key ending in ``_s`` are seconds; ``itl`` may be a list per request. Failed
+    requests (``success`` false or an ``error``) are left out.
+    """
+    values: dict[str, list[float]] = {}
+    for r in rows:
+        if r.get("success") is False or r.get("error"):
+            continue
+        for k, v in r.items():
+            m = _record_metric(k)
+            if not m:
+                continue
+            scale = 1000.0 if k.lower().endswith("_s") else 1.0
+            items = v if isinstance(v, list) else [v]
+            for x in items:
+                f = _num(x)
+                if f is not None:
+                    values.setdefault(m, []).append(f * scale)
+    out = {}
+    for m, vs in values.items():
+        vs.sort()
+        out[m] = [(float(p), _quantile(vs, p / 100)) for p in range(1, 100)]
+    return out
+
+
+def _quantile(sorted_vals: list[float], q: float) -> float:
+    if len(sorted_vals) == 1:
+        return sorted_vals[0]
+    pos = q * (len(sorted_vals) - 1)
+    lo = int(math.floor(pos))
+    hi = min(lo + 1, len(sorted_vals) - 1)
+    return sorted_vals[lo] + (sorted_vals[hi] - sorted_vals[lo]) * (pos - lo)
+
+
+def _perf_point(root: Path, summary_file: Path, summary: dict, index: int, total: int, folder_files: list[Path]) -> PerfPoint:
+    rel = _rel(root, summary_file)
+    key, value = sweep_of(summary, summary_file.parent.name, summary_file.stem)
+    label = f"{key}={value:g}" if key else (rel if total == 1 else f"{rel}[{index}]")
+    pt = PerfPoint(summary_path=summary_file, summary=summary, label=label, sweep_key=key, sweep_value=value)
+    pt.percentiles = percentiles_from(summary)
+    if total == 1:
+        for f in folder_files:
+            if f == summary_file:
+                continue
+            data = None
+            if f.suffix == ".json":
+                data, reason = read_json(f)
+                if reason:
+                    continue
+                curves = percentiles_from(data)
+                if curves and not perf_summaries_in(data):
+                    for m, c in curves.items():
+                        if len(c) >= len(pt.percentiles.get(m, [])):
+                            pt.percentiles[m] = c
+                    continue
+            if f.suffix in (".jsonl", ".json") and pt.records_path is None:
+                rows = records_in(f) if f.suffix == ".jsonl" or isinstance(data, list) else []
+                if rows:
+                    pt.records_path, pt.num_records = f, len(rows)
+                    for m, c in percentiles_from_records(rows).items():
+                        if len(c) > len(pt.percentiles.get(m, [])):
+                            pt.percentiles[m] = c
+    return pt
+
+
+def load_perf_run(root: Path, path: Path, summary_files: list[tuple[Path, list[dict]]]) -> Run:
+    run = Run(kind="perf", root=root, path=path, rel=_rel(root, path))
+    for f, summaries in summary_files:
+        siblings = sorted(p for p in f.parent.iterdir() if p.is_file() and not p.is_symlink())
+        for i, s in enumerate(summaries):
+            run.points.append(_perf_point(root, f, s, i, len(summaries), siblings))
+        for s in summaries:
+            failed = _num(s.get("failed")) or 0
+            if failed:
+                run.notes.append(Note("info", f"{_rel(root, f)}: {failed:g} request(s) failed"))
+    run.points.sort(key=lambda p: (p.sweep_key or "", p.sweep_value if p.sweep_value is not None else math.inf, p.label))
+    for cfg_name in ("config.yaml", "config.json", "perf_config.yaml", "perf_config.json", "args.json"):
+        for cand in (path / cfg_name, path / "configs" / cfg_name):
+            if cand.is_file() and run.config_text is None:
+                try:
+                    run.config_text = cand.read_text(encoding="utf-8")
+                    loaded = yaml.safe_load(run.config_text)
+                    run.config = loaded if isinstance(loaded, dict) else None
+                except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                    run.notes.append(Note("warning", f"{cand.name} cannot be parsed"))
+    stamp = _stamp_from_name(path.name)
+    run.created = stamp or max((_mtime(f) for f, _ in summary_files), default=_mtime(path))
+    return run
+
+
+# ---------------------------------------------------------------------------------------------
+# Discovery
+
+
+def _rel(root: Path, path: Path) -> str:
+    rel = path.relative_to(root).as_posix()
+    return rel if rel != "." else "."
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def discover(root: str | Path) -> list[Run]:
+    """Every eval and perf run under ``root`` (any depth), newest first. Never raises on bad files."""
+    root = Path(root).resolve()
+    if not root.is_dir():
+        return []
+    runs: list[Run] = []
+    perf_files: dict[Path, list[tuple[Path, list[dict]]]] = {}
+    broken_json: list[tuple[Path, str]] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        d = Path(dirpath)
+        dirnames[:] = sorted(n for n in dirnames if n not in SKIP_DIRS and not (d / n).is_symlink())
+        if is_eval_run(d):
+            try:
+                runs.append(load_eval_run(root, d))
+            except Exception as exc:  # noqa: BLE001 - a strange folder must never stop discovery
+                run = Run(kind="eval", root=root, path=d, rel=_rel(root, d), created=_mtime(d))
+                run.notes.append(Note("error", f"cannot be read: {exc.__class__.__name__}: {exc}"))
+                runs.append(run)
+            dirnames[:] = []  # an eval run's sub-folders are its own
+            continue
+        for name in sorted(filenames):
+            f = d / name
+            if f.suffix != ".json" or f.is_symlink():
+                continue
+            data, reason = read_json(f)
+            if reason:
+                if "perf" in name.lower() or "summary" in name.lower() or "bench" in name.lower():
+                    broken_json.append((f, reason))
+                continue
+            summaries = perf_summaries_in(data)
+            if summaries:
+                perf_files.setdefault(d, []).append((f, summaries))
+
+    # Group perf summaries: sweep points in sibling sub-folders of one folder form one run.
+    groups: dict[Path, list[tuple[Path, list[dict]]]] = {}
+    by_parent: dict[Path, list[Path]] = {}
+    for d in perf_files:
+        by_parent.setdefault(d.parent, []).append(d)
+    for d, files in perf_files.items():
+        parent = d.parent
+        siblings = by_parent.get(parent, [])
+        swept = (
+            d != root
+            and parent not in perf_files
+            and len(siblings) > 1
+            and all(sweep_of(perf_files[s][0][1][0], s.name)[0] for s in siblings)
+        )
+        groups.setdefault(parent if swept else d, []).extend(files)
+    for run_dir, files in groups.items():
+        try:
+            runs.append(load_perf_run(root, run_dir, files))
+        except Exception as exc:  # noqa: BLE001
+            run = Run(kind="perf", root=root, path=run_dir, rel=_rel(root, run_dir), created=_mtime(run_dir))
+            run.notes.append(Note("error", f"cannot be read: {exc.__class__.__name__}: {exc}"))
+            runs.append(run)
+    for f, reason in broken_json:
+        if f.parent in groups or any(f.parent == r.path for r in runs):
+            target = next((r for r in runs if r.path == f.parent), None)
+            if target:
+                target.notes.append(Note("error", f"{f.name}: {reason}"))
+                continue
+        run = Run(kind="perf", root=root, path=f.parent, rel=_rel(root, f.parent), created=_mtime(f))
+        run.notes.append(Note("error", f"{_rel(root, f)}: {reason}"))
+        runs.append(run)
+    runs.sort(key=lambda r: (-r.created, r.rel))
+    return runs
+
+
+# ---------------------------------------------------------------------------------------------
+# Views over discovered runs
+
+
+@dataclass
+class ResultRow:
+    run: Run
+    entry: EvalEntry
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.entry.model_name, self.entry.dataset
+
+
+def latest_results(runs: list[Run]) -> dict[tuple[str, str], ResultRow]:
+    """The newest report for each (model, dataset) over all eval runs."""
+    out: dict[tuple[str, str], ResultRow] = {}
+    for run in sorted((r for r in runs if r.kind == "eval"), key=lambda r: r.created):
+        for e in run.entries:
+            if e.report is not None:
+                out[(e.model_name, e.dataset)] = ResultRow(run, e)
+    return out
+
+
+def primary_score(review: dict[str, Any], metric: str | None) -> float | None:
+    scores = review.get("scores") or {}
+    if not isinstance(scores, dict) or not scores:
+        return None
+    v = scores.get(metric) if metric and metric in scores else next(iter(scores.values()))
+    return _num(v)
+
+
+def _messages_of(request: dict[str, Any]) -> list[dict[str, Any]]:
+    msgs = request.get("messages")
+    if isinstance(msgs, list):
+        return [m if isinstance(m, dict) else {"role": "?", "content": str(m)} for m in msgs]
+    if request.get("prompt") is not None:
+        return [{"role": "prompt", "content": str(request["prompt"])}]
+    return []
+
+
+def _judge_of(review: dict[str, Any]) -> str | None:
+    meta = review.get("metadata") or {}
+    if not isinstance(meta, dict):
+        return None
+    for k in JUDGE_KEYS:
+        v = meta.get(k)
+        if isinstance(v, dict):
+            for k2 in JUDGE_KEYS + ("text", "content"):
+                if isinstance(v.get(k2), str):
+                    return v[k2]
+            return json.dumps(v, ensure_ascii=False)
+        if isinstance(v, str) and v.strip():
+            return v
+    return None
+
+
+@dataclass
+class SampleSet:
+    rows: list[dict[str, Any]]
+    bad_lines: dict[str, int]  # "predictions"/"reviews" -> unreadable lines
+    metric: str | None
+
+
+def load_samples(entry: EvalEntry, root: Path) -> SampleSet:
+    """Reviews joined with predictions by ``(sample_id, repeat)``: one row per scored answer.
+
+    A prediction without a review yet (a run in progress) is kept with ``score`` None.
+    """
+    bad: dict[str, int] = {}
+    reviews: list[dict] = []
+    preds: list[dict] = []
+    if entry.reviews is not None:
+        reviews, bad["reviews"] = read_jsonl_tolerant(inside(root, entry.reviews))
+    if entry.predictions is not None:
+        preds, bad["predictions"] = read_jsonl_tolerant(inside(root, entry.predictions))
+    metric = (entry.report or {}).get("metric")
+    if not metric:
+        for r in reviews:
+            if isinstance(r, dict) and r.get("scores"):
+                metric = next(iter(r["scores"]))
+                break
+    by_key: dict[tuple[str, int], dict] = {}
+    for p in preds:
+        if isinstance(p, dict) and "sample_id" in p:
+            by_key[(str(p["sample_id"]), int(p.get("repeat") or 0))] = p
+    rows: list[dict[str, Any]] = []
+    seen = set()
+    for r in reviews:
+        if not isinstance(r, dict) or "sample_id" not in r:
+            bad["reviews"] = bad.get("reviews", 0) + 1
+            continue
+        key = (str(r["sample_id"]), int(r.get("repeat") or 0))
+        seen.add(key)
+        rows.append(_row(key, r, by_key.get(key), metric))
+    for key, p in by_key.items():
+        if key not in seen:
+            rows.append(_row(key, None, p, metric))
+    return SampleSet(rows=rows, bad_lines={k: v for k, v in bad.items() if v}, metric=metric)
+
+
+def _row(key: tuple[str, int], review: dict | None, pred: dict | None, metric: str | None) -> dict[str, Any]:
+    review = review or {}
+    pred = pred or {}
+    output = pred.get("output") if isinstance(pred.get("output"), dict) else {}
+    request = pred.get("request") if isinstance(pred.get("request"), dict) else {}
+    score = primary_score(review, metric) if review else None
+    error = review.get("error") or output.get("error")
+    return {
+        "sample_id": key[0],
+        "repeat": key[1],
+        "subset": review.get("subset") or pred.get("subset") or "default",
+        "messages": _messages_of(request),
+        "output": output.get("text", review.get("prediction", "")) or review.get("prediction", ""),
+        "reasoning": output.get("reasoning"),
+        "target": review.get("target"),
+        "extracted": review.get("extracted"),
+        "scores": review.get("scores") or {},
+        "score": score,
+        "passed": None if score is None or error else score >= 1.0 if _is_binary(score) else score > 0,
+        "error": error,
+        "judge": _judge_of(review),
+        "usage": output.get("usage"),
+        "latency_s": output.get("latency_s"),
+        "reviewed": bool(review),
+    }
+
+
+def _is_binary(x: float) -> bool:
+    return x in (0.0, 1.0)
+
+
+def search_rows(rows: list[dict[str, Any]], query: str = "", status: str = "all") -> list[dict[str, Any]]:
+    """Filter sample rows by pass/fail/error/unscored and a case-insensitive text or id search."""
+    q = query.strip().lower()
+    out = []
+    for r in rows:
+        if status == "pass" and r["passed"] is not True:
+            continue
+        if status == "fail" and r["passed"] is not False:
+            continue
+        if status == "error" and not r["error"]:
+            continue
+        if q:
+            hay = " ".join([
+                str(r["sample_id"]), str(r["output"]), str(r["reasoning"] or ""), str(r["target"]),
+                str(r["extracted"]), " ".join(str(m.get("content")) for m in r["messages"]),
+            ]).lower()
+            if q not in hay:
+                continue
+        out.append(r)
+    return out
