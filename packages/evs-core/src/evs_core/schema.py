@@ -96,6 +96,9 @@ class SubsetScore(_Model):
     num: int
     score: float
     metrics: dict[str, Stat] = Field(default_factory=dict)
+    #: "subset" (a plain subset), or a row that aggregates several subsets: "category" (e.g. MMLU's
+    #: STEM), "benchmark" or "group" (collections; the name is the path, e.g. "reasoning/gsm8k").
+    kind: str = "subset"
 
 
 class Report(_Model):
