@@ -60,9 +60,20 @@ class EvsPluginManager(pluggy.PluginManager):
 
     def __init__(self) -> None:
         super().__init__("evs")
+        self._spec_namespaces: list = []
         self.add_hookspecs(hookspecs)
         self.plugin_info: dict[str, PluginInfo] = {}
         self.failures: list[PluginFailure] = []
+        # Historic: every plugin registered from now on may add the hooks it owns, before
+        # finish() checks that each implementation has a specification.
+        self.hook.evs_addhooks.call_historic(kwargs={"pluginmanager": self})
+
+    def add_hookspecs(self, module_or_class) -> None:
+        """Add hook specifications; adding the same namespace again is a no-op."""
+        if any(ns is module_or_class for ns in self._spec_namespaces):
+            return
+        self._spec_namespaces.append(module_or_class)
+        super().add_hookspecs(module_or_class)
 
     def register_module(self, module, name: str, distribution: str = "", version: str = "") -> None:
         """Register an already imported plugin module and record where it came from."""
