@@ -368,22 +368,43 @@ def _num(v: Any) -> float | None:
     return None
 
 
-def sweep_of(summary: dict[str, Any], *names: str) -> tuple[str | None, float | None]:
-    """The load level of a summary: ``("concurrency", 8)`` or ``("rate", 4.0)``.
+_LOAD_NAME = re.compile(
+    r"(?:^|[_\-/ ])(max_concurrency|concurrency|parallel|conc|c|request_rate|rate|qps|r)[_\-=]?(\d+(?:\.\d+)?)(?=$|[_\-/. ])"
+)
 
-    Looked up in the summary, in a nested ``config``/``args``, then in folder or file names
-    such as ``concurrency_8``, ``parallel-8``, ``c8`` or ``rate_4``.
+
+def load_levels(summary: dict[str, Any], *names: str) -> dict[str, float]:
+    """The known load levels of a summary: ``{"concurrency": 8.0}``, ``{"rate": 4.0, "concurrency": 8.0}``.
+
+    Looked up in the summary (``request_rate``, ``max_concurrency``…; ``"inf"`` and 0 mean
+    none), in a nested ``config``/``args``, else in its ``label`` and in folder or file names
+    such as ``concurrency_8``, ``parallel-8``, ``c8``, ``r4_c8`` or ``rate_4``.
     """
+    out: dict[str, float] = {}
     scopes = [summary] + [summary[k] for k in ("config", "args", "params", "settings") if isinstance(summary.get(k), dict)]
     for scope in scopes:
         for key in SWEEP_KEYS:
             v = _num(scope.get(key))
             if v is not None and v > 0:
-                return ("rate" if "rate" in key else "concurrency"), v
-    for name in names:
-        m = re.search(r"(?:^|[_\-/])(max_concurrency|concurrency|parallel|conc|c|request_rate|rate|qps|r)[_\-=]?(\d+(?:\.\d+)?)(?=$|[_\-/.])", name)
-        if m:
-            return ("rate" if m.group(1) in ("request_rate", "rate", "qps", "r") else "concurrency"), float(m.group(2))
+                out.setdefault("rate" if "rate" in key else "concurrency", v)
+    if not out:
+        label = summary.get("label")
+        for name in ([label] if isinstance(label, str) else []) + list(names):
+            for m in _LOAD_NAME.finditer(str(name)):
+                kind = "rate" if m.group(1) in ("request_rate", "rate", "qps", "r") else "concurrency"
+                out.setdefault(kind, float(m.group(2)))
+            if out:
+                break
+    return out
+
+
+def sweep_of(summary: dict[str, Any], *names: str) -> tuple[str | None, float | None]:
+    """The load level of one summary: ``("rate", 4.0)`` when it has a finite rate, else
+    ``("concurrency", 8.0)``, else ``(None, None)``."""
+    lv = load_levels(summary, *names)
+    for key in ("rate", "concurrency"):
+        if key in lv:
+            return key, lv[key]
     return None, None
 
 
@@ -393,9 +414,9 @@ _PCT_KEY = re.compile(r"^p(\d+(?:\.\d+)?)_([a-z0-9]+?)(?:_ms)?$")
 def percentiles_from(data: Any) -> dict[str, list[tuple[float, float]]]:
     """Percentile curves ``{metric: [(percentile, value_ms), ...]}`` from any of these shapes:
 
-    * flat keys ``p50_ttft_ms``, ``p99_tpot_ms`` (``vllm bench serve``; ``median_*`` is p50);
+    * flat keys ``p50_ttft_ms``, ``p99.9_tpot_ms`` (``vllm bench serve``; ``median_*`` is p50);
     * ``{"ttft_ms": {"p50": 12.0, "p90": 30.0}}`` or ``{"ttft_ms": {"50": ...}}``;
-    * ``{"percentiles": [50, 90, 99], "ttft_ms": [..], "tpot_ms": [..]}``;
+    * ``{"percentiles": [50, 90, 99], "ttft_ms": [..], "tpot_ms": [..]}`` (``evs perf``);
     * a list of rows ``[{"percentile": 50, "ttft_ms": .., ...}, ...]`` (``"50%"`` is accepted).
     """
     out: dict[str, dict[float, float]] = {}
@@ -443,13 +464,37 @@ def _record_metric(key: str) -> str | None:
     for m in PERF_METRICS:
         if k in (m, f"{m}_ms", f"{m}_s"):
             return m
-    if k in ("latency", "latency_ms", "latency_s", "e2e_latency", "e2el_ms"):
+    if k in ("latency", "latency_ms", "latency_s", "e2e_latency"):
         return "e2el"
     return None
 
 
 def records_in(path: Path) -> list[dict[str, Any]]:
-    """Per-request records from a JSONL file or a JSON list, when they carry timing keys."""
+    """Per-request records from a JSONL file, a JSON list, or the ``requests`` table of an SQLite
+    file (``evs perf``'s ``records.sqlite``, opened read-only), when they carry timing keys."""
+    rows: list[Any]
+    if path.suffix in (".sqlite", ".sqlite3", ".db"):
+        import sqlite3
+
+        try:
+            con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                con.row_factory = sqlite3.Row
+                cols = [r[1] for r in con.execute("PRAGMA table_info(requests)")]
+                keep = [c for c in cols if _record_metric(c) or c in ("point", "label", "ok", "success", "error")]
+                if not any(_record_metric(c) for c in keep):
+                    return []
+                rows = [dict(r) for r in con.execute(f"SELECT {', '.join(keep)} FROM requests")]
+            finally:
+                con.close()
+        except sqlite3.Error:
+            return []
+        for r in rows:
+            if "ok" in r:
+                r["success"] = bool(r.pop("ok"))
+                if r["success"]:
+                    r.pop("error", None)
+        return rows
     if path.suffix == ".jsonl":
         rows, _bad = read_jsonl_tolerant(path)
     else:
@@ -476,8 +521,7 @@ def percentiles_from_records(rows: list[dict[str, Any]]) -> dict[str, list[tuple
             if not m:
                 continue
             scale = 1000.0 if k.lower().endswith("_s") else 1.0
-            items = v if isinstance(v, list) else [v]
-            for x in items:
+            for x in v if isinstance(v, list) else [v]:
                 f = _num(x)
                 if f is not None:
                     values.setdefault(m, []).append(f * scale)
@@ -497,60 +541,108 @@ def _quantile(sorted_vals: list[float], q: float) -> float:
     return sorted_vals[lo] + (sorted_vals[hi] - sorted_vals[lo]) * (pos - lo)
 
 
-def _perf_point(root: Path, summary_file: Path, summary: dict, index: int, total: int, folder_files: list[Path]) -> PerfPoint:
-    rel = _rel(root, summary_file)
-    key, value = sweep_of(summary, summary_file.parent.name, summary_file.stem)
-    label = f"{key}={value:g}" if key else (rel if total == 1 else f"{rel}[{index}]")
-    pt = PerfPoint(summary_path=summary_file, summary=summary, label=label, sweep_key=key, sweep_value=value)
-    pt.percentiles = percentiles_from(summary)
-    if total == 1:
-        for f in folder_files:
-            if f == summary_file:
-                continue
-            data = None
-            if f.suffix == ".json":
-                data, reason = read_json(f)
-                if reason:
-                    continue
-                curves = percentiles_from(data)
-                if curves and not perf_summaries_in(data):
-                    for m, c in curves.items():
-                        if len(c) >= len(pt.percentiles.get(m, [])):
-                            pt.percentiles[m] = c
-                    continue
-            if f.suffix in (".jsonl", ".json") and pt.records_path is None:
-                rows = records_in(f) if f.suffix == ".jsonl" or isinstance(data, list) else []
-                if rows:
-                    pt.records_path, pt.num_records = f, len(rows)
-                    for m, c in percentiles_from_records(rows).items():
-                        if len(c) > len(pt.percentiles.get(m, [])):
-                            pt.percentiles[m] = c
-    return pt
+def _summary_key(s: dict[str, Any]) -> str:
+    label = s.get("label")
+    return f"label:{label}" if isinstance(label, (str, int, float)) else json.dumps(s, sort_keys=True, default=str)
 
 
 def load_perf_run(root: Path, path: Path, summary_files: list[tuple[Path, list[dict]]]) -> Run:
+    """A perf run from its summary files (``(file, summaries)``), with the percentile tables and
+    per-request records found beside them. A summary repeated in several files (``summary_c8.json``
+    and ``sweep.json``) counts once; single-summary files win."""
     run = Run(kind="perf", root=root, path=path, rel=_rel(root, path))
-    for f, summaries in summary_files:
-        siblings = sorted(p for p in f.parent.iterdir() if p.is_file() and not p.is_symlink())
+    seen: set[tuple[Path, str]] = set()
+    by_folder: dict[Path, list[PerfPoint]] = {}
+    for f, summaries in sorted(summary_files, key=lambda x: (len(x[1]) > 1, str(x[0]))):
         for i, s in enumerate(summaries):
-            run.points.append(_perf_point(root, f, s, i, len(summaries), siblings))
-        for s in summaries:
+            key = (f.parent, _summary_key(s))
+            if key in seen:
+                continue
+            seen.add(key)
+            label = s.get("label")
+            if not isinstance(label, str):
+                k, v = sweep_of(s, f.parent.name, f.stem)
+                label = f"{k}={v:g}" if k else (_rel(root, f) if len(summaries) == 1 else f"{_rel(root, f)}[{i}]")
+            pt = PerfPoint(summary_path=f, summary=s, label=label, percentiles=percentiles_from(s))
+            by_folder.setdefault(f.parent, []).append(pt)
             failed = _num(s.get("failed")) or 0
             if failed:
-                run.notes.append(Note("info", f"{_rel(root, f)}: {failed:g} request(s) failed"))
-    run.points.sort(key=lambda p: (p.sweep_key or "", p.sweep_value if p.sweep_value is not None else math.inf, p.label))
-    for cfg_name in ("config.yaml", "config.json", "perf_config.yaml", "perf_config.json", "args.json"):
+                run.notes.append(Note("info", f"{label}: {failed:g} request(s) failed"))
+    for folder, points in by_folder.items():
+        _attach_details(folder, points, {f for f, _ in summary_files})
+        run.points.extend(points)
+
+    # The swept variable: the one that varies between points (rate wins a tie).
+    levels = [load_levels(p.summary, p.summary_path.parent.name, p.summary_path.stem) for p in run.points]
+    varying = [k for k in ("rate", "concurrency") if len({lv.get(k) for lv in levels}) > 1]
+    key = varying[0] if varying else next((k for k in ("rate", "concurrency") if any(k in lv for lv in levels)), None)
+    for p, lv in zip(run.points, levels):
+        if key and key in lv:
+            p.sweep_key, p.sweep_value = key, lv[key]
+    run.points.sort(key=lambda p: (p.sweep_value if p.sweep_value is not None else math.inf, p.label))
+
+    for cfg_name in ("config.json", "config.yaml", "perf_config.json", "perf_config.yaml", "args.json"):
         for cand in (path / cfg_name, path / "configs" / cfg_name):
-            if cand.is_file() and run.config_text is None:
+            if cand.is_file() and not cand.is_symlink() and run.config_text is None:
                 try:
                     run.config_text = cand.read_text(encoding="utf-8")
                     loaded = yaml.safe_load(run.config_text)
                     run.config = loaded if isinstance(loaded, dict) else None
                 except (OSError, UnicodeDecodeError, yaml.YAMLError):
                     run.notes.append(Note("warning", f"{cand.name} cannot be parsed"))
-    stamp = _stamp_from_name(path.name)
-    run.created = stamp or max((_mtime(f) for f, _ in summary_files), default=_mtime(path))
+    dates = [_iso_to_ts(p.summary.get("date")) for p in run.points]
+    dates = [d for d in dates if d]
+    run.created = max(dates) if dates else (_stamp_from_name(path.name) or max(
+        (_mtime(f) for f, _ in summary_files), default=_mtime(path)))
     return run
+
+
+def _attach_details(folder: Path, points: list[PerfPoint], summary_paths: set[Path]) -> None:
+    """Percentile tables and per-request records in ``folder`` for its points: a file keyed by
+    point label (``{"c8": {...}}``) or, when the folder holds one point, the file itself."""
+    try:
+        files = sorted(p for p in folder.iterdir() if p.is_file() and not p.is_symlink())
+    except OSError:
+        return
+    by_label = {p.label: p for p in points}
+    single = points[0] if len(points) == 1 else None
+    for f in files:
+        if f in summary_paths:
+            continue
+        if f.suffix == ".json":
+            data, reason = read_json(f)
+            if reason or perf_summaries_in(data):
+                continue
+            targets: list[tuple[PerfPoint, Any]] = []
+            if isinstance(data, dict) and any(isinstance(data.get(lb), dict) for lb in by_label):
+                targets = [(by_label[lb], data[lb]) for lb in by_label if isinstance(data.get(lb), dict)]
+            elif single is not None:
+                targets = [(single, data)]
+            found = False
+            for pt, d in targets:
+                curves = percentiles_from(d)
+                found = found or bool(curves)
+                for m, c in curves.items():
+                    if len(c) >= len(pt.percentiles.get(m, [])):
+                        pt.percentiles[m] = c
+            if found or not isinstance(data, list):
+                continue
+        if f.suffix not in (".json", ".jsonl", ".sqlite", ".sqlite3", ".db"):
+            continue
+        rows = records_in(f)
+        if not rows:
+            continue
+        label_key = next((k for k in ("point", "label") if k in rows[0]), None)
+        for pt in points:
+            if pt.records_path is not None:
+                continue
+            mine = [r for r in rows if r.get(label_key) == pt.label] if label_key else (rows if single else [])
+            if not mine:
+                continue
+            pt.records_path, pt.num_records = f, len(mine)
+            for m, c in percentiles_from_records(mine).items():
+                if len(c) > len(pt.percentiles.get(m, [])):
+                    pt.percentiles[m] = c
 
 
 # ---------------------------------------------------------------------------------------------
@@ -602,7 +694,8 @@ def discover(root: str | Path) -> list[Run]:
             if summaries:
                 perf_files.setdefault(d, []).append((f, summaries))
 
-    # Group perf summaries: sweep points in sibling sub-folders of one folder form one run.
+    # Group perf summaries: sibling sub-folders named by load level (rate_4, c8…), each with one
+    # summary, are the points of one sweep run; otherwise the folder of a summary is the run.
     groups: dict[Path, list[tuple[Path, list[dict]]]] = {}
     by_parent: dict[Path, list[Path]] = {}
     for d in perf_files:
@@ -614,7 +707,7 @@ def discover(root: str | Path) -> list[Run]:
             d != root
             and parent not in perf_files
             and len(siblings) > 1
-            and all(sweep_of(perf_files[s][0][1][0], s.name)[0] for s in siblings)
+            and all(len(perf_files[s]) == 1 and len(perf_files[s][0][1]) == 1 and load_levels({}, s.name) for s in siblings)
         )
         groups.setdefault(parent if swept else d, []).extend(files)
     for run_dir, files in groups.items():
