@@ -194,7 +194,8 @@ def page_run(runs: list[D.Run]) -> None:
         for s in rep.get("subsets") or []:
             if isinstance(s, dict):
                 ci = ((s.get("metrics") or {}).get(e.metric) or {}).get("ci95")
-                subrows.append({"model": e.model_name, "dataset": e.dataset, "subset": s.get("name"),
+                subrows.append({"model": e.model_name, "dataset": e.dataset, "kind": s.get("kind") or "subset",
+                                "name": s.get("name"),
                                 "num": s.get("num"), "score": s.get("score"), "95% CI": fmt_ci(ci)})
     st.subheader("Scores by dataset")
     if rows:
@@ -202,7 +203,7 @@ def page_run(runs: list[D.Run]) -> None:
     else:
         st.info("No results yet.")
     if subrows:
-        st.subheader("Scores by subset")
+        st.subheader("Scores by category and subset")
         st.table(pd.DataFrame([{**r, "score": fmt(r["score"]), "num": fmt(r["num"])} for r in subrows]))
 
     reported = [e for e in run.entries if e.report]
@@ -235,7 +236,8 @@ def page_run(runs: list[D.Run]) -> None:
                 if mid not in ids:
                     add_node(mid, e.model_name, "", 0, None)
                 did = f"{mid}/d:{e.dataset}"
-                subs = [s for s in e.report.get("subsets") or [] if isinstance(s, dict)]
+                subs = [s for s in e.report.get("subsets") or []
+                        if isinstance(s, dict) and (s.get("kind") or "subset") == "subset"]
                 add_node(did, f"{e.dataset} {e.score:.2f}", mid, 0 if subs else max(1, int(e.report.get("num") or 1)), e.score)
                 for s in subs:
                     add_node(f"{did}/s:{s.get('name')}", f"{s.get('name')} {float(s.get('score') or 0):.2f}", did,
@@ -514,7 +516,10 @@ def page_perf(runs: list[D.Run]) -> None:
             table.append(row)
     for rel in chosen:
         run = by[rel]
-        st.markdown(f"**`{rel}`** · {run.created_str} · {status_badge(run)} · {len(run.points)} point(s)")
+        s0 = run.points[0].summary if run.points else {}
+        who = " · ".join(f"{k}: **{s0[k]}**" for k in ("model_id", "backend", "endpoint", "dataset") if s0.get(k))
+        st.markdown(f"**`{rel}`** · {run.created_str} · {status_badge(run)} · {len(run.points)} point(s)"
+                    + (f" · {who}" if who else ""))
         show_notes(run.all_notes)
     if len(chosen) == 1 and len(by[chosen[0]].points) == 1:
         s = by[chosen[0]].points[0].summary

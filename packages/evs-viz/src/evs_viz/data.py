@@ -231,6 +231,10 @@ def _iso_to_ts(value: Any) -> float | None:
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
     except ValueError:
+        pass
+    try:  # vllm bench serve / evs perf: 20260102-030405
+        return datetime.strptime(value, "%Y%m%d-%H%M%S").timestamp()
+    except ValueError:
         return None
 
 
