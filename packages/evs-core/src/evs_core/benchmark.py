@@ -49,7 +49,7 @@ class Benchmark:
     extra_args: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, args: dict[str, Any] | None = None, dataset_dir: str | None = None,
-                 hub: str = "huggingface", seed: int = 42) -> None:
+                 hub: str = "huggingface", seed: int = 42, generation_config: dict[str, Any] | None = None) -> None:
         defaults = self.default_args()
         args = dict(args or {})
         for key in args:
@@ -62,6 +62,8 @@ class Benchmark:
         self.dataset_dir = dataset_dir
         self.hub = hub
         self.seed = seed
+        #: The run's --generation-config: overrides the benchmark's defaults; dataset_args' overrides it.
+        self.user_generation = dict(generation_config or {})
         self._check_args()
 
     # -- arguments ---------------------------------------------------------------------------
@@ -172,7 +174,7 @@ class Benchmark:
         system = self.args.get("system_prompt")
         if system and messages[0]["role"] != "system":
             messages = [{"role": "system", "content": system}, *messages]
-        generation = {**self.generation, **self.args.get("generation_config", {})}
+        generation = {**self.generation, **self.user_generation, **self.args.get("generation_config", {})}
         return Request(messages=messages, generation=generation)
 
     # -- scoring -----------------------------------------------------------------------------

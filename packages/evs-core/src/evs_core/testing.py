@@ -63,11 +63,14 @@ class FakeOpenAIServer:
 
             def _send(self, code: int, payload: dict[str, Any]) -> None:
                 data = json.dumps(payload).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(code)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client went away
+                    pass
 
             def do_GET(self):
                 if self.path.rstrip("/").endswith("/models"):
@@ -92,7 +95,11 @@ class FakeOpenAIServer:
                 if fail:
                     self._send(500, {"error": {"message": "injected failure"}})
                     return
-                text = outer.responder(body)
+                try:
+                    text = outer.responder(body)
+                except Exception as exc:  # noqa: BLE001 - a responder bug is an HTTP 500, not a dead server
+                    self._send(500, {"error": {"message": f"responder failed: {type(exc).__name__}: {exc}"}})
+                    return
                 usage = {"prompt_tokens": len(last_user_text(body).split()), "completion_tokens": len(text.split())}
                 usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
                 if self.path.endswith("/chat/completions"):

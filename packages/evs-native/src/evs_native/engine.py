@@ -118,7 +118,8 @@ class Evaluator:
             raise ConfigError(f"unknown model_type '{model_type}'{suggest(model_type, self.registries.models.names())}")
         for name in dict.fromkeys(cfg.datasets):
             cls = known.load(name)
-            bench = cls(cfg.dataset_args.get(name), dataset_dir=cfg.dataset_dir, hub=cfg.dataset_hub, seed=cfg.seed)
+            bench = cls(cfg.dataset_args.get(name), dataset_dir=cfg.dataset_dir, hub=cfg.dataset_hub, seed=cfg.seed,
+                        generation_config=cfg.generation_config)
             samples = bench.load_samples(cfg.limit)
             if not samples:
                 raise ConfigError(f"{name}: no samples to evaluate")
