@@ -571,10 +571,11 @@ def arrivals(n: int, rate: float, process: str, seed: int) -> list[float]:
     return out
 
 
-async def probe(url: str, payload: bytes, api, stream: bool, timeout: float, connect_timeout: float) -> Result:
+async def probe(url: str, payload: bytes, api, stream: bool, timeout: float, connect_timeout: float,
+                read_timeout: float | None = None) -> Result:
     """Send one request (not measured) and return its record: checks the endpoint works."""
     spec = {"url": url, "api": api, "stream": stream, "payloads": [payload], "planned": [(None, None)],
-            "timeout": timeout, "read_timeout": None, "connect_timeout": connect_timeout}
+            "timeout": timeout, "read_timeout": read_timeout, "connect_timeout": connect_timeout}
     w = Worker(spec)
     conn = await w.request(0, True, None)
     if conn is not None:

@@ -65,7 +65,15 @@ _SSE_HEAD = (b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-contr
 class Stats:
     def __init__(self):
         self.ttfts: list[float] = []
+        self.arrivals: list[float] = []  # absolute perf_counter times (CLOCK_MONOTONIC, shared by processes)
+        self.first_writes: list[float] = []
         self.requests = 0
+
+    def add(self, t_arrival: float, t_write: float):
+        self.ttfts.append(t_write - t_arrival)
+        if len(self.arrivals) < 100000:
+            self.arrivals.append(t_arrival)
+            self.first_writes.append(t_write)
 
     def as_json(self):
         xs = sorted(self.ttfts)
@@ -73,6 +81,9 @@ class Stats:
         return {"requests": self.requests, "streams": len(xs),
                 "median_ttft_ms": None if med is None else med * 1000,
                 "mean_ttft_ms": sum(xs) / len(xs) * 1000 if xs else None}
+
+    def detail(self):
+        return {**self.as_json(), "arrivals": self.arrivals, "first_writes": self.first_writes}
 
 
 class MockServer:
@@ -209,6 +220,8 @@ class _Conn(asyncio.Protocol):
                     {"id": cfg.model, "object": "model", "owned_by": "evs"}]}))
             if path == "/mock/stats":
                 return self.transport.write(_json_response(200, server.stats.as_json()))
+            if path == "/mock/stats/detail":
+                return self.transport.write(_json_response(200, server.stats.detail()))
             if path == "/health":
                 return self.transport.write(_json_response(200, {"status": "ok"}))
             return self.transport.write(_json_response(404, {"error": {"message": "not found"}}, "Not Found"))
@@ -258,7 +271,7 @@ class _Conn(asyncio.Protocol):
             pieces = [(1, _chunk(b"data: {this is not json\n\n")), (0, _chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")]
         self.busy = True
         if cfg.ttft == 0 and cfg.itl == 0 and not cfg.jitter and cfg.fault == "none":
-            server.stats.ttfts.append(_clock() - t0)
+            server.stats.add(t0, _clock())
             self.transport.write(_SSE_HEAD + b"".join(p for _, p in pieces))
             self.busy = False
             return
@@ -323,7 +336,7 @@ class _Streamer:
             return
         tokens, data = self.pieces[self.i]
         if self.first and tokens:
-            conn.server.stats.ttfts.append(_clock() - self.t0)
+            conn.server.stats.add(self.t0, _clock())
             self.first = False
         if self.cfg.fault == "close-mid-stream" and self.i >= 2:
             conn.transport.close()

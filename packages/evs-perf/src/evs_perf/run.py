@@ -245,7 +245,8 @@ def run_perf(o: dict[str, Any], pm=None, console=None) -> dict:
     stream = bool(o["stream"] and api.streaming)
 
     # one request first: a wrong URL, model or key stops here with the server's own message
-    first = asyncio.run(engine.probe(endpoint_url, payloads[0], api, stream, o["timeout"], o["connect_timeout"]))
+    first = asyncio.run(engine.probe(endpoint_url, payloads[0], api, stream, o["timeout"], o["connect_timeout"],
+                                     o.get("read_timeout")))
     if not first.ok:
         if first.error_kind == "connect":
             raise RunError(f"{first.error} (--url {o['url']})")
@@ -382,7 +383,9 @@ def _slo_search(slo, points, results, order, run_one, o):
 def run_cli(options: dict, pm=None) -> None:
     from rich.console import Console
 
-    console = Console(stderr=False, highlight=False, soft_wrap=True)
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=160)
     if pm is None:
         from evs_core.plugins import make_plugin_manager
 
@@ -394,9 +397,8 @@ def defaults() -> dict[str, Any]:
     """The CLI's default options, for programmatic use: ``run_perf({**defaults(), "url": ...})``."""
     from evs_perf._cli import perf
 
-    out = {}
-    for p in perf.params:
-        out[p.name] = p.default if not callable(p.default) else p.default()
+    ctx = perf.make_context("perf", [], resilient_parsing=True)
+    out = dict(ctx.params)
     out["headers"] = tuple(out.get("headers") or ())
     return out
 
