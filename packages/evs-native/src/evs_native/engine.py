@@ -294,8 +294,11 @@ class Evaluator:
         return reports
 
     async def _review(self, bench: Benchmark, sample: Sample, output, repeat: int) -> Review:
+        judge = self.judge
+        if judge is not None and hasattr(judge, "for_dataset"):  # per-dataset judge counts
+            judge = judge.for_dataset(bench.name)
         try:
-            return await bench.areview(sample, output, repeat, judge=self.judge)
+            return await bench.areview(sample, output, repeat, judge=judge)
         except Exception as exc:  # noqa: BLE001 - a scorer bug fails one sample, not the run
             return Review(sample_id=sample.id, repeat=repeat, subset=sample.subset, target=sample.target,
                           prediction=output.text, error=f"ScoringError: {type(exc).__name__}: {exc}")
