@@ -1,3 +1,35 @@
-"""Catalogue of knowledge benchmarks."""
+"""Catalogue of knowledge, reading and custom-data benchmarks (plain data: nothing is imported)."""
 
-BENCHMARKS: dict = {}
+_M = "evs_native.benchmarks."
+
+BENCHMARKS = {
+    "mmlu": (_M + "mmlu:MMLU", ["knowledge", "multiple-choice"],
+             "MMLU, 57 subjects, 5-shot; per subject and per category"),
+    "mmlu_pro": (_M + "mmlu:MMLUPro", ["knowledge", "multiple-choice", "reasoning"],
+                 "MMLU-Pro, ten options, 14 categories, 5-shot chain of thought"),
+    "ceval": (_M + "chinese_mcq:CEval", ["knowledge", "multiple-choice", "chinese"],
+              "C-Eval, 52 Chinese exam subjects, val split, 5-shot"),
+    "cmmlu": (_M + "chinese_mcq:CMMLU", ["knowledge", "multiple-choice", "chinese"],
+              "CMMLU, 67 Chinese subjects, zero-shot chain of thought"),
+    "gpqa_diamond": (_M + "gpqa:GPQADiamond", ["knowledge", "multiple-choice", "reasoning"],
+                     "GPQA Diamond, graduate-level science, seeded option order"),
+    "hellaswag": (_M + "commonsense:HellaSwag", ["commonsense", "multiple-choice"],
+                  "HellaSwag, commonsense sentence completion"),
+    "winogrande": (_M + "commonsense:WinoGrande", ["commonsense", "multiple-choice"],
+                   "WinoGrande, pronoun/blank resolution with two options"),
+    "race": (_M + "commonsense:RACE", ["reading-comprehension", "multiple-choice"],
+             "RACE, English exam reading comprehension (high, middle)"),
+    "truthful_qa": (_M + "truthful_qa:TruthfulQA", ["knowledge", "multiple-choice", "safety"],
+                    "TruthfulQA multiple choice, MC1 and MC2"),
+    "bbh": (_M + "bbh:BBH", ["reasoning"], "BIG-Bench Hard, 27 tasks, 3-shot chain of thought"),
+    "drop": (_M + "drop:DROP", ["reasoning", "reading-comprehension"],
+             "DROP, discrete reasoning over paragraphs, official EM/F1"),
+    "trivia_qa": (_M + "trivia_qa:TriviaQA", ["knowledge", "qa"],
+                  "TriviaQA, normalised exact match against all aliases"),
+    "general_mcq": (_M + "general:GeneralMCQ", ["custom", "multiple-choice"],
+                    "your own multiple-choice files (question, A, B, …, answer)"),
+    "general_qa": (_M + "general:GeneralQA", ["custom", "qa"],
+                   "your own Q&A files (query or messages, response); BLEU/ROUGE or an LLM judge"),
+    "data_collection": (_M + "collection:DataCollection", ["collection"],
+                        "a weighted, seeded mix of benchmarks from a schema file"),
+}
