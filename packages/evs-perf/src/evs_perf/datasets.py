@@ -122,25 +122,28 @@ class RandomText:
     def __init__(self, tokenizer):
         self.tok = tokenizer
 
-    def make(self, n_tokens: int, rng: random.Random) -> tuple[str, bool]:
+    def make(self, n_tokens: int, rng: random.Random, prefix: str = "") -> tuple[str, bool]:
+        """``prefix`` + random text, ``n_tokens`` tokens after the prefix; (text, exact)."""
         if n_tokens <= 0:
-            return "", True
+            return prefix, True
         if self.tok is None:
-            return " ".join(rng.choice(WORDS) for _ in range(n_tokens)), False
+            body = " ".join(rng.choice(WORDS) for _ in range(n_tokens))
+            return (prefix + " " + body) if prefix else body, False
         tok = self.tok
+        target = n_tokens + (len(tok.encode(prefix)) if prefix else 0)
         ids = [rng.choice(tok.vocab_ids) for _ in range(n_tokens)]
-        for _ in range(20):
-            text = tok.decode(ids)
-            again = tok.encode(text)
-            if len(again) == n_tokens:
+        for _ in range(30):
+            text = prefix + tok.decode(ids)
+            got = len(tok.encode(text))
+            if got == target:
                 return text, True
-            if len(again) > n_tokens:
-                ids = again[:n_tokens]
+            if got > target:
+                ids = ids[: max(1, len(ids) - (got - target))]
             else:
-                ids = again + [rng.choice(tok.vocab_ids) for _ in range(n_tokens - len(again))]
+                ids = ids + [rng.choice(tok.vocab_ids) for _ in range(target - got)]
         # fall back to words, which re-encode stably for most tokenizers; check and say so
-        text = " ".join(rng.choice(WORDS) for _ in range(n_tokens))
-        return text, len(tok.encode(text)) == n_tokens
+        text = prefix + " ".join(rng.choice(WORDS) for _ in range(n_tokens))
+        return text, len(tok.encode(text)) == target
 
 
 class RandomDataset(PerfDataset):
@@ -157,12 +160,9 @@ class RandomDataset(PerfDataset):
         out = []
         for _ in range(n):
             k = rng.randint(*self.in_range)
-            body, exact = self.gen.make(k, rng)
-            text = (prefix + " " + body) if prefix and body else (prefix or body)
-            if prefix and self.tokenizer is not None:
-                exact = exact and pexact and len(self.tokenizer.encode(text)) == k + self.prefix
+            text, exact = self.gen.make(k, rng, prefix)
             out.append(Prompt(text=text, max_tokens=self.out_tokens(rng), input_tokens=k + self.prefix,
-                              exact=exact and (not self.prefix or pexact)))
+                              exact=exact and pexact))
         return out
 
 

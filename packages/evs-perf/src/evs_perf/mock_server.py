@@ -152,6 +152,8 @@ def _count_words(body) -> int:
         return words(body["prompt"])
     if "input" in body:
         return words(body["input"])
+    if "documents" in body:
+        return words(body.get("query", "")) + words(body["documents"])
     return 0
 
 

@@ -14,7 +14,7 @@ from evs_core.errors import ConfigError, suggest
 
 from evs_perf.metrics import LATENCY_METRICS
 
-_TERM = re.compile(r"^\s*([a-z_]+?)(?:_(p[0-9.]+|mean|median|min|max|std))?\s*(<=|>=|<|>)\s*([0-9.]+)\s*(ms|s)?\s*$")
+_TERM = re.compile(r"^\s*([a-z0-9_]+?)(?:_(p[0-9.]+|mean|median|min|max|std))?\s*(<=|>=|<|>)\s*([0-9.]+)\s*(ms|s)?\s*$")
 _OTHER = ("request_throughput", "output_throughput", "total_token_throughput", "request_goodput", "error_rate")
 
 
