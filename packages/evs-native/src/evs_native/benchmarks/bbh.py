@@ -55,7 +55,10 @@ def extract_bbh(text: str, task: str) -> str | None:
             return f"({opts[-1]})" if opts else None
         m = re.search(r"\(([A-R])\)", part) or re.match(r"[\*\s]*([A-R])(?![A-Za-z])", part)
         return f"({m.group(1)})" if m else None
-    line = part.split("\n", 1)[0].strip().strip("*").strip()
+    lines = [ln for ln in part.split("\n") if ln.strip()]
+    if not lines:
+        return None
+    line = (lines[0] if marked else lines[-1]).strip().strip("*").strip()  # no marker: the last line
     line = re.sub(r"^\$+|\$+$", "", line).strip()
     line = line[:-1].strip() if line.endswith(".") else line
     if not line:

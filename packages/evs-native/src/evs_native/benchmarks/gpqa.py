@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 from typing import Any
 
 from evs_core.schema import Sample
@@ -14,12 +13,9 @@ from evs_native.benchmarks._mcq import LETTERS
 
 
 def _clean(text: Any) -> str:
-    """lm-evaluation-harness's GPQA preprocessing of an option text."""
-    if text is None:
-        return " "
-    text = str(text).strip().replace(" [title]", ". ")
-    text = re.sub(r"\[.*?\]", "", text)
-    return text.replace("  ", " ")
+    """An option text, stripped. (lm-evaluation-harness also deletes every "[…]", which corrupts
+    chemical names such as "triphenyleno[1,2-c:5,6-c']…"; we keep them.)"""
+    return " " if text is None else str(text).strip()
 
 
 def shuffled_options(record: dict[str, Any], key: str, seed: int) -> tuple[list[str], str]:
@@ -43,7 +39,7 @@ class GPQADiamond(LetterMCQ):
     description = (
         "GPQA Diamond (Rein et al., 2023): 198 expert-written graduate-level questions in biology, physics "
         "and chemistry. Zero-shot with EvalScope's single-answer chain-of-thought template; the correct and "
-        "three incorrect answers (cleaned as lm-evaluation-harness does) are shuffled in an order fixed by the "
+        "three incorrect answers (whitespace-stripped; unlike lm-evaluation-harness, bracketed text such as chemical locants is kept) are shuffled in an order fixed by the "
         "run seed and the question's id (its 'Record ID', else its row number), so runs are reproducible. "
         "The last explicit answer letter is extracted. mode=loglikelihood scores the option letters. Metric: acc."
     )

@@ -61,7 +61,7 @@ def extract_letters(text: str, letters: str) -> set[str]:
     """The set of letters after the last 'ANSWER:' (``"A, C"``, ``"AC"``, ``"A and C"``), else one letter."""
     import re
 
-    hits = re.findall(r"(?i)answer\s*:\s*\**\s*([A-Z](?:\s*(?:,|and|&|\s)\s*[A-Z])*)\b", text or "")
+    hits = re.findall(r"(?i)answer\s*:\s*\**\s*([A-Z](?:\s*(?:,|and|&)?\s*[A-Z])*)\b", text or "")
     if hits:
         found = set(re.findall(r"[A-Z]", hits[-1].replace("and", "")))
         if found and found <= set(letters):

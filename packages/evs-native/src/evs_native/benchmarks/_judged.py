@@ -1,0 +1,60 @@
+"""Scoring with a rule, an LLM judge, or the judge only when the rule fails.
+
+A benchmark opts in by overriding ``areview`` and calling :func:`judged_review` with its rule.
+Strategies (``judge.strategy``; without a judge the rule alone is used):
+
+``rule``                 the benchmark's own extraction and comparison only;
+``llm``                  the judge only;
+``llm_when_rule_fails``  the rule first; the judge only when the rule scores 0 or finds nothing.
+
+A judge reply that cannot be parsed (or a failed judge call) makes the review an error
+(``JudgeUnparsable``/``JudgeError``): excluded from the scores and counted, never scored 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from evs_core.schema import ModelOutput, Review, Sample
+
+
+def review_base(sample: Sample, output: ModelOutput, repeat: int) -> dict[str, Any]:
+    return dict(sample_id=sample.id, repeat=repeat, subset=sample.subset, target=sample.target,
+                prediction=output.text,
+                reasoning_chars=len(output.reasoning) if output.reasoning is not None else None)
+
+
+async def judged_review(sample: Sample, output: ModelOutput, repeat: int, judge, *,
+                        rule: Callable[[str], tuple[Any, float]] | None, question: str, reference: str,
+                        metric: str = "acc", template: str | None = None,
+                        labels: dict[str, tuple[str, float]] | None = None) -> Review:
+    """A review scored by ``rule(text) -> (extracted, score)`` and/or the judge, per its strategy."""
+    base = review_base(sample, output, repeat)
+    if output.error:
+        return Review(**base, error=output.error)
+    strategy = getattr(judge, "strategy", "rule") if judge is not None else "rule"
+    if rule is None:
+        strategy = "llm"
+    extracted, rule_score = None, None
+    if strategy != "llm":
+        try:
+            extracted, rule_score = rule(output.text)
+        except Exception as exc:  # noqa: BLE001
+            return Review(**base, error=f"ScoringError: {type(exc).__name__}: {exc}")
+        if strategy == "rule" or judge is None or rule_score > 0:
+            return Review(**base, extracted=extracted, scores={metric: float(rule_score)},
+                          metadata={"scored_by": "rule"})
+    if judge is None:
+        from evs_core.errors import ConfigError
+
+        raise ConfigError("this benchmark needs an LLM judge: give --judge-args '{\"model\": …, \"api_url\": …}'")
+    verdict = await judge.grade(question=question, reference=reference, prediction=output.text, template=template,
+                                labels=labels)
+    meta = {"scored_by": "llm", "judge_label": verdict.label, "judge_explanation": verdict.explanation[:2000]}
+    if rule_score is not None:
+        meta["rule_score"] = rule_score
+    if verdict.score is None:
+        return Review(**base, extracted=extracted, error=verdict.error or "JudgeUnparsable", metadata=meta)
+    return Review(**base, extracted=extracted if extracted is not None else verdict.label,
+                  scores={metric: float(verdict.score)}, metadata=meta)

@@ -1,0 +1,102 @@
+"""HumanEval: 164 hand-written Python problems, scored by running their unit tests."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from evs_core.benchmark import Benchmark
+from evs_core.errors import ConfigError
+from evs_core.schema import ModelOutput, Review, Sample
+
+PROMPT = ("Read the following function signature and docstring, and fully implement the function described. "
+          "Your response should only contain the code for this function.\n{prompt}")
+
+_FENCE = re.compile(r"```[^\n`]*\n(.*?)```", re.DOTALL)
+
+
+def extract_code(text: str) -> str:
+    """The first fenced code block of a reply, else the reply itself (EvalScope's rule).
+
+    An unterminated fence (the model ran out of tokens) yields what follows it.
+    """
+    blocks = _FENCE.findall(text or "")
+    if blocks:
+        return blocks[0]
+    if text and "```" in text:
+        after = text.split("```", 1)[1]
+        return after.split("\n", 1)[1] if "\n" in after else ""
+    return text or ""
+
+
+def check_program(problem: dict[str, Any], completion: str) -> str:
+    """The program the reference harness runs: prompt + completion + tests + ``check(entry_point)``.
+
+    The prompt always comes first, as in openai/human-eval: a completion that is only the body
+    continues the prompt's ``def``; a completion that repeats the whole function redefines it.
+    """
+    return (problem["prompt"] + completion + "\n" + problem["test"] + "\n"
+            + f"check({problem['entry_point']})")
+
+
+class HumanEval(Benchmark):
+    name = "humaneval"
+    version = "1"
+    description = (
+        "HumanEval (Chen et al., 2021): 164 Python functions from signature and docstring. Prompt as "
+        "EvalScope ('Read the following function signature and docstring, and fully implement the "
+        "function described…'); the code is the first fenced block of the reply, else the whole reply; "
+        "the program run is prompt + code + the problem's tests + check(entry_point), as openai/human-eval "
+        "builds it, in a contained subprocess (timeout, CPU/memory/file limits, no network, temporary "
+        "directory). Metric: pass (0/1); with --repeats n the report adds pass@k by the unbiased estimator. "
+        "Deviation: programs run in a subprocess with limits instead of exec() in a forked worker; a "
+        "program that forks, opens sockets or writes outside its directory fails."
+    )
+    tags = ["code", "python"]
+    hf_id = "openai/openai_humaneval"
+    ms_id = "opencompass/humaneval"
+    subsets = ["openai_humaneval"]
+    eval_split = "test"
+    few_shot_num = 0
+    metrics = ["pass"]
+    primary_metric = "pass"
+    generation: ClassVar[dict[str, Any]] = {"max_tokens": 1024}
+    extra_args: ClassVar[dict[str, Any]] = {"timeout": 4.0, "memory_mb": 2048}
+
+    FIELDS = ("task_id", "prompt", "test", "entry_point")
+
+    def _check_args(self) -> None:
+        super()._check_args()
+        t = self.args["timeout"]
+        if not isinstance(t, (int, float)) or isinstance(t, bool) or t <= 0:
+            raise ConfigError(f"dataset_args.{self.name}.timeout must be a positive number of seconds, not {t!r}")
+
+    def record_to_sample(self, record: dict[str, Any], index: int, subset: str) -> Sample:
+        for f in self.FIELDS:
+            if f not in record:
+                raise ConfigError(f"{self.name}: row {index} has no field '{f}' (fields: {', '.join(sorted(record))})")
+        problem = {k: record[k] for k in self.FIELDS}
+        return Sample(id=str(record["task_id"]), input=PROMPT.format(prompt=record["prompt"]),
+                      target=record.get("canonical_solution", ""), subset=subset, metadata=problem)
+
+    def extract(self, text: str, sample: Sample) -> Any:
+        return extract_code(text)
+
+    async def areview(self, sample: Sample, output: ModelOutput, repeat: int = 0, judge=None) -> Review:
+        from evs_native import sandbox
+
+        base = dict(sample_id=sample.id, repeat=repeat, subset=sample.subset, target=None, prediction=output.text,
+                    reasoning_chars=len(output.reasoning) if output.reasoning is not None else None)
+        if output.error:
+            return Review(**base, error=output.error)
+        code = self.extract(output.text, sample)
+        program = check_program(sample.metadata, code)
+        limits = sandbox.Limits(timeout=float(self.args["timeout"]), memory_mb=int(self.args["memory_mb"]))
+        result = await sandbox.arun(program, mode="script", limits=limits)
+        return Review(**base, extracted=code, scores={"pass": float(result.passed)},
+                      metadata={"status": result.status, **({"detail": result.error} if result.error else {})})
+
+    def review(self, sample: Sample, output: ModelOutput, repeat: int = 0) -> Review:
+        import asyncio
+
+        return asyncio.run(self.areview(sample, output, repeat))
