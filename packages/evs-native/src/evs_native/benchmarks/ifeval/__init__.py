@@ -23,7 +23,8 @@ class IFEval(Benchmark):
         "instructions of a prompt followed) and instruction-level accuracy (over all instructions), strict and "
         "loose. Sentences are split with NLTK Punkt (English model), words with \\w+, languages with "
         "langdetect (seeded, so verdicts are reproducible). Deviation: instruction arguments that the "
-        "reference would replace by random values (missing or out of range) are an error."
+        "reference would replace by random values are handled deterministically: a letter-frequency letter "
+        "outside a-z (one prompt asks for '#') is counted as given; missing or out-of-range arguments are an error."
     )
     tags = ["instruction-following"]
     hf_id = "google/IFEval"
