@@ -89,7 +89,7 @@ class TriviaQA(Benchmark):
         ctx = pages.get("wiki_context") if isinstance(pages, dict) else None
         if ctx:
             content = "\n\n".join(ctx) if isinstance(ctx, list) else str(ctx)
-        return Sample(id=str(record.get("question_id", index)), input=str(record["question"]), target=aliases,
+        return Sample(id=f"{subset}:{record.get('question_id', index)}", input=str(record["question"]), target=aliases,
                       subset=subset, metadata={"content": content} if content else {})
 
     def format_prompt(self, sample: Sample, fewshot: list[Sample]) -> str:
