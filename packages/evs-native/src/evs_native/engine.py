@@ -286,6 +286,12 @@ class Evaluator:
             _, review_path, report_path = self._paths(name)
             atomic_write_jsonl(review_path, reviews)
             atomic_write_text(report_path, report.model_dump_json(indent=2))
+            after = getattr(bench, "after_report", None)  # e.g. a heatmap PNG next to the report
+            if after is not None:
+                try:
+                    after(report, report_path)
+                except Exception as exc:  # noqa: BLE001 - an extra never fails the run
+                    log.warning("%s: after_report failed: %s: %s", name, type(exc).__name__, exc)
             reports[name] = report
         self.console.print(f"Run folder: {self.run_dir}")
         if getattr(self, "_log_handler", None) is not None:
