@@ -75,17 +75,19 @@ class Verdict:
 def parse_label(text: str, labels: dict[str, tuple[str, float]]) -> str | None:
     """The letter of ``labels`` a judge reply chooses, or None when it is absent or ambiguous.
 
-    Accepted: the reply starts with the letter (``"A"``, ``"A: CORRECT"``, ``"**B**"``); or one
-    letter stands alone and no other does; or one label name (``CORRECT``…) appears and no
-    other does.
+    Accepted: the reply is the letter, possibly with its label (``"A"``, ``"A: CORRECT"``,
+    ``"**B**"``); or one letter stands alone in the reply and no other does; or one label name
+    (``CORRECT``…) appears and no other does. Anything else (two letters, no letter) is None.
     """
     if not text:
         return None
     letters = "".join(re.escape(k) for k in labels)
     clean = text.strip().strip("*`\"' ")
-    m = re.match(rf"^(?:grade|answer|verdict)?\s*[:：]?\s*[\*\(\[]*([{letters}])(?![A-Za-z])", clean, re.IGNORECASE)
-    if m and m.group(1).upper() in labels:
-        return m.group(1).upper()
+    names_re = "|".join(re.escape(name).replace("_", "[_ ]") for name, _ in labels.values())
+    m = re.fullmatch(rf"(?i:grade|answer|verdict)?\s*[:：]?\s*[\*\(\[]*([{letters}])[\*\)\]\.]*"
+                     rf"(?:\s*[:：\-–]?\s*(?i:{names_re})[\.\*]*)?", clean)
+    if m:
+        return m.group(1)
     alone = set(re.findall(rf"(?<![A-Za-z])([{letters}])(?![A-Za-z'])", text))
     if len(alone) == 1:
         return alone.pop()
@@ -94,7 +96,8 @@ def parse_label(text: str, labels: dict[str, tuple[str, float]]) -> str | None:
     upper = text.upper()
     for name, key in names.items():
         # "INCORRECT" contains "CORRECT": match whole words only.
-        if re.search(rf"(?<![A-Z_]){re.escape(name)}(?![A-Z_])", upper):
+        pattern = re.escape(name).replace("_", "[_ ]")  # NOT_ATTEMPTED or NOT ATTEMPTED
+        if re.search(rf"(?<![A-Z_]){pattern}(?![A-Z_])", upper):
             found.add(key)
     if len(found) == 1:
         return found.pop()
