@@ -121,9 +121,11 @@ class _CustomFiles(Benchmark):
         if subset not in cache:
             files = self._layout().get(subset, {}).get("fewshot") or []
             if not files:
-                raise ConfigError(f"{self.name}: few_shot_num={n} but subset '{subset}' has no "
-                                  f"{subset}_dev file of examples")
-            cache[subset] = self._samples_from(files, subset)[:n]
+                import logging
+
+                logging.getLogger("evs.eval").warning("%s: subset '%s' has no %s_dev file; asking it zero-shot",
+                                                      self.name, subset, subset)
+            cache[subset] = self._samples_from(files, subset)[:n] if files else []
         return cache[subset]
 
     @staticmethod
@@ -138,7 +140,7 @@ class GeneralMCQ(_CustomFiles, LetterMCQ):
     description = (
         "Your own multiple-choice questions: rows with 'question', options 'A', 'B', … (up to 'J', consecutive, "
         "empty trailing options dropped) and 'answer' (a letter). Each file is a subset; <subset>_dev files give "
-        "few-shot examples. mode=generate: the single-answer chain-of-thought template ('ANSWER: [LETTER]', "
+        "few-shot examples (a subset without one is asked zero-shot). mode=generate: the single-answer chain-of-thought template ('ANSWER: [LETTER]', "
         "override with prompt_template using {question}, {choices}, {letters}), the last explicit letter "
         "extracted; mode=loglikelihood: the option letters scored after 'Answer:'. Metric: acc."
     )
