@@ -166,8 +166,8 @@ class DataCollection(Benchmark):
     extra_args: ClassVar[dict[str, Any]] = {"total": None}
 
     def __init__(self, args: dict[str, Any] | None = None, dataset_dir: str | None = None,
-                 hub: str = "huggingface", seed: int = 42) -> None:
-        super().__init__(args, dataset_dir=dataset_dir, hub=hub, seed=seed)
+                 hub: str = "huggingface", seed: int = 42, **kwargs: Any) -> None:
+        super().__init__(args, dataset_dir=dataset_dir, hub=hub, seed=seed, **kwargs)
         if not self.args["local_path"]:
             raise ConfigError(f"{NAME} needs dataset_args.{NAME}.local_path: a collection schema file (JSON/YAML)")
         from evs_core.registry import get_registries
@@ -184,7 +184,7 @@ class DataCollection(Benchmark):
         self.members: dict[str, Benchmark] = {}
         for leaf in self.tree.leaves():
             cls = self.registries.benchmarks.load(leaf.benchmark)
-            self.members[leaf.path] = cls(leaf.args, dataset_dir=dataset_dir, hub=hub, seed=seed)
+            self.members[leaf.path] = cls(leaf.args, dataset_dir=dataset_dir, hub=hub, seed=seed, **kwargs)
         self._origin: dict[str, tuple[str, Sample]] = {}
         self.shortfall: dict[str, int] = {}
 
