@@ -19,7 +19,6 @@ and habits of model-written code (forks, sleeps, stray files, sockets, runaway m
 
 from __future__ import annotations
 
-import ast
 import builtins
 import io
 import json
@@ -27,7 +26,6 @@ import os
 import signal
 import sys
 import time
-from decimal import Decimal, InvalidOperation
 
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
@@ -161,6 +159,8 @@ def _truncate(s, n: int = 300) -> str:
 # -- LiveCodeBench grading (its testing_util semantics) ------------------------------------------
 def clean_if_name(code: str) -> str:
     """Unwrap a trailing ``if __name__ == '__main__':`` block."""
+    import ast
+
     try:
         tree = ast.parse(code)
         last = tree.body[-1]
@@ -173,6 +173,8 @@ def clean_if_name(code: str) -> str:
 
 def make_function(code: str) -> str:
     """Wrap a script's statements (imports stay at the top) into ``wrapped_function()``."""
+    import ast
+
     try:
         imports, others = [], []
         for stmt in ast.parse(code).body:
@@ -190,6 +192,8 @@ def _lines(text: str) -> list[str]:
 
 
 def _decimals(line: str):
+    from decimal import Decimal, InvalidOperation
+
     try:
         return [Decimal(x) for x in line.split()]
     except (InvalidOperation, ValueError):
