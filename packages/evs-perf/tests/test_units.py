@@ -246,3 +246,17 @@ def test_png_is_valid():
     assert data.startswith(b"\x89PNG\r\n\x1a\n") and data.endswith(b"IEND\xaeB`\x82")
     idat = data[data.index(b"IDAT") + 4:data.index(b"IEND") - 8]
     assert len(zlib.decompress(idat)) == 3 * (1 + 4 * 3)
+
+
+@pytest.mark.parametrize("pieces", [1, 3])
+def test_bulk_counting_edge_cases(pieces):
+    chunks = _chat_chunks(3) + [{"choices": [{"delta": {"reasoning_content": "r", "content": "c"}}]},
+                                {"choices": [{"delta": {"content": ""}, "finish_reason": "stop"}]}]
+    sink = _feed(_sse_response(chunks), pieces)
+    assert len(sink.times) == 4 and sink.error is None  # the two-field event counts once
+    spaced = _sse_response([]).replace(b"", b"")  # build an all-spaced stream by hand
+    events = [b'data: {"choices": [{"delta": {"content": "x"}}]}\n\n'] * 5 + [b"data: [DONE]\n\n"]
+    body = b"".join(b"%x\r\n%s\r\n" % (len(e), e) for e in events) + b"0\r\n\r\n"
+    spaced = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n" + body
+    sink = _feed(spaced, pieces)
+    assert len(sink.times) == 5 and sink.texts() == "xxxxx"

@@ -21,6 +21,9 @@ class PerfAPI:
     streaming = True
     #: matches a payload whose delta carries non-empty text (used after the first token)
     content_re = re.compile(rb'"(?:content|reasoning_content|reasoning|text)"\s*:\s*"(?!")')
+    #: compact-JSON keys whose non-empty string value is a text delta; counted in bulk (each
+    #: minus its empty form) when no event holds two of them. Empty: always use content_re.
+    content_markers: tuple[bytes, ...] = ()
 
     def __init__(self, config: dict[str, Any]):
         self.config = config
@@ -58,6 +61,7 @@ def _error_message(obj) -> str | None:
 class ChatAPI(PerfAPI):
     name = "chat"
     path = "/v1/chat/completions"
+    content_markers = (b'"content":"', b'"reasoning_content":"', b'"reasoning":"')
 
     def build_body(self, prompt, stream: bool) -> dict[str, Any]:
         if prompt.messages is not None:
@@ -97,6 +101,7 @@ class CompletionsAPI(PerfAPI):
     name = "completions"
     path = "/v1/completions"
     content_re = re.compile(rb'"text"\s*:\s*"(?!")')
+    content_markers = (b'"text":"',)
 
     def build_body(self, prompt, stream):
         text = prompt.text

@@ -20,6 +20,7 @@ import os
 import random
 import time
 from array import array
+from itertools import repeat as _repeat
 
 from evs_perf.apis import error_message
 from evs_perf.http import Connection, Endpoint, HTTPError, Sink, Watchdog, connect
@@ -66,12 +67,13 @@ class Result:
 class StreamSink(Sink):
     """Parses an SSE response as it arrives; see :mod:`evs_perf.apis` for the fast path."""
 
-    __slots__ = ("api", "content_re", "tail", "times", "items", "usage", "error", "status", "headers",
+    __slots__ = ("api", "content_re", "content_line_re", "tail", "times", "items", "usage", "error", "status", "headers",
                  "errbody", "done")
 
     def __init__(self, api):
         self.api = api
         self.content_re = api.content_re
+        self.content_line_re = _line_re(api.content_re)
         self.tail = b""
         self.times = array("d")
         self.items = []  # content payloads (bytes, parsed lazily) or texts
@@ -94,11 +96,33 @@ class StreamSink(Sink):
             data = self.tail + data
         if b"\r" in data:
             data = data.replace(b"\r\n", b"\n")
-        events = data.split(b"\n\n")
-        self.tail = events.pop()
+        cut = data.rfind(b"\n\n")
+        if cut < 0:
+            self.tail = data
+            return
+        self.tail = data[cut + 2:]
+        complete = data[:cut + 2]
+        if self.times and self._bulk(complete, t):
+            return
+        times = self.times
+        if not times:
+            # until the first token: event by event, then the rest of the batch in bulk
+            pos = 0
+            while not times:
+                end = complete.find(b"\n\n", pos)
+                if end < 0:
+                    return
+                self._events(complete[pos:end + 2], t)
+                pos = end + 2
+            complete = complete[pos:]
+            if not complete or self._bulk(complete, t):
+                return
+        self._events(complete, t)
+
+    def _events(self, complete: bytes, t: float):
         times = self.times
         search = self.content_re.search
-        for ev in events:
+        for ev in complete.split(b"\n\n")[:-1]:
             if ev[:6] == b"data: " and b"\n" not in ev:
                 payload = ev[6:]
             else:
@@ -110,7 +134,48 @@ class StreamSink(Sink):
                 self._full(payload, t)
             elif search(payload) is not None:
                 times.append(t)
-                self.items.append(payload)
+                self.items.append(b"data: " + payload)
+
+    def _bulk(self, complete: bytes, t: float) -> bool:
+        """After the first token: count content events of a batch with C-level operations.
+
+        Applies when every event is one ``data: {...}`` line (or ``[DONE]``) and none carries an
+        error; events that carry usage are parsed in full. Returns False to fall back to the
+        per-event path.
+        """
+        n_ev = complete.count(b"\n\n")
+        done = complete.count(b"data: [DONE]\n\n")
+        if (complete.count(b"data: ") != n_ev or complete.count(b"}\n\n") + done != n_ev
+                or complete.count(b"\n") != 2 * n_ev or b'"error"' in complete):
+            return False
+        markers = self.api.content_markers
+        k = -1
+        if markers and b'": ' not in complete:
+            k = 0
+            for m in markers:
+                k += complete.count(m) - complete.count(m + b'"')
+            if k > n_ev:  # two text fields in one event: count events instead
+                k = -1
+        if k < 0:
+            k = len(self.content_line_re.findall(complete))
+        if k:
+            self.times.extend(_repeat(t, k))
+            self.items.append(complete)
+        for marker in (b'"usage":{', b'"usage": {'):
+            i = complete.find(marker)
+            while i >= 0:
+                start = complete.rfind(b"\n\n", 0, i) + 2 if complete.rfind(b"\n\n", 0, i) >= 0 else 0
+                end = complete.find(b"\n\n", i)
+                try:
+                    obj = json.loads(complete[start + 6:end])
+                    if isinstance(obj, dict) and obj.get("usage"):
+                        self.usage = obj["usage"]
+                except ValueError:
+                    self.error = self.error or ("malformed", f"malformed SSE data: {complete[start:end][:80]!r}")
+                i = complete.find(marker, end)
+        if done:
+            self.done = True
+        return True
 
     @staticmethod
     def _payload(ev: bytes):
@@ -154,12 +219,30 @@ class StreamSink(Sink):
         out = []
         for item in self.items:
             if isinstance(item, bytes):
-                try:
-                    item = self.api.parse_chunk(json.loads(item))[0] or ""
-                except ValueError:
-                    item = ""
-            out.append(item)
+                for ev in item.split(b"\n\n"):
+                    payload = self._payload(ev) if ev else None
+                    if not payload or payload == b"[DONE]":
+                        continue
+                    try:
+                        out.append(self.api.parse_chunk(json.loads(payload))[0] or "")
+                    except ValueError:
+                        pass
+            else:
+                out.append(item)
         return "".join(out)
+
+
+_LINE_RES: dict = {}
+
+
+def _line_re(content_re):
+    """The content regex anchored to one ``data:`` line, for counting events in a batch."""
+    r = _LINE_RES.get(content_re.pattern)
+    if r is None:
+        import re
+
+        r = _LINE_RES[content_re.pattern] = re.compile(rb"(?m)^data: [^\n]*?" + content_re.pattern)
+    return r
 
 
 class WholeSink(Sink):

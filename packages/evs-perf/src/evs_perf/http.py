@@ -72,6 +72,12 @@ class Sink:
 _HEAD, _BODY_LEN, _BODY_CHUNKED, _BODY_EOF, _IDLE = range(5)
 
 
+def _repeat16(n):
+    from itertools import repeat
+
+    return repeat(16, n)
+
+
 class Connection(asyncio.Protocol):
     """One keep-alive connection; ``request()`` sends one request and waits for the response."""
 
@@ -174,6 +180,51 @@ class Connection(asyncio.Protocol):
             self._keep_alive = False
 
     def _chunked(self, buf: bytearray, t: float):
+        if self._remaining == -1 and len(buf) > 256:
+            if self._chunked_bulk(buf, t):
+                return
+        self._chunked_exact(buf, t)
+
+    def _chunked_bulk(self, buf: bytearray, t: float) -> bool:
+        """De-chunk many small chunks with C-level operations (split, map, compare).
+
+        Works when no chunk's data contains CRLF (SSE with LF line ends, JSON payloads): the
+        buffer then splits on CRLF into size, data, size, data … Every size is checked against
+        its data's length; on any mismatch the exact parser does the work instead.
+        """
+        parts = bytes(buf).split(b"\r\n")
+        rest_len = len(parts[-1])  # bytes after the last CRLF: incomplete
+        complete = len(parts) - 1
+        if complete % 2:
+            rest_len += len(parts[complete - 1]) + 2  # a size line whose data has not arrived
+            complete -= 1
+        if complete < 2:
+            return False
+        sizes_raw = parts[0:complete:2]
+        datas = parts[1:complete:2]
+        try:
+            sizes = list(map(int, sizes_raw, _repeat16(len(sizes_raw))))
+        except ValueError:
+            return False
+        lens = list(map(len, datas))
+        if 0 in sizes:
+            z = sizes.index(0)
+            if datas[z] != b"" or z != len(sizes) - 1:
+                return False
+            if sizes[:z] != lens[:z]:
+                return False
+            if z:
+                self._sink.on_body(b"".join(datas[:z]), t)
+            buf.clear()
+            self._finish(t)
+            return True
+        if sizes != lens:
+            return False
+        self._sink.on_body(b"".join(datas), t)
+        del buf[: len(buf) - rest_len]
+        return True
+
+    def _chunked_exact(self, buf: bytearray, t: float):
         pieces = []
         pos = 0
         n = len(buf)
