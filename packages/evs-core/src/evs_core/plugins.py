@@ -116,7 +116,30 @@ class EvsPluginManager(pluggy.PluginManager):
                 )
 
     def finish(self) -> None:
-        """Validate hook implementations: a misspelt hook name is an error, not silence."""
+        """Validate hook implementations: a misspelt hook name is an error, not silence.
+
+        The plugin that implements an unknown ``evs_*`` hook is unregistered and reported (a
+        warning naming the hook, the nearest known hook and the distribution), so one faulty
+        plugin never breaks ``evs``.
+        """
+        from evs_core.errors import suggest
+
+        known = [name for name in dir(self.hook) if not name.startswith("_")]
+        for name in list(known):
+            caller = getattr(self.hook, name)
+            if caller.spec is not None:
+                continue
+            for impl in caller.get_hookimpls():
+                if not impl.optionalhook and self.is_registered(impl.plugin):
+                    plugin_name = self.get_name(impl.plugin)
+                    info = self.plugin_info.pop(plugin_name, None)
+                    dist = info.distribution if info else plugin_name
+                    self.unregister(impl.plugin)
+                    spec_names = [n for n in known if getattr(self.hook, n).spec is not None]
+                    message = f"unknown hook '{name}'{suggest(name, spec_names)}"
+                    self.failures.append(PluginFailure(plugin_name, dist, message))
+                    warnings.warn(f"evs: plugin '{plugin_name}' from distribution '{dist}' was skipped: {message}",
+                                  PluginLoadWarning, stacklevel=2)
         self.check_pending()
         for name, info in self.plugin_info.items():
             plugin = self.get_plugin(name)
