@@ -196,7 +196,7 @@ def test_general_qa_judge_path(tmp_path):
     judge = FakeJudge()
 
     async def go():
-        return [await b.areview(s, ModelOutput(text=p), judge=judge) for s, p in zip(samples, preds)]
+        return [await b.areview(s, ModelOutput(text=p), judge=judge) for s, p in zip(samples, preds, strict=True)]
 
     reviews = asyncio.run(go())
     assert [r.scores.get("judge") for r in reviews] == [1.0, 0.0, None, None, 1.0]

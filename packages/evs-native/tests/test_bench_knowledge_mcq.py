@@ -183,7 +183,7 @@ def test_gpqa_options_shuffled_reproducibly_and_scored(tmp_path):
     assert [s.target for s in a] != [s.target for s in c]
     counts = {x: sum(s.target == x for s in a) for x in "ABCD"}
     assert all(30 <= v <= 70 for v in counts.values()), counts  # not always the same letter
-    for s, r in zip(a, rows):
+    for s, r in zip(a, rows, strict=True):
         assert s.choices["ABCD".index(s.target)] == r["Correct Answer"].strip()
     table = {"\n\n" + s.input + "\n\nA) " + s.choices[0]: (s.id, s.target, _wrong(s.target)) for s in a[:12]}
     resp = Responder(table)
@@ -277,7 +277,7 @@ def test_hellaswag_generate_and_loglikelihood(tmp_path):
     # option B has the best per-byte score, option D the best raw sum
     lps = [-30.0, -20.0, -40.0, -12.0]
     r = ll.review(s, ModelOutput(logprobs=lps))
-    norm = [lp / len((" " + c).encode()) for lp, c in zip(lps, s.choices)]
+    norm = [lp / len((" " + c).encode()) for lp, c in zip(lps, s.choices, strict=True)]
     assert r.scores["acc"] == 0.0 and r.scores["acc_norm"] == float(max(range(4), key=norm.__getitem__) == 1)
 
 

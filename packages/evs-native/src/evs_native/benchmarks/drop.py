@@ -76,7 +76,7 @@ def _best_assignment(scores: list[list[float]]) -> list[float]:
         from scipy.optimize import linear_sum_assignment
 
         rows, cols = linear_sum_assignment(-np.asarray(scores))
-        for r, c in zip(rows, cols):
+        for r, c in zip(rows, cols, strict=True):
             out[r] = max(out[r], scores[r][c])
         return out
     except ImportError:

@@ -162,8 +162,8 @@ class TruthfulQA(MultipleChoiceBenchmark):
         lp1, lp2 = lps[:n1], lps[n1:]
         gold1 = md["mc1_labels"].index(1)
         best1 = max(range(n1), key=lambda i: lp1[i])
-        true2 = [lp for lp, lab in zip(lp2, md["mc2_labels"]) if lab == 1]
-        false2 = [lp for lp, lab in zip(lp2, md["mc2_labels"]) if lab != 1]
+        true2 = [lp for lp, lab in zip(lp2, md["mc2_labels"], strict=True) if lab == 1]
+        false2 = [lp for lp, lab in zip(lp2, md["mc2_labels"], strict=True) if lab != 1]
         return Review(sample_id=sample.id, repeat=repeat, subset=sample.subset, target=md["mc1_choices"][gold1],
                       prediction=md["mc1_choices"][best1], extracted=best1,
                       scores={"mc1": float(best1 == gold1), "mc2": mc2_score(true2, false2)},
