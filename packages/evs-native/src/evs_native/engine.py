@@ -95,6 +95,9 @@ class Evaluator:
         self.run_dir: Path | None = None
         self.model: ModelAdapter | None = None
         self.judge = None
+        # Reviews made while the run went on, reused by score(): a unit is never scored twice
+        # (no second sandbox run, no second judge call). Predictions read from disk are re-scored.
+        self._fresh_reviews: dict[tuple[str, str, int], Review] = {}
 
     # -- preparation: everything that can fail on bad input happens before any model call ---
     def prepare(self) -> None:
@@ -260,6 +263,7 @@ class Evaluator:
                 pred = Prediction(sample_id=unit.sample.id, repeat=unit.repeat, subset=unit.sample.subset,
                                   request=req_dict, output=output, time=time.time())
                 review = await self._review(bench, unit.sample, output, unit.repeat)
+                self._fresh_reviews[(unit.bench, unit.sample.id, unit.repeat)] = review
                 pw, rw = writers[unit.bench]
                 pw.write(pred)
                 rw.write(review)
@@ -316,6 +320,9 @@ class Evaluator:
         sem = asyncio.Semaphore(max(1, self.cfg.concurrency))
 
         async def one(s, r, p):
+            fresh = self._fresh_reviews.get((name, s.id, r))
+            if fresh is not None:
+                return fresh
             async with sem:
                 return await self._review(bench, s, p.output, r)
 
