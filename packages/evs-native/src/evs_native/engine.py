@@ -121,6 +121,9 @@ class Evaluator:
             raise ConfigError(f"unknown model_type '{model_type}'{suggest(model_type, self.registries.models.names())}")
         for name in dict.fromkeys(cfg.datasets):
             cls = known.load(name)
+            if getattr(cls, "requires_judge", False) and not cfg.judge:
+                raise ConfigError(f"{name} is graded by an LLM judge: give --judge-args "
+                                  "'{\"model\": \"NAME\", \"api_url\": \"URL\"}' (config key 'judge')")
             bench = cls(cfg.dataset_args.get(name), dataset_dir=cfg.dataset_dir, hub=cfg.dataset_hub, seed=cfg.seed,
                         generation_config=cfg.generation_config)
             samples = bench.load_samples(cfg.limit)
