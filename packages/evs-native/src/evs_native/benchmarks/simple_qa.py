@@ -125,6 +125,7 @@ class SimpleQA(Benchmark):
     few_shot_num = 0
     metrics = ["correct", "incorrect", "not_attempted", "correct_given_attempted", "f_score"]
     primary_metric = "correct"
+    requires_judge = True  # the engine stops before any model call when no judge is configured
     generation: ClassVar[dict[str, Any]] = {"max_tokens": 1024}
 
     def record_to_sample(self, record: dict[str, Any], index: int, subset: str) -> Sample:
