@@ -100,10 +100,11 @@ class _Units:
             self.tok = transformers.AutoTokenizer.from_pretrained(tokenizer_path, local_files_only=True)
 
     def encode(self, text: str) -> list:
-        return self.tok.encode(text, add_special_tokens=False) if self.tok else text.split(" ")
+        # Words keep their trailing whitespace, so paragraphs survive the round trip.
+        return self.tok.encode(text, add_special_tokens=False) if self.tok else re.findall(r"\S+\s*", text)
 
     def decode(self, units: list) -> str:
-        return self.tok.decode(units) if self.tok else " ".join(units)
+        return self.tok.decode(units) if self.tok else "".join(units)
 
     def ends_sentence(self, unit) -> bool:
         s = self.tok.decode([unit]) if self.tok else unit
@@ -186,11 +187,11 @@ class NeedleHaystack(Benchmark):
         hay = units.encode(text)
         while len(hay) < need:  # repeat the user's text when it is too short
             hay = hay + units.encode("\n\n" + text)
-        needle_units = units.encode(self.args["needle"].strip())
+        needle_units = units.encode(self.args["needle"].strip() + "\n")
         out = []
         for length in self.lengths:
             for depth in self.depths:
-                ctx = units.decode(build_context(hay, needle_units, length, depth, units))
+                ctx = units.decode(build_context(hay, needle_units, length, depth, units)).strip()
                 name = f"len_{length}_depth_{depth}"
                 out.append(Sample(id=name, subset=name, target=self.args["answer"],
                                   input=PROMPT.format(context=ctx, question=self.args["retrieval_question"]),
