@@ -57,11 +57,11 @@ def test_own_haystack_files(tmp_path):
 
 
 def test_end_to_end_with_heatmap(tmp_path):
-    """The fake model finds the needle only when it lies in the first half of a short context."""
+    """The fake model finds the needle only when it lies in the first 40 % of a short context."""
     def responder(body):
         text = last_user_text(body)
         doc = text.split("<document>\n", 1)[1].split("\n</document>", 1)[0]
-        if len(doc.split()) < 1000 and doc.index("San Francisco") < len(doc) / 2:
+        if len(doc.split()) < 1000 and doc.index("San Francisco") < len(doc) * 0.4:
             return "Eat a sandwich and sit in Dolores Park on a sunny day."
         return "The document does not say."
 
