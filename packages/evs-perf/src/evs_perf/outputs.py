@@ -19,6 +19,8 @@ import json
 import sqlite3
 import time
 from array import array
+from itertools import repeat
+from operator import mul, sub
 from pathlib import Path
 
 from evs_core.errors import require
@@ -52,7 +54,8 @@ class RecordStore:
             tpot = (e2el - ttft) / (n - 1) if r.ok and n > 1 else None
             chunks = None
             if r.chunk_times is not None:
-                chunks = array("f", ((t - r.t_start) * 1000 for t in r.chunk_times)).tobytes()
+                rel = map(sub, r.chunk_times, repeat(r.t_start, len(r.chunk_times)))
+                chunks = array("f", map(mul, rel, repeat(1000.0, len(r.chunk_times)))).tobytes()
             rows.append((label, r.index, r.worker, int(r.ok), r.error_kind, r.error, r.status,
                          r.t_start - t0, r.queue * 1000, r.connect * 1000, ttft, e2el, tpot, r.prompt_tokens,
                          r.completion_tokens, r.token_source, r.planned_input, r.planned_output,
