@@ -19,6 +19,12 @@ import yaml
 
 from evs_core.schema import ModelOutput, Prediction, Report, Review, Stat, SubsetScore, Usage
 
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: drives Debian's chromium with playwright against `evs viz`")
+
+
 ARC_TARGETS = ["A", "B", "C", "D", "A", "B", "C", "D", "A", "B"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -152,9 +153,16 @@ def test_perf_page_single_and_sweep(app):
     assert [p for _, p in summary.index] == ["c1", "c4", "c8"]
     assert summary.iloc[0]["completed"] == "20"
     assert "model_id: **perf-model**" in texts(at)
-    charts = at.get("plotly_chart")
-    assert len(charts) >= 4 + 2  # percentile tabs (ttft, tpot, itl, e2el) and metrics against load
-    assert "Metrics against load" in texts(at)
+    assert at.radio(key="perf_pct_metric").options == ["TTFT", "TPOT", "ITL", "E2EL"]
+    charts = {c.key: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    pct = charts["pct"]["data"]
+    assert [t["name"] for t in pct] == ["c1", "c4", "c8"] and len(pct[0]["x"]) == 99  # from records.sqlite
+    sweep = charts["sweep"]
+    assert [a["text"] for a in sweep["layout"]["annotations"]] == ["req/s", "out tok/s", "mean TTFT ms", "mean TPOT ms"]
+    assert sweep["data"][0]["x"] == [1, 4, 8]
+    at.radio(key="perf_pct_metric").set_value("tpot").run()
+    tpot = {c.key: json.loads(c.proto.spec) for c in at.get("plotly_chart")}["pct"]
+    assert tpot["layout"]["yaxis"]["title"]["text"] == "TPOT (ms)"
 
 
 def test_perf_page_compare_runs(app):

@@ -536,42 +536,49 @@ def page_perf(runs: list[D.Run]) -> None:
     metrics = [m for m in D.PERF_METRICS if any(m in p.percentiles for _, p in points)]
     st.subheader("Percentile curves")
     if metrics:
-        tabs = st.tabs([m.upper() for m in metrics])
-        for tab, m in zip(tabs, metrics):
-            with tab:
-                fig = go.Figure()
-                for rel, p in points:
-                    curve = p.percentiles.get(m)
-                    if curve:
-                        name = p.label if len(chosen) == 1 else f"{rel} · {p.label}"
-                        fig.add_scatter(x=[c[0] for c in curve], y=[c[1] for c in curve], mode="lines+markers", name=name)
-                fig.update_layout(xaxis_title="percentile", yaxis_title=f"{m.upper()} (ms)", height=380,
-                                  margin=dict(l=10, r=10, t=30, b=10))
-                st.plotly_chart(fig, width="stretch", key=f"pct-{m}")
-        st.caption("From the percentile file or the raw per-request records when the run has them, else the "
-                   "summary's p*/median keys.")
+        m = st.radio("Metric", metrics, horizontal=True, key="perf_pct_metric", format_func=str.upper)
+        fig = go.Figure()
+        for rel, p in points:
+            curve = p.percentiles.get(m)
+            if curve:
+                name = p.label if len(chosen) == 1 else f"{rel} · {p.label}"
+                fig.add_scatter(x=[c[0] for c in curve], y=[c[1] for c in curve], mode="lines+markers", name=name,
+                                marker=dict(size=4))
+        fig.update_layout(xaxis_title="percentile", yaxis_title=f"{m.upper()} (ms)", height=380,
+                          margin=dict(l=10, r=10, t=30, b=10))
+        st.plotly_chart(fig, width="stretch", key="pct")
+        st.caption("From the raw per-request records when the run has them (1st to 99th percentile), else its "
+                   "percentile file, else the summary's p*/median keys.")
     else:
         st.caption("No percentile data in these runs.")
 
     swept = [(rel, p) for rel, p in points if p.sweep_value is not None]
     if len({(rel, p.sweep_value) for rel, p in swept}) >= 2:
+        from plotly.subplots import make_subplots
+
         st.subheader("Metrics against load")
-        keys = sorted({p.sweep_key for _, p in swept})
-        xname = " / ".join(keys)
-        metric_opts = [(k, t) for k, t in PERF_COLUMNS if any(D._num(p.summary.get(k)) is not None for _, p in swept)
-                       and k not in ("completed", "failed", "duration")]
-        grid = st.columns(2)
-        for i, (k, title) in enumerate(metric_opts):
-            fig = go.Figure()
-            for rel in chosen:
-                pts = sorted((p for r_, p in swept if r_ == rel), key=lambda p: p.sweep_value)
-                if pts:
-                    fig.add_scatter(x=[p.sweep_value for p in pts], y=[D._num(p.summary.get(k)) for p in pts],
-                                    mode="lines+markers", name=rel)
-            fig.update_layout(title=title, xaxis_title=xname, height=300, margin=dict(l=10, r=10, t=40, b=10),
-                              showlegend=len(chosen) > 1)
-            with grid[i % 2]:
-                st.plotly_chart(fig, width="stretch", key=f"sweep-{k}")
+        xname = " / ".join(sorted({p.sweep_key for _, p in swept}))
+        options = [(k, t) for k, t in PERF_COLUMNS if any(D._num(p.summary.get(k)) is not None for _, p in swept)
+                   and k not in ("completed", "failed", "duration")]
+        titles = dict(options)
+        default = [k for k in ("request_throughput", "output_throughput", "mean_ttft_ms", "mean_tpot_ms") if k in titles]
+        picked = st.multiselect("Metrics", list(titles), default=default, key="perf_sweep_metrics",
+                                format_func=titles.get)
+        if picked:
+            rows = (len(picked) + 1) // 2
+            fig = make_subplots(rows=rows, cols=2, subplot_titles=[titles[k] for k in picked],
+                                horizontal_spacing=0.08, vertical_spacing=0.5 / max(rows, 1))
+            palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
+            for i, k in enumerate(picked):
+                for j, rel in enumerate(chosen):
+                    pts = sorted((p for r_, p in swept if r_ == rel), key=lambda p: p.sweep_value)
+                    if pts:
+                        fig.add_scatter(x=[p.sweep_value for p in pts], y=[D._num(p.summary.get(k)) for p in pts],
+                                        mode="lines+markers", name=rel, legendgroup=rel, showlegend=i == 0,
+                                        line=dict(color=palette[j % len(palette)]), row=i // 2 + 1, col=i % 2 + 1)
+                fig.update_xaxes(title_text=xname, row=i // 2 + 1, col=i % 2 + 1)
+            fig.update_layout(height=300 * rows, margin=dict(l=10, r=10, t=40, b=10))
+            st.plotly_chart(fig, width="stretch", key="sweep")
     for rel in chosen:
         if by[rel].config_text:
             with st.expander(f"Config of {rel}"):
