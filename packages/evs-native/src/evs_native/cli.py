@@ -42,6 +42,8 @@ def _json_opt(ctx, param, value):
 @click.option("--dataset-args", callback=_json_opt, help='Per-benchmark JSON, e.g. \'{"gsm8k": {"few_shot_num": 2}}\'.')
 @click.option("--generation-config", callback=_json_opt, help='JSON sampling parameters, e.g. \'{"temperature": 0}\'.')
 @click.option("--model-args", callback=_json_opt, help="JSON adapter arguments (local: device, dtype, batch_size…).")
+@click.option("--judge-args", "judge", callback=_json_opt,
+              help='JSON LLM-judge settings, e.g. \'{"model": "qwen", "api_url": "http://127.0.0.1:8000/v1", "strategy": "llm"}\'.')
 @click.option("--dataset-dir", help="Local data root laid out as DIR/<benchmark>/…; never downloads.")
 @click.option("--dataset-hub", type=click.Choice(["huggingface", "modelscope"]), help="Online data source.")
 @click.option("--work-dir", help="Where run folders are written (default: outputs).")

@@ -419,7 +419,7 @@ def print_table(reports: dict[str, Report], console=None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    console = console or Console(width=None if Console().is_terminal else 140)
     table = Table(title="evs eval", show_lines=False)
     for col in ("Model", "Dataset", "Metric", "Subset", "Num", "Score", "95% CI", "Errors"):
         table.add_column(col, justify="right" if col in ("Num", "Score", "Errors") else "left")

