@@ -234,7 +234,8 @@ class TransformersModel(ModelAdapter):
         prompts = [self.render(r) for r in reqs]
         kwargs, stop = self._generation_kwargs(reqs[0].generation)
         tok.padding_side = "left"
-        enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
+        enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False,
+                  return_token_type_ids=False).to(self.device)
         with torch.no_grad():
             gen = model.generate(**enc, **kwargs, pad_token_id=tok.pad_token_id,
                                  **({"stop_strings": stop, "tokenizer": tok} if stop else {}))

@@ -1,0 +1,112 @@
+"""The local transformers adapter on a tiny random Llama built by the test (offline, ~2 s)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+tokenizers = pytest.importorskip("tokenizers")
+
+from evs_core.config import make_config  # noqa: E402
+from evs_core.errors import ConfigError  # noqa: E402
+from evs_core.models import Request  # noqa: E402
+from evs_native.local_model import TransformersModel  # noqa: E402
+
+CORPUS = ["The answer is 42.", "Question: what is two plus two? Answer: four.", "A B C D options",
+          "Paris is the capital of France.", "Let me think step by step."] * 20
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tiny-llama")
+    tok = tokenizers.Tokenizer(tokenizers.models.BPE(unk_token="<unk>"))
+    tok.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = tokenizers.decoders.ByteLevel()
+    trainer = tokenizers.trainers.BpeTrainer(vocab_size=300, special_tokens=["<unk>", "<s>", "</s>"],
+                                             initial_alphabet=tokenizers.pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(CORPUS, trainer)
+    fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>",
+                                                unk_token="<unk>", pad_token="</s>")
+    fast.chat_template = ("{% for m in messages %}<s>{{ m['role'] }}: {{ m['content'] }}</s>{% endfor %}"
+                          "{% if add_generation_prompt %}<s>assistant:{% endif %}")
+    fast.save_pretrained(path)
+    torch.manual_seed(0)
+    cfg = transformers.LlamaConfig(vocab_size=len(fast), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                   num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=512,
+                                   bos_token_id=fast.bos_token_id, eos_token_id=fast.eos_token_id,
+                                   pad_token_id=fast.pad_token_id)
+    transformers.LlamaForCausalLM(cfg).save_pretrained(path)
+    return path
+
+
+def _model(path, **args):
+    cfg = make_config({"model": str(path), "datasets": ["x"], "model_args": {"batch_size": 4, **args}})
+    return TransformersModel(cfg)
+
+
+def test_local_path_never_touches_the_network(tiny_model, monkeypatch):
+    def refuse(*a, **k):
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    m = _model(tiny_model)
+    asyncio.run(m.preflight())
+    assert m.model is not None
+
+
+def test_batched_generation_matches_one_by_one(tiny_model):
+    reqs = [Request(messages=[{"role": "user", "content": q}], generation={"max_tokens": 8})
+            for q in ("What is two plus two?", "Capital of France?", "Think step by step please, then answer.")]
+
+    async def batched():
+        m = _model(tiny_model)
+        await m.preflight()
+        outs = await asyncio.gather(*(m.agenerate(r) for r in reqs))
+        await m.aclose()
+        return outs
+
+    async def single():
+        m = _model(tiny_model, batch_size=1)
+        await m.preflight()
+        outs = [await m.agenerate(r) for r in reqs]
+        await m.aclose()
+        return outs
+
+    b, s = asyncio.run(batched()), asyncio.run(single())
+    assert [o.error for o in b] == [None] * 3
+    assert [o.text for o in b] == [o.text for o in s]
+    assert all(0 < o.usage.completion_tokens <= 8 and o.usage.prompt_tokens > 5 for o in b)
+
+
+def test_loglikelihood_matches_manual_computation(tiny_model):
+    m = _model(tiny_model)
+
+    async def go():
+        await m.preflight()
+        out = await m.agenerate(Request(prompt="Question: capital? Answer:", kind="loglikelihood",
+                                        continuations=[" Paris", " four"]))
+        await m.aclose()
+        return out
+
+    out = asyncio.run(go())
+    tok, model = m.tokenizer, m.model
+    ctx = tok("Question: capital? Answer:", add_special_tokens=False)["input_ids"]
+    for cont, got in zip([" Paris", " four"], out.logprobs):
+        whole = tok("Question: capital? Answer:" + cont, add_special_tokens=False)["input_ids"]
+        with torch.no_grad():
+            logp = torch.log_softmax(model(torch.tensor([whole])).logits[0].float(), -1)
+        expected = sum(float(logp[i - 1, whole[i]]) for i in range(len(ctx), len(whole)))
+        assert got == pytest.approx(expected, abs=1e-4)
+
+
+def test_bad_model_args_and_missing_path(tmp_path):
+    with pytest.raises(ConfigError, match="did you mean 'batch_size'"):
+        _model(tmp_path, batchsize=2)
+    m = _model(tmp_path / "does-not-exist")
+    with pytest.raises(ConfigError, match="model path does not exist"):
+        asyncio.run(m.preflight())
