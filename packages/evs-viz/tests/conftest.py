@@ -16,9 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from evs_core.schema import ModelOutput, Prediction, Report, Review, Stat, SubsetScore, Usage
-
 
 
 def pytest_configure(config):
@@ -41,7 +39,7 @@ def write_eval_run(
     (run / "configs" / "task_config.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
     errors = errors or {}
     preds, reviews, scores = [], [], []
-    for i, (ans, tgt) in enumerate(zip(answers, targets)):
+    for i, (ans, tgt) in enumerate(zip(answers, targets, strict=True)):
         sid = f"{dataset}-{i}"
         err = errors.get(i)
         question = f"Question {i} of {dataset}: pick the letter {tgt}."
@@ -103,7 +101,7 @@ def write_perf_run(root: Path, name: str, concurrencies: list[int], base_ttft: f
         n = 20
         ttft = [base_ttft * (1 + 0.1 * c) + i for i in range(n)]
         tpot = [2.0 + 0.05 * c + 0.01 * i for i in range(n)]
-        e2el = [t + 31 * p for t, p in zip(ttft, tpot)]
+        e2el = [t + 31 * p for t, p in zip(ttft, tpot, strict=True)]
         duration = sum(e2el) / 1000 / c
         s = {
             "label": label, "date": date, "backend": "chat", "model_id": model_id, "num_prompts": n,

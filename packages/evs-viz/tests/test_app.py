@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest  # noqa: E402
-
 import evs_viz  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402
 
 APP = str(Path(evs_viz.__file__).with_name("app.py"))
 

@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from evs_viz import data as D
 from evs_viz.stats import mcnemar_exact, paired_bootstrap, paired_compare
 
@@ -276,3 +275,12 @@ def test_paired_bootstrap_null_not_significant():
     p, (lo, hi) = paired_bootstrap(diffs)
     assert p > 0.5 and lo < 0 < hi
     assert not math.isnan(p)
+
+
+def test_redact_masks_secrets_in_yaml_and_json():
+    text = "model: m\napi_key: sk-abc123\napi_url: http://x\njudge:\n  api_key: null\n  auth_token: \"t0k\"\n"
+    out = D.redact(text)
+    assert "sk-abc123" not in out and "t0k" not in out
+    assert "api_url: http://x" in out and "api_key: null" in out
+    out = D.redact('{"api_key": "sk-1", "headers": {"Authorization": "Bearer x"}, "url": "u", "max_tokens": 5}')
+    assert "sk-1" not in out and "Bearer" not in out and '"max_tokens": 5' in out

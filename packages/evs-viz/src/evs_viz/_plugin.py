@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 
 import click
-
 from evs_core.errors import EvsError, require
 from evs_core.hookspecs import hookimpl
 

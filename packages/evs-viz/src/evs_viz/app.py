@@ -265,7 +265,7 @@ def page_run(runs: list[D.Run]) -> None:
                     st.caption(f"{e.model_name} / {e.dataset} errors: {json.dumps(e.report['errors'])}")
     st.subheader("Task config")
     if run.config_text:
-        st.code(run.config_text, language="yaml")
+        st.code(D.redact(run.config_text), language="yaml")
     else:
         st.caption("No configs/task_config.yaml in this run.")
     b1, b2 = st.columns(2)
@@ -452,11 +452,15 @@ def page_samples(runs: list[D.Run]) -> None:
         "extracted": fmt(r["extracted"]), "score": r["score"],
         "result": "error" if r["error"] else {True: "pass", False: "fail", None: "unscored"}[r["passed"]],
     } for r in rows])
-    st.dataframe(df, hide_index=True, width="stretch", height=min(400, 38 + 35 * len(df)))
-
+    event = st.dataframe(df, hide_index=True, width="stretch", height=min(400, 38 + 35 * len(df)),
+                         on_select="rerun", selection_mode="single-row", key="s_table")
     labels = [f"{r['sample_id']}#{r['repeat']}" for r in rows]
+    picked = list(getattr(getattr(event, "selection", None), "rows", []) or [])
+    if picked and picked[0] < len(labels) and st.session_state.get("s_table_last") != labels[picked[0]]:
+        st.session_state["s_table_last"] = labels[picked[0]]
+        st.session_state["s_sample"] = labels[picked[0]]  # a click on a row opens that sample below
     init_choice("s_sample", labels, qp="sample")
-    label = st.selectbox("Sample", labels, key="s_sample")
+    label = st.selectbox("Sample (or click a row above)", labels, key="s_sample")
     st.query_params["sample"] = label
     r = rows[labels.index(label)]
     verdict = "error" if r["error"] else {True: "pass", False: "fail", None: "unscored"}[r["passed"]]
@@ -526,7 +530,7 @@ def page_perf(runs: list[D.Run]) -> None:
         cols = st.columns(6)
         for col, (k, title) in zip(cols, [("completed", "completed"), ("failed", "failed"),
                                           ("request_throughput", "req/s"), ("output_throughput", "out tok/s"),
-                                          ("mean_ttft_ms", "mean TTFT ms"), ("mean_tpot_ms", "mean TPOT ms")]):
+                                          ("mean_ttft_ms", "mean TTFT ms"), ("mean_tpot_ms", "mean TPOT ms")], strict=True):
             v = D._num(s.get(k))
             col.metric(title, "–" if v is None else f"{v:.2f}" if k not in ("completed", "failed") else f"{v:g}")
     st.subheader("Summary" if len(chosen) == 1 else "Comparison of runs")
@@ -582,7 +586,7 @@ def page_perf(runs: list[D.Run]) -> None:
     for rel in chosen:
         if by[rel].config_text:
             with st.expander(f"Config of {rel}"):
-                st.code(by[rel].config_text, language="yaml")
+                st.code(D.redact(by[rel].config_text), language="yaml")
 
 
 # ---------------------------------------------------------------------------------------------

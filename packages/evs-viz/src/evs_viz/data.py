@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from evs_core.outputs import read_jsonl_tolerant
 
 EVAL_SUBDIRS = ("reports", "predictions", "reviews")
@@ -67,6 +66,40 @@ def inside(root: Path, path: str | Path) -> Path:
     if p != root and root not in p.parents:
         raise OutsideRootError(f"{path} is outside the outputs root")
     return p
+
+
+_SECRET_LINE = re.compile(
+    r"^(\s*-?\s*[\"']?(?:[A-Za-z0-9_\-]*[_\-])?(?:api[_-]?key|apikey|token|secret|password|authorization)[\"']?\s*:\s*)(.+?)(,?)\s*$",
+    re.I | re.M,
+)
+
+
+def redact(text: str) -> str:
+    """Config text with the values of secret-looking keys (api_key, token, password…) masked."""
+
+    def mask(m: re.Match) -> str:
+        value = m.group(2).strip()
+        if value.lower() in ("null", "none", "~", "''", '""', "empty", "'empty'", '"empty"'):
+            return m.group(0)
+        return f"{m.group(1)}'***'{m.group(3)}"
+
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return _SECRET_LINE.sub(mask, text)
+    return json.dumps(_redact_obj(data), indent=2, ensure_ascii=False)
+
+
+_SECRET_KEY = re.compile(r"(?:^|[_\-])(?:api[_\-]?key|apikey|token|secret|password|authorization)$", re.I)
+
+
+def _redact_obj(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: ("***" if _SECRET_KEY.search(str(k)) and v not in (None, "", "EMPTY") and not isinstance(v, (dict, list))
+                    else _redact_obj(v)) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_redact_obj(v) for v in obj]
+    return obj
 
 
 # ---------------------------------------------------------------------------------------------
@@ -447,7 +480,7 @@ def percentiles_from(data: Any) -> dict[str, list[tuple[float, float]]]:
             ps = [_num(x) for x in plist]
             for k, v in data.items():
                 if isinstance(v, list) and len(v) == len(ps):
-                    for p, x in zip(ps, v):
+                    for p, x in zip(ps, v, strict=True):
                         put(k, p, x)
         for k, v in data.items():
             m = _PCT_KEY.match(k)
@@ -580,7 +613,7 @@ def load_perf_run(root: Path, path: Path, summary_files: list[tuple[Path, list[d
     levels = [load_levels(p.summary, p.summary_path.parent.name, p.summary_path.stem) for p in run.points]
     varying = [k for k in ("rate", "concurrency") if len({lv.get(k) for lv in levels}) > 1]
     key = varying[0] if varying else next((k for k in ("rate", "concurrency") if any(k in lv for lv in levels)), None)
-    for p, lv in zip(run.points, levels):
+    for p, lv in zip(run.points, levels, strict=True):
         if key and key in lv:
             p.sweep_key, p.sweep_value = key, lv[key]
     run.points.sort(key=lambda p: (p.sweep_value if p.sweep_value is not None else math.inf, p.label))

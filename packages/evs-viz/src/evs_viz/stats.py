@@ -85,13 +85,13 @@ def paired_compare(a: dict[Any, float], b: dict[Any, float], seed: int = 0) -> P
     n = len(keys)
     mean_a = sum(va) / n if n else 0.0
     mean_b = sum(vb) / n if n else 0.0
-    a_only = [k for k, x, y in zip(keys, va, vb) if x > y]
-    b_only = [k for k, x, y in zip(keys, va, vb) if y > x]
+    a_only = [k for k, x, y in zip(keys, va, vb, strict=True) if x > y]
+    b_only = [k for k, x, y in zip(keys, va, vb, strict=True) if y > x]
     binary = all(x in (0.0, 1.0) for x in va + vb)
     if binary:
         p, ci, test = mcnemar_exact(len(a_only), len(b_only)), None, "McNemar exact"
     else:
-        p, ci = paired_bootstrap([x - y for x, y in zip(va, vb)], seed=seed)
+        p, ci = paired_bootstrap([x - y for x, y in zip(va, vb, strict=True)], seed=seed)
         test = "paired bootstrap"
     return PairedResult(
         n=n, mean_a=mean_a, mean_b=mean_b, test=test, p_value=p, ci95=ci, a_only=a_only, b_only=b_only,
