@@ -124,7 +124,7 @@ def site(tmp_path_factory):
     finally:
         _stop(server)
 
-    facts = {"reports": {}, "reviews": {}}
+    facts = {"reports": {}, "reviews": {}, "outputs": out}
     for rep in (out / "evals").glob("*/reports/*/*.json"):
         r = json.loads(rep.read_text())
         facts["reports"][(r["model"], r["dataset"])] = (rep.parents[2].name, r["score"])
@@ -268,6 +268,7 @@ def test_samples_page(site, page):
     _see(page, f"Sample {wrong} · fail")
     _see(page, "ANSWER: B", exact=True)
     _see(page, "Gold answer:")
+    _see(page, f"other-mock on arc · run evals/{run_name}")
     page.get_by_text("Reasoning (").first.click()
     _see(page, "Weighing the options.")
     _see(page, f"Test question number {int(wrong[1:])}: which option is right?")
@@ -283,19 +284,24 @@ def test_perf_page(site, page):
     assert "c1" in table and "c4" in table and "c2" in table
     s = facts["perf"][sweep]
     assert f"{s['request_throughput']:.2f}" in table, table
+    _see(page, "model_id: mock")
     _see(page, "Percentile curves")
     _see(page, "Metrics against load")
     assert page.locator(".js-plotly-plot").count() == 2  # percentile curves, metrics against load
     _no_exception(page)
 
 
-def test_viz_refuses_outside_paths(site):
-    """Streamlit's static file serving is off: no path on the server maps to files on disk."""
-    base, _ = site
-    for path in ("/app/static/../../etc/passwd", "/app/static/viz.log", "/media/..%2F..%2Fetc%2Fpasswd"):
+def test_viz_serves_no_files_from_disk(site):
+    """Streamlit's static serving is off: a file in the outputs root (or above it) is not reachable."""
+    base, facts = site
+    marker = "evs-viz-marker-7f3a"
+    for folder in (facts["outputs"], facts["outputs"].parent):
+        (folder / "marker.txt").write_text(marker)
+    for path in ("/marker.txt", "/app/static/marker.txt", "/app/static/../marker.txt", "/app/static/..%2Fmarker.txt",
+                 "/media/marker.txt", "/outputs/marker.txt"):
         try:
             with urllib.request.urlopen(base + path, timeout=5) as r:
-                body = r.read()
+                body = r.read().decode("utf-8", "replace")
         except OSError:
             continue
-        assert b"root:" not in body
+        assert marker not in body, path

@@ -465,6 +465,7 @@ def page_samples(runs: list[D.Run]) -> None:
     r = rows[labels.index(label)]
     verdict = "error" if r["error"] else {True: "pass", False: "fail", None: "unscored"}[r["passed"]]
     st.markdown(f"### Sample `{r['sample_id']}` · {verdict}")
+    st.caption(f"{model} on {dataset} · run {rel} · subset {r['subset']} · repeat {r['repeat']}")
     left, right = st.columns(2)
     with left:
         st.markdown("**Input**")
