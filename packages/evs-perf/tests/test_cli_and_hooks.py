@@ -67,16 +67,28 @@ class _ThirdParty:
         register("my_api", "evs_perf.apis:CompletionsAPI")
 
 
-def test_hook_evs_perf_register_datasets_and_apis_from_a_third_party():
+def _third_party_registries():
     from evs_core.plugins import make_plugin_manager
     from evs_perf import _plugin
-    from evs_perf.apis import CompletionsAPI
     from evs_perf.registry import perf_registries
 
     pm = make_plugin_manager(load_entrypoints=False, extra_plugins=[_plugin, _ThirdParty()])
-    datasets, apis = perf_registries(pm)
-    assert "my_data" in datasets and apis.load("my_api") is CompletionsAPI
+    return perf_registries(pm)
+
+
+def test_hook_evs_perf_register_datasets():
+    from evs_perf.datasets import LineByLineDataset
+
+    datasets, _ = _third_party_registries()
     assert datasets.entry("my_data").plugin == "third_party"
+    assert datasets.load("my_data") is LineByLineDataset
+
+
+def test_hook_evs_perf_register_apis():
+    from evs_perf.apis import CompletionsAPI
+
+    _, apis = _third_party_registries()
+    assert apis.entry("my_api").plugin == "third_party" and apis.load("my_api") is CompletionsAPI
 
 
 def test_duplicate_dataset_names_the_two_plugins():
