@@ -166,7 +166,7 @@ def test_every_checker_matches_the_reference_strict_and_loose(reference):
     # The fixed responses make every instruction both pass and fail (strict), so the comparison bites.
     for iid, outcomes in results.items():
         assert (True, True) in outcomes and any(not s for s, _ in outcomes), iid
-    assert any(s != l for outs in results.values() for s, l in outs)  # loose differs from strict somewhere
+    assert any(s != lo for outs in results.values() for s, lo in outs)  # loose differs from strict somewhere
 
 
 def test_real_prompts_match_the_reference(reference):
@@ -178,7 +178,7 @@ def test_real_prompts_match_the_reference(reference):
     responses = ["**SURE**\nP.S. " + LONG_EN.lower() + "\n******\nanother answer, here", LOOSE_RESPONSES[0]]
     checked = 0
     for row in rows:
-        for iid, kw in zip(row["instruction_id_list"], row["kwargs"]):
+        for iid, kw in zip(row["instruction_id_list"], row["kwargs"], strict=True):
             kw = {k: v for k, v in kw.items() if v is not None}
             if iid == "keywords:letter_frequency" and not ("a" <= kw["letter"].lower() <= "z"):
                 continue  # the reference draws a random letter here (see the benchmark's description)

@@ -204,7 +204,7 @@ def _outputs_match(pred: str, gold: str) -> tuple[bool, str]:
     p, g = _lines(pred), _lines(gold)
     if len(p) != len(g):
         return False, "Wrong answer: mismatched output length"
-    for i, (a, b) in enumerate(zip(p, g)):
+    for i, (a, b) in enumerate(zip(p, g, strict=True)):
         if a == b:
             continue
         da, db = _decimals(a), _decimals(b)
@@ -235,7 +235,7 @@ def grade_call(code: str, tests: dict, timeout: float) -> dict:
     if method is None:
         return {"passed": False, "results": [-1], "error_code": -1, "error": f"no function '{tests['fn_name']}'"}
     results = []
-    for inp, out in zip(tests["inputs"], tests["outputs"]):
+    for inp, out in zip(tests["inputs"], tests["outputs"], strict=False):
         args = [json.loads(line) for line in inp.split("\n")]
         expected = json.loads(out)
         _alarm(timeout)
@@ -270,7 +270,7 @@ def grade_stdio(code: str, tests: dict, timeout: float) -> dict:
         return {"passed": False, "results": [-1], "error_code": -1, "error": f"Compilation error: {exc!r}"}
     results = []
     real_stdin, real_stdout = sys.stdin, sys.stdout
-    for inp, out in zip(tests["inputs"], tests["outputs"]):
+    for inp, out in zip(tests["inputs"], tests["outputs"], strict=False):
         if isinstance(inp, list):
             inp = "\n".join(inp)
         sys.stdin = io.TextIOWrapper(io.BytesIO(inp.encode("utf-8")), encoding="utf-8")

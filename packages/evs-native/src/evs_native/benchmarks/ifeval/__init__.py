@@ -52,7 +52,7 @@ class IFEval(Benchmark):
         if len(ids) != len(kwargs):
             raise ConfigError(f"ifeval: row {index} has {len(ids)} instruction ids but {len(kwargs)} kwargs")
         kwargs = [{k: v for k, v in (kw or {}).items() if v is not None} for kw in kwargs]
-        for iid, kw in zip(ids, kwargs):
+        for iid, kw in zip(ids, kwargs, strict=True):
             instructions.build(iid, kw, record["prompt"])  # checks the arguments now
         return Sample(id=str(record.get("key", index)), input=record["prompt"], subset=subset, target=None,
                       metadata={"instruction_id_list": ids, "kwargs": kwargs})
@@ -61,7 +61,7 @@ class IFEval(Benchmark):
         from evs_native.benchmarks.ifeval import instructions
 
         checkers = [instructions.build(i, kw, sample.input or "")
-                    for i, kw in zip(sample.metadata["instruction_id_list"], sample.metadata["kwargs"])]
+                    for i, kw in zip(sample.metadata["instruction_id_list"], sample.metadata["kwargs"], strict=True)]
         return instructions.follow_strict(checkers, response), instructions.follow_loose(checkers, response)
 
     def review(self, sample: Sample, output: ModelOutput, repeat: int = 0) -> Review:
@@ -76,7 +76,7 @@ class IFEval(Benchmark):
         ids = sample.metadata["instruction_id_list"]
         scores = {"prompt_level_strict_acc": float(all(strict)), "inst_level_strict_acc": sum(strict) / len(strict),
                   "prompt_level_loose_acc": float(all(loose)), "inst_level_loose_acc": sum(loose) / len(loose)}
-        return Review(**base, extracted={"strict": dict(zip(ids, strict)), "loose": dict(zip(ids, loose))},
+        return Review(**base, extracted={"strict": dict(zip(ids, strict, strict=True)), "loose": dict(zip(ids, loose, strict=True))},
                       scores=scores, metadata={"inst_strict": strict, "inst_loose": loose})
 
     def aggregate(self, reviews: list[Review], seed: int = 0) -> tuple[dict[str, Stat], list[SubsetScore]]:
