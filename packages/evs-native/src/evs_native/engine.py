@@ -29,7 +29,6 @@ from evs_core.outputs import (
     atomic_write_jsonl,
     atomic_write_text,
     new_run_dir,
-    read_jsonl_tolerant,
     safe_name,
 )
 from evs_core.registry import get_registries
@@ -207,17 +206,21 @@ class Evaluator:
     def _load_cached(self, name: str) -> dict[tuple[str, int], Prediction]:
         """Completed predictions of a run folder; failed ones are dropped so they run again."""
         pred_path, _, _ = self._paths(name)
-        rows, bad = read_jsonl_tolerant(pred_path)
         wanted = {s.id for s in self.samples[name]}
         out: dict[tuple[str, int], Prediction] = {}
-        for row in rows:
-            try:
-                p = Prediction.model_validate(row)
-            except Exception:  # noqa: BLE001 - a foreign or damaged line is skipped
-                bad += 1
-                continue
-            if self.cfg.rescore or p.output.error is None:
-                out[(p.sample_id, p.repeat)] = p
+        bad = 0
+        if pred_path.exists():
+            with open(pred_path, encoding="utf-8") as f:
+                for line in f:
+                    if not line.strip():
+                        continue
+                    try:
+                        p = Prediction.model_validate_json(line)
+                    except ValueError:  # a line cut by a crash, or a foreign one
+                        bad += 1
+                        continue
+                    if self.cfg.rescore or p.output.error is None:
+                        out[(p.sample_id, p.repeat)] = p
         if bad:
             log.warning("%s: skipped %d damaged line(s) in %s", name, bad, pred_path)
         if not self.cfg.rescore:
@@ -306,6 +309,14 @@ class Evaluator:
             self._log_handler.close()
         return reports
 
+    @staticmethod
+    def _review_sync(bench: Benchmark, sample: Sample, output, repeat: int) -> Review:
+        try:
+            return bench.review(sample, output, repeat)
+        except Exception as exc:  # noqa: BLE001 - a scorer bug fails one sample, not the run
+            return Review(sample_id=sample.id, repeat=repeat, subset=sample.subset, target=sample.target,
+                          prediction=output.text, error=f"ScoringError: {type(exc).__name__}: {exc}")
+
     async def _review(self, bench: Benchmark, sample: Sample, output, repeat: int) -> Review:
         judge = self.judge
         if judge is not None and hasattr(judge, "for_dataset"):  # per-dataset judge counts
@@ -320,6 +331,12 @@ class Evaluator:
         """Reviews of every prediction, in sample order; a pure function of the predictions."""
         units = [(s, r, preds[(s.id, r)]) for s in self.samples[name] for r in range(self.cfg.repeats)
                  if (s.id, r) in preds]
+        if type(bench).areview is Benchmark.areview:  # synchronous scorer: no task per unit
+            out = []
+            for s, r, p in units:
+                fresh = self._fresh_reviews.get((name, s.id, r))
+                out.append(fresh if fresh is not None else self._review_sync(bench, s, p.output, r))
+            return out
         sem = asyncio.Semaphore(max(1, self.cfg.concurrency))
 
         async def one(s, r, p):
