@@ -120,7 +120,10 @@ class FakeOpenAIServer:
         return Handler
 
     def start(self) -> FakeOpenAIServer:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 1024  # the default backlog of 5 drops bursts of connects (1 s SYN retries)
+
+        self._server = Server(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
