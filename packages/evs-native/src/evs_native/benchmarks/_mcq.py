@@ -6,7 +6,7 @@
   text; the letter is extracted with :func:`evs_native.extract.extract_letter`. Metric ``acc``.
 * ``loglikelihood``: each option text is scored as a continuation of the question (as
   lm-evaluation-harness does); metrics ``acc`` (highest sum of log-probabilities) and
-  ``acc_norm`` (highest log-probability per byte of the option).
+  ``acc_norm`` (highest log-probability per character of the option, as lm-evaluation-harness).
 """
 
 from __future__ import annotations
@@ -90,7 +90,8 @@ class MultipleChoiceBenchmark(Benchmark):
             return Review(sample_id=sample.id, repeat=repeat, subset=sample.subset, target=sample.target,
                           error=f"ScoringError: {len(lps)} log-likelihoods for {len(choices)} choices")
         best = max(range(len(lps)), key=lambda i: lps[i])
-        norm = [lp / max(1, len((" " + c).encode("utf-8"))) for lp, c in zip(lps, choices)]
+        # lm-evaluation-harness's acc_norm: log-likelihood divided by the option's length in characters
+        norm = [lp / max(1, len(c)) for lp, c in zip(lps, choices)]
         best_norm = max(range(len(norm)), key=lambda i: norm[i])
         gold = LETTERS.index(sample.target)
         return Review(sample_id=sample.id, repeat=repeat, subset=sample.subset, target=sample.target,

@@ -27,7 +27,7 @@ class HellaSwag(MultipleChoiceBenchmark):
         "context; 10,042 validation items, zero-shot. The context is 'activity_label: ctx_a Ctx_b' and the "
         "endings are cleaned as lm-evaluation-harness does. mode=generate: lettered endings with "
         "EvalScope's single-answer chain-of-thought template, metric acc; mode=loglikelihood: each ending "
-        "scored as a continuation of the context (acc, and acc_norm per byte, lm-evaluation-harness's "
+        "scored as a continuation of the context (acc, and acc_norm per character, lm-evaluation-harness's "
         "reported metric)."
     )
     tags = ["commonsense", "multiple-choice"]
