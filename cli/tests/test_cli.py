@@ -4,7 +4,6 @@ import json
 
 import click
 from click.testing import CliRunner
-
 from evs_cli.main import make_cli
 from evs_core.errors import EvsError
 from evs_core.hookspecs import hookimpl

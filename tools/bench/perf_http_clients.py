@@ -67,7 +67,6 @@ async def run_aiohttp(url, n, conc):
 async def run_evs(url, n, conc):
     from evs_perf.apis import ChatAPI
     from evs_perf.engine import Worker
-
     from evs_perf.http import Endpoint
 
     ep = Endpoint(url)

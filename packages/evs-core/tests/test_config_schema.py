@@ -1,7 +1,6 @@
 import json
 
 import pytest
-
 from evs_core.config import load_config_file, make_config, parse_json_arg
 from evs_core.errors import ConfigError
 

@@ -2,7 +2,6 @@ import asyncio
 import json
 
 import pytest
-
 from evs_core.config import make_config
 from evs_core.data import find_split_files, load_local, read_records
 from evs_core.errors import ConfigError, EvsError

@@ -5,8 +5,6 @@ from __future__ import annotations
 import types
 
 import click
-import pytest
-
 from evs_core import hookspecs
 from evs_core.hookspecs import hookimpl
 from evs_core.plugins import make_plugin_manager

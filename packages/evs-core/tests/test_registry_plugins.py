@@ -1,7 +1,6 @@
 import warnings
 
 import pytest
-
 from evs_core import hookspecs
 from evs_core.errors import ConfigError, EvsError
 from evs_core.hookspecs import hookimpl

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from evs_core.testing import FakeOpenAIServer
 from evs_native.engine import run_task
 

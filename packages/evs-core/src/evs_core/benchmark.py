@@ -132,13 +132,21 @@ class Benchmark:
     def record_to_sample(self, record: dict[str, Any], index: int, subset: str) -> Sample:
         raise NotImplementedError
 
+    def selected_subsets(self) -> list[str]:
+        """The subsets this run evaluates (``subset_list``)."""
+        return list(self.args["subset_list"])
+
+    def subset_samples(self, subset: str) -> list[Sample]:
+        """Every sample of one subset's eval split, in file order."""
+        rows = self.load_rows(self.args["split"], subset)
+        samples = (self.record_to_sample(r, i, subset) for i, r in enumerate(rows))
+        return [s for s in samples if s is not None]
+
     def load_samples(self, limit: int | float | None = None) -> list[Sample]:
         """Samples of every selected subset; ``limit`` applies to each subset."""
         out: list[Sample] = []
-        for subset in self.args["subset_list"]:
-            rows = self.load_rows(self.args["split"], subset)
-            samples = [self.record_to_sample(r, i, subset) for i, r in enumerate(rows)]
-            samples = [s for s in samples if s is not None]
+        for subset in self.selected_subsets():
+            samples = self.subset_samples(subset)
             if self.args["shuffle"]:
                 random.Random(self.seed).shuffle(samples)
             if limit is not None:

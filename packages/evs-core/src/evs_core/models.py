@@ -152,7 +152,7 @@ class OpenAIAPIModel(ModelAdapter):
             async with aiohttp.ClientSession(headers=self._headers, timeout=aiohttp.ClientTimeout(total=5)) as client:
                 async with client.get(f"{self.base_url}/models") as resp:
                     await resp.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             reason = str(exc) or type(exc).__name__
             raise EvsError(f"cannot reach --api-url {self.config.api_url}: {type(exc).__name__}: {reason}") from None
 
@@ -188,7 +188,7 @@ class OpenAIAPIModel(ModelAdapter):
                 async with client.post(self.base_url + path, json=body) as resp:
                     status = resp.status
                     raw = await resp.read()
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 last_error = "Timeout: no complete answer within --timeout"
                 continue
             except aiohttp.ClientError as exc:

@@ -15,14 +15,14 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from evs_core.benchmark import Benchmark
 from evs_core.config import TaskConfig, load_config_file, make_config
-from evs_core.errors import ConfigError, EvsError, suggest
+from evs_core.errors import ConfigError, suggest
 from evs_core.models import ModelAdapter
 from evs_core.outputs import (
     JsonlAppender,
@@ -232,7 +232,14 @@ class Evaluator:
         return out
 
     async def _run_units(self, units: list[Unit], cached: dict[str, dict[tuple[str, int], Prediction]]) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         assert self.model is not None
         writers = {}
@@ -392,7 +399,7 @@ class Evaluator:
             judge=self.judge.summary(name) if self.judge is not None else None,
             config=self.cfg.public_dict(),
             packages=_package_versions(),
-            created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
 
 

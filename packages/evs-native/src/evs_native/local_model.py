@@ -185,7 +185,7 @@ class TransformersModel(ModelAdapter):
                     break
                 try:
                     batch.append(await asyncio.wait_for(self._queue.get(), remaining))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
             groups: dict[str, list] = {}
             for item in batch:

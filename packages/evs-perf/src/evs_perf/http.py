@@ -320,7 +320,7 @@ async def connect(endpoint: Endpoint, timeout: float) -> Connection:
         _, conn = await asyncio.wait_for(
             loop.create_connection(lambda: Connection(loop), endpoint.host, endpoint.port, ssl=endpoint.ssl),
             timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise HTTPError("connect", f"connecting to {endpoint.host}:{endpoint.port} timed out after {timeout:g}s") from None
     except OSError as exc:
         raise HTTPError("connect", f"cannot connect to {endpoint.host}:{endpoint.port}: "

@@ -10,7 +10,6 @@ See ``docs/benchmarks-knowledge.md``.
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -96,22 +95,8 @@ class _CustomFiles(Benchmark):
                 i += 1
         return out
 
-    def load_samples(self, limit: int | float | None = None) -> list[Sample]:
-        out: list[Sample] = []
-        for subset in self.selected_subsets():
-            samples = self._samples_from(self._layout()[subset]["eval"], subset)
-            if self.args["shuffle"]:
-                random.Random(self.seed).shuffle(samples)
-            if limit is not None:
-                k = int(limit) if limit >= 1 else max(1, int(len(samples) * limit))
-                samples = samples[:k]
-            out.extend(samples)
-        seen = set()
-        for s in out:
-            if s.id in seen:
-                raise ConfigError(f"{self.name}: duplicate sample id '{s.id}' in the data")
-            seen.add(s.id)
-        return out
+    def subset_samples(self, subset: str) -> list[Sample]:
+        return self._samples_from(self._layout()[subset]["eval"], subset)
 
     def fewshot_samples(self, subset: str) -> list[Sample]:
         n = self.args["few_shot_num"]
