@@ -83,6 +83,21 @@ def test_batched_generation_matches_one_by_one(tiny_model):
     assert all(0 < o.usage.completion_tokens <= 8 and o.usage.prompt_tokens > 5 for o in b)
 
 
+def test_concurrent_first_requests_load_the_model_once(tiny_model, monkeypatch):
+    m = _model(tiny_model)
+    loads = []
+    original = m._load
+    monkeypatch.setattr(m, "_load", lambda: (loads.append(1), original())[1])
+
+    async def go():
+        outs = await asyncio.gather(*(m.agenerate(Request(prompt=f"q{i}", generation={"max_tokens": 2}))
+                                      for i in range(4)))
+        await m.aclose()
+        return outs
+
+    assert [o.error for o in asyncio.run(go())] == [None] * 4 and loads == [1]
+
+
 def test_loglikelihood_matches_manual_computation(tiny_model):
     m = _model(tiny_model)
 

@@ -102,6 +102,7 @@ class TransformersModel(ModelAdapter):
         self.tokenizer = None
         self._queue: asyncio.Queue | None = None
         self._loop_task: asyncio.Task | None = None
+        self._load_lock: asyncio.Lock | None = None
 
     # -- loading ---------------------------------------------------------------------------
     def _resolve(self) -> tuple[str, dict[str, Any]]:
@@ -150,8 +151,12 @@ class TransformersModel(ModelAdapter):
         self.tokenizer = tok
 
     async def preflight(self) -> None:
-        if self.model is None:
-            await asyncio.to_thread(self._load)
+        # Concurrent first requests (e.g. a judge used by many samples at once) load the weights once.
+        if self._load_lock is None:
+            self._load_lock = asyncio.Lock()
+        async with self._load_lock:
+            if self.model is None:
+                await asyncio.to_thread(self._load)
 
     # -- prompts ---------------------------------------------------------------------------
     def render(self, request: Request) -> str:
