@@ -41,6 +41,8 @@ class Benchmark:
     eval_split: ClassVar[str] = "test"
     fewshot_split: ClassVar[str | None] = None
     few_shot_num: ClassVar[int] = 0
+    #: Samples in the eval split of the default subsets, where known (shown by `evs benchmarks`).
+    num_samples: ClassVar[int | None] = None
     metrics: ClassVar[list[str]] = ["acc"]
     primary_metric: ClassVar[str] = "acc"
     generation: ClassVar[dict[str, Any]] = {}

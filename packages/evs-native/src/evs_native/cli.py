@@ -94,7 +94,10 @@ def benchmarks_group(ctx):
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def list_benchmarks(ctx, tag=None, as_json=False):
-    """List benchmarks: name, tags, plugin, description. Imports no benchmark code."""
+    """List benchmarks: name, tags, subsets, samples, plugin, description.
+
+    Benchmark classes are light modules; a heavy library is only imported when a benchmark runs.
+    """
     import json
 
     from evs_core.registry import get_registries
@@ -106,15 +109,24 @@ def list_benchmarks(ctx, tag=None, as_json=False):
         tags = e.meta.get("tags", [])
         if tag and tag not in tags:
             continue
-        rows.append({"name": name, "tags": tags, "plugin": e.plugin, "description": e.meta.get("description", "")})
+        try:
+            cls = reg.load(name)
+            subsets, num = list(cls.subsets), cls.num_samples
+        except Exception as exc:  # noqa: BLE001 - one broken benchmark never hides the others
+            subsets, num = [], None
+            click.echo(f"warning: benchmark '{name}' (plugin '{e.plugin}') cannot be imported: {exc}", err=True)
+        rows.append({"name": name, "tags": tags, "subsets": subsets, "num_samples": num, "plugin": e.plugin,
+                     "description": e.meta.get("description", "")})
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    width = max([len(r["name"]) for r in rows] + [4])
-    twidth = max([len(", ".join(r["tags"])) for r in rows] + [4])
-    click.echo(f"{'name'.ljust(width)}  {'tags'.ljust(twidth)}  description")
+    table = [("name", "tags", "subsets", "samples", "description")]
     for r in rows:
-        click.echo(f"{r['name'].ljust(width)}  {', '.join(r['tags']).ljust(twidth)}  {r['description']}")
+        table.append((r["name"], ", ".join(r["tags"]), str(len(r["subsets"])),
+                      str(r["num_samples"]) if r["num_samples"] else "-", r["description"]))
+    widths = [max(len(t[c]) for t in table) for c in range(4)]
+    for t in table:
+        click.echo("  ".join(t[c].ljust(widths[c]) for c in range(4)) + "  " + t[4])
 
 
 @benchmarks_group.command("show")
@@ -131,6 +143,7 @@ def show_benchmark(ctx, name):
     click.echo(f"tags:          {', '.join(cls.tags)}")
     click.echo(f"hub dataset:   {cls.hf_id or '-'} (Hugging Face), {cls.ms_id or '-'} (ModelScope)")
     click.echo(f"subsets:       {', '.join(cls.subsets)}")
+    click.echo(f"samples:       {cls.num_samples or 'unknown'} (eval split, default subsets)")
     click.echo(f"splits:        eval={cls.eval_split}, few-shot={cls.fewshot_split or '-'}")
     click.echo(f"few-shot:      {cls.few_shot_num}")
     click.echo(f"metrics:       {', '.join(cls.metrics)} (primary: {cls.primary_metric})")

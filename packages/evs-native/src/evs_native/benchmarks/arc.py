@@ -11,6 +11,7 @@ from evs_native.benchmarks._mcq import LETTERS, MultipleChoiceBenchmark
 
 class ARC(MultipleChoiceBenchmark):
     name = "arc"
+    num_samples = 1172
     version = "1"
     description = (
         "ARC (Clark et al., 2018), ARC-Challenge and ARC-Easy test splits. Zero-shot by default. "

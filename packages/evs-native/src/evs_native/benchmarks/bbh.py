@@ -83,6 +83,7 @@ def bbh_match(extracted: str | None, target: str, task: str) -> bool:
 
 class BBH(Benchmark):
     name = "bbh"
+    num_samples = 6511
     version = "1"
     description = (
         "BIG-Bench Hard (Suzgun et al., 2022): 27 tasks (the subsets), test split. 3-shot chain of thought "

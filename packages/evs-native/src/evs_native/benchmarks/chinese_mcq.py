@@ -55,6 +55,7 @@ def _opts(choices: list[str]) -> str:
 
 class CEval(LetterMCQ):
     name = "ceval"
+    num_samples = 1346
     version = "1"
     description = (
         "C-Eval (Huang et al., 2023): Chinese exam questions, 52 subjects (the subsets), four options; "
@@ -132,6 +133,7 @@ CMMLU_CATEGORIES = {
 
 class CMMLU(LetterMCQ):
     name = "cmmlu"
+    num_samples = 11582
     version = "1"
     description = (
         "CMMLU (Li et al., 2023): Chinese multiple choice over 67 subjects (the subsets), reported per subject "

@@ -21,6 +21,7 @@ def _hellaswag_clean(text: str) -> str:
 
 class HellaSwag(MultipleChoiceBenchmark):
     name = "hellaswag"
+    num_samples = 10042
     version = "1"
     description = (
         "HellaSwag (Zellers et al., 2019): pick the most plausible ending of an ActivityNet/WikiHow "
@@ -52,6 +53,7 @@ class HellaSwag(MultipleChoiceBenchmark):
 
 class WinoGrande(MultipleChoiceBenchmark):
     name = "winogrande"
+    num_samples = 1267
     version = "1"
     description = (
         "WinoGrande (Sakaguchi et al., 2019): fill the blank of a sentence with one of two options; 1,267 "
@@ -119,6 +121,7 @@ class WinoGrande(MultipleChoiceBenchmark):
 
 class RACE(LetterMCQ):
     name = "race"
+    num_samples = 4934
     version = "1"
     description = (
         "RACE (Lai et al., 2017): reading comprehension from Chinese middle- and high-school English exams; "

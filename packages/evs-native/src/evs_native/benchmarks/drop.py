@@ -157,6 +157,7 @@ EXAMPLES_HEADER = "Some examples of passages and Q&A are provided below.\n\n# Ex
 
 class DROP(Benchmark):
     name = "drop"
+    num_samples = 9536
     version = "1"
     description = (
         "DROP (Dua et al., 2019): questions needing counting, arithmetic and sorting over a passage; 9,536 "

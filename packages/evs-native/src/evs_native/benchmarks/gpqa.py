@@ -35,6 +35,7 @@ def shuffled_options(record: dict[str, Any], key: str, seed: int) -> tuple[list[
 
 class GPQADiamond(LetterMCQ):
     name = "gpqa_diamond"
+    num_samples = 198
     version = "1"
     description = (
         "GPQA Diamond (Rein et al., 2023): 198 expert-written graduate-level questions in biology, physics "

@@ -23,6 +23,7 @@ def _reference_solution(answer: str) -> tuple[str, str]:
 
 class GSM8K(Benchmark):
     name = "gsm8k"
+    num_samples = 1319
     version = "1"
     description = (
         "GSM8K (Cobbe et al., 2021): 1,319 grade-school math word problems. 4-shot chain of thought "

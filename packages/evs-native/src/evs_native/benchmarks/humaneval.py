@@ -41,6 +41,7 @@ def check_program(problem: dict[str, Any], completion: str) -> str:
 
 class HumanEval(Benchmark):
     name = "humaneval"
+    num_samples = 164
     version = "1"
     description = (
         "HumanEval (Chen et al., 2021): 164 Python functions from signature and docstring. Prompt as "

@@ -78,6 +78,7 @@ class _MathBenchmark(Benchmark):
 
 class Math500(_MathBenchmark):
     name = "math_500"
+    num_samples = 500
     description = (
         "MATH-500 (Lightman et al., 2023): 500 problems of the MATH test set, subsets by difficulty "
         "Level 1–5 as EvalScope groups them. Zero-shot prompt '…Please reason step by step, and put your "
@@ -113,6 +114,7 @@ class Math500(_MathBenchmark):
 
 class AIME24(_MathBenchmark):
     name = "aime24"
+    num_samples = 30
     description = (
         "AIME 2024: the 30 problems of AIME I and II 2024 (integer answers 0–999). Prompt '…Please reason "
         "step by step, and put your final answer within \\boxed{}.'; math-verify equivalence with the "
@@ -126,6 +128,7 @@ class AIME24(_MathBenchmark):
 
 class AIME25(_MathBenchmark):
     name = "aime25"
+    num_samples = 30
     description = (
         "AIME 2025: the 30 problems of AIME 2025 I and II (subsets AIME2025-I, AIME2025-II, as opencompass/"
         "AIME2025). Same prompt and math-verify scoring as aime24. Metric: acc."

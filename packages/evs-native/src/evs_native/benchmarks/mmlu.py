@@ -64,6 +64,7 @@ class _FilteredByField(Benchmark):
 
 class MMLU(_FilteredByField, LetterMCQ):
     name = "mmlu"
+    num_samples = 14042
     version = "1"
     description = (
         "MMLU (Hendrycks et al., 2021): 14,042 four-option questions over 57 subjects; subsets are the "
@@ -108,6 +109,7 @@ MMLU_PRO_FEWSHOT_HEADER = (
 
 class MMLUPro(_FilteredByField, LetterMCQ):
     name = "mmlu_pro"
+    num_samples = 12032
     version = "1"
     description = (
         "MMLU-Pro (Wang et al., 2024): 12,032 questions with up to ten options (A–J) over 14 categories "

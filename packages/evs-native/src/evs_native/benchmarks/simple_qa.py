@@ -108,6 +108,7 @@ def derived_metrics(correct: float, incorrect: float) -> tuple[float, float]:
 
 class SimpleQA(Benchmark):
     name = "simple_qa"
+    num_samples = 4326
     version = "1"
     description = (
         "SimpleQA (Wei et al., 2024): 4,326 short fact-seeking questions. The question is sent as is; an LLM "

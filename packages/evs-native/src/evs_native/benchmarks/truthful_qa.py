@@ -72,6 +72,7 @@ def extract_letters(text: str, letters: str) -> set[str]:
 
 class TruthfulQA(MultipleChoiceBenchmark):
     name = "truthful_qa"
+    num_samples = 817
     version = "1"
     description = (
         "TruthfulQA multiple choice (Lin et al., 2022): 817 questions that probe common misconceptions, "

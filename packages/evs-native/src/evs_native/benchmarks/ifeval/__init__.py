@@ -14,6 +14,7 @@ METRICS = ["prompt_level_strict_acc", "inst_level_strict_acc", "prompt_level_loo
 
 class IFEval(Benchmark):
     name = "ifeval"
+    num_samples = 541
     version = "1"
     description = (
         "IFEval (Zhou et al., 2023): 541 prompts with 25 kinds of verifiable instructions (word and sentence "
