@@ -204,3 +204,17 @@ def test_config_file_and_flag_override(gold, shared_data, tmp_path):
         cfg.write_text("model: m\ndatasets: [gsm8k]\nconcurency: 3\n")
         proc = subprocess.run(EVS + ["eval", "--config", str(cfg)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "unknown config key 'concurency'; did you mean 'concurrency'?" in proc.stderr
+
+
+def test_hub_snapshot_layout_is_read_offline(shared_data, tmp_path):
+    """A raw snapshot of the Hub repo (main/test-00000-of-00001.parquet) works as --dataset-dir."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    for split in ("test", "train"):
+        rows = [json.loads(x) for x in (shared_data / "gsm8k" / f"{split}.jsonl").read_text().splitlines()[:6]]
+        out = tmp_path / "snap" / "gsm8k" / "main" / f"{split}-00000-of-00001.parquet"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pylist(rows), out)
+    rep = run_task({"model": "mock", "datasets": ["gsm8k"], "limit": 5, "dataset_dir": str(tmp_path / "snap"),
+                    "work_dir": str(tmp_path / "W"), "no_progress": True})["gsm8k"]
+    assert rep.num == 5 and rep.num_errors == 0
