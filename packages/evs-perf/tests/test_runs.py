@@ -27,6 +27,7 @@ def test_summary_files_and_keys(mock_server, perf_options):
     assert s["request_goodput"] == pytest.approx(s["request_throughput"])
     assert s["p99.9_ttft_ms"] >= s["p99_ttft_ms"] >= s["median_ttft_ms"] >= s["min_ttft_ms"]
     assert s["client"]["cpu_ms_per_request"] > 0 and "client_bound" in s
+    assert s["client"]["loop"] in ("asyncio", "uvloop")
     assert s["warmup_requests"] == 4
     pct = json.loads((d / "percentiles.json").read_text())["c4"]
     assert pct["percentiles"] == [50, 90, 95, 99, 99.9] and len(pct["ttft_ms"]) == 5
@@ -86,8 +87,10 @@ def test_duration_mode(mock_server, perf_options):
 
 def test_two_worker_processes(mock_server, perf_options):
     srv = mock_server(ttft_ms=2, itl_ms=0.2)
-    s = run(perf_options(url=srv.url, concurrency="8", requests="32", max_tokens="16", workers="2"))["summaries"][0]
+    s = run(perf_options(url=srv.url, concurrency="8", requests="32", max_tokens="16", workers="2",
+                         loop="asyncio"))["summaries"][0]
     assert s["completed"] == 32 and s["client"]["workers"] == 2 and s["total_output_tokens"] == 32 * 16
+    assert s["client"]["loop"] == "asyncio"
 
 
 @pytest.mark.parametrize("api, dataset, stream", [

@@ -260,3 +260,120 @@ def test_bulk_counting_edge_cases(pieces):
     spaced = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n" + body
     sink = _feed(spaced, pieces)
     assert len(sink.times) == 5 and sink.texts() == "xxxxx"
+
+
+def _feed_chunks(head, chunks, api=None):
+    """Feed a response one HTTP chunk per read, as a live stream arrives; returns the sink."""
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    try:
+        conn = Connection(loop)
+
+        class T:
+            def write(self, data):
+                pass
+
+            def close(self):
+                pass
+
+            def get_extra_info(self, name):
+                return None
+
+        conn.connection_made(T())
+        sink = StreamSink(api or ChatAPI({"model": "m"}))
+        fut = conn.send(b"", sink)
+        conn.data_received(head)
+        for c in chunks:
+            conn.data_received(c)
+        assert fut.done() and fut.result() is sink
+        return sink
+    finally:
+        loop.close()
+
+
+def test_one_chunk_per_read_agrees_with_bulk():
+    # the fast paths (one whole chunk per read, one content event per chunk) against the general parser
+    events = [b'data: {"choices":[{"delta":{"role":"assistant","content":""}}]}\n\n',
+              b'data: {"choices":[{"delta":{"content":"a"}}]}\n\n',
+              b'data: {"choices":[{"delta":{"content":""}}]}\n\n',
+              b'data: {"choices":[{"delta":{"reasoning_content":"r"}}]}\n\n',
+              b'data: {"choices":[{"delta":{"content":"b\\nc"}}]}\n\n',
+              b'data: {"choices":[{"delta":{"content":"d"}}],"usage":null}\n\n',
+              b'data: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n\n',
+              b'data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4}}\n\n',
+              b"data: [DONE]\n\n"]
+    head = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+    chunks = [b"%x\r\n%s\r\n" % (len(e), e) for e in events] + [b"0\r\n\r\n"]
+    live = _feed_chunks(head, chunks)
+    whole = _feed(head + b"".join(chunks), 1)
+    assert len(live.times) == len(whole.times) == 4
+    assert live.texts() == whole.texts() == "arb\ncd"
+    assert live.usage == whole.usage == {"prompt_tokens": 3, "completion_tokens": 4}
+    assert live.error is None and live.done
+    # an error event after the first token is still seen one chunk at a time
+    err = [events[1], b'data: {"error":{"message":"boom"}}\n\n', b"data: [DONE]\n\n"]
+    sink = _feed_chunks(head, [b"%x\r\n%s\r\n" % (len(e), e) for e in err] + [b"0\r\n\r\n"])
+    assert sink.error == ("api_error", "error event in the stream: boom")
+    # a chunk extension or a short chunk falls back to the exact parser
+    odd = [b"%x;x=1\r\n%s\r\n" % (len(events[1]), events[1]), b"%x\r\n%s" % (len(events[3]), events[3]), b"\r\n",
+           b"0\r\n\r\n"]
+    sink = _feed_chunks(head, odd)
+    assert len(sink.times) == 2 and sink.texts() == "ar"
+
+
+def test_loop_choice():
+    import asyncio
+    import sys
+
+    from evs_perf.engine import loop_factory, run_in_loop
+
+    assert loop_factory("asyncio") == (asyncio.new_event_loop, "asyncio")
+    with pytest.raises(ConfigError, match="auto, asyncio or uvloop"):
+        loop_factory("trio")
+    saved = sys.modules.get("uvloop")
+    sys.modules["uvloop"] = None  # as if not installed
+    try:
+        with pytest.raises(ConfigError, match=r'pip install "evs-perf\[uvloop\]"'):
+            loop_factory("uvloop")
+        assert loop_factory("auto")[1] == "asyncio"
+    finally:
+        if saved is None:
+            del sys.modules["uvloop"]
+        else:
+            sys.modules["uvloop"] = saved
+
+    async def one():
+        return 1
+
+    assert run_in_loop(one(), "asyncio") == 1
+
+
+def test_mock_server_times_arrival_in_the_kernel():
+    import asyncio
+    import sys
+
+    from evs_perf.http import Endpoint, connect
+    from evs_perf.mock_server import start_server
+
+    async def main():
+        srv, port, mock = await start_server("127.0.0.1", 0, ttft_ms=20, itl_ms=1, output_tokens=3)
+        ep = Endpoint(f"http://127.0.0.1:{port}/v1/chat/completions")
+        body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}).encode()
+        try:
+            conn = await connect(ep, 5)
+            for _ in range(3):
+                sink = StreamSink(ChatAPI({"model": "m"}))
+                await conn.send(ep.request_bytes("POST", ep.path, body, {}), sink)
+                assert len(sink.times) == 3
+            conn.close()
+        finally:
+            srv.close()
+        return mock.stats.as_json()
+
+    st = asyncio.run(main())
+    assert st["streams"] == 3
+    assert st["arrival_clock"] == ("kernel" if sys.platform.startswith("linux") else "read")
+    assert st["median_read_lag_ms"] >= 0.0
+    assert st["median_ttft_ms"] >= st["median_ttft_from_read_ms"]
+    assert 19.0 < st["median_ttft_ms"] < 30.0

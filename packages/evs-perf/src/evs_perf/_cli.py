@@ -34,6 +34,8 @@ def _opts(fn):
                      help="Seconds over which closed-loop slots start (during warm-up)."),
         click.option("--workers", default="auto", show_default=True,
                      help="Client processes (auto: 1, or 2 from concurrency 128 or rate 300 on a multi-core machine)."),
+        click.option("--loop", type=click.Choice(["auto", "asyncio", "uvloop"]), default="auto", show_default=True,
+                     help="Client event loop (auto: uvloop when installed, pip install \"evs-perf[uvloop]\")."),
         # data
         click.option("--dataset", default="random", show_default=True,
                      help="random, random_vl, openqa, sharegpt, line_by_line, custom, embeddings, rerank, or a plugin's."),

@@ -28,6 +28,18 @@ from evs_perf.http import Connection, Endpoint, HTTPError, Sink, Watchdog, conne
 _clock = time.perf_counter
 
 
+def _schedstat():
+    """(ns spent waiting for a CPU while runnable, number of times run) of this thread, from
+    /proc (Linux); None elsewhere. The loop-lag probe cannot see that wait: a process that is
+    not running posts no probe."""
+    try:
+        with open("/proc/thread-self/schedstat", "rb") as f:
+            parts = f.read().split()
+        return int(parts[1]), int(parts[2])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class Result:
     """One request. Times are absolute perf_counter seconds; durations are seconds."""
 
@@ -68,7 +80,7 @@ class StreamSink(Sink):
     """Parses an SSE response as it arrives; see :mod:`evs_perf.apis` for the fast path."""
 
     __slots__ = ("api", "content_re", "content_line_re", "tail", "times", "items", "usage", "error", "status", "headers",
-                 "errbody", "done")
+                 "errbody", "done", "conn", "first_lag")
 
     def __init__(self, api):
         self.api = api
@@ -82,18 +94,29 @@ class StreamSink(Sink):
         self.status = 0
         self.errbody = b""
         self.done = False
+        self.conn = None
+        self.first_lag = None
 
     def on_head(self, status, headers, t):
         self.status = status
         self.headers = headers
 
     def on_body(self, data, t):
+        if not self.times and self.conn is not None:
+            self.first_lag = self.conn.read_lag  # until the first token: the read lag of each read
         if self.status != 200:
             if len(self.errbody) < 4096:
                 self.errbody += data
             return
         if self.tail:
             data = self.tail + data
+        elif (self.times and data[:7] == b"data: {" and data[-3:] == b"}\n\n" and data.count(b"\n") == 2
+              and b'"error"' not in data and b'"usage"' not in data):
+            # the common event after the first token: one content line
+            if self.content_re.search(data) is not None:
+                self.times.append(t)
+                self.items.append(data)
+            return
         if b"\r" in data:
             data = data.replace(b"\r\n", b"\n")
         cut = data.rfind(b"\n\n")
@@ -291,10 +314,12 @@ class Worker:
         self.results: list[Result] = []
         self.progress = progress  # callable(n_done) or None
         self.lags = array("d")
+        self.first_lags = array("d")  # per measured stream: the read lag of its first token (ReadBatch)
         self.done_count = 0
         self.running = True
         self.t_measure_start = None
         self.cpu_start = self.cpu_end = 0.0
+        self.sched_start = self.sched_end = None
         self.idle: list[Connection] = []
 
     # -- one request -----------------------------------------------------------------------------
@@ -317,7 +342,11 @@ class Worker:
                 self._record(r)
                 return None
             r.connect = _clock() - t_c
-        sink = StreamSink(self.api) if self.stream else WholeSink()
+        if self.stream:
+            sink = StreamSink(self.api)
+            sink.conn = conn
+        else:
+            sink = WholeSink()
         fut = conn.send(self.payloads[k], sink)
         dog = Watchdog(conn, fut, r.t_start, self.timeout, self.read_timeout)
         try:
@@ -352,6 +381,9 @@ class Worker:
             return
         r.ok = True
         r.t_first = sink.times[0]
+        if sink.first_lag is not None and not r.warmup:
+            self.first_lags.append(sink.first_lag)
+        sink.conn = None
         r.chunk_times = sink.times
         usage = sink.usage or {}
         r.prompt_tokens = usage.get("prompt_tokens")
@@ -444,6 +476,7 @@ class Worker:
         counter = [0]
         deadline = [None]
         self.cpu_start = time.process_time()
+        self.sched_start = _schedstat()
 
         async def slot(j, conn):
             if ramp and j:
@@ -467,6 +500,7 @@ class Worker:
 
         await asyncio.gather(*(slot(j, conns[j]) for j in range(conc)))
         self.cpu_end = time.process_time()
+        self.sched_end = _schedstat()
 
     async def open_loop(self):
         spec = self.spec
@@ -478,6 +512,7 @@ class Worker:
         self.idle = [c for c in await self._preopen(n_pre) if c is not None]
         await self._wait_start()
         self.cpu_start = time.process_time()
+        self.sched_start = _schedstat()
         # warm-up: closed loop over the pre-opened connections
         if warm:
             counter = [0]
@@ -532,11 +567,45 @@ class Worker:
         if tasks:
             await asyncio.gather(*tasks)
         self.cpu_end = time.process_time()
+        self.sched_end = _schedstat()
 
     def report(self) -> dict:
-        return {"results": self.results, "lags": self.lags, "cpu": self.cpu_end - self.cpu_start,
+        return {"results": self.results, "lags": self.lags, "first_lags": self.first_lags,
+                "cpu": self.cpu_end - self.cpu_start,
+                "loop": "uvloop" if type(asyncio.get_running_loop()).__module__.startswith("uvloop") else "asyncio",
                 "t_measure_start": self.t_measure_start, "worker": self.worker_id,
-                "sched_lags": getattr(self, "sched_lags", array("d"))}
+                "sched_lags": getattr(self, "sched_lags", array("d")),
+                "cpu_wait": (None if self.sched_start is None or self.sched_end is None else
+                             (self.sched_end[0] - self.sched_start[0], self.sched_end[1] - self.sched_start[1]))}
+
+
+# -- event loops -------------------------------------------------------------------------------
+def loop_factory(name: str | None):
+    """``(factory, name)`` for an event loop: ``uvloop``, ``asyncio`` or ``auto`` (uvloop when it
+    is installed). uvloop reads sockets in C: less client CPU per streamed chunk (measured in
+    docs/perf.md)."""
+    name = name or "auto"
+    if name in ("auto", "uvloop"):
+        try:
+            import uvloop
+        except ImportError:
+            if name == "uvloop":
+                from evs_core.errors import ConfigError
+
+                raise ConfigError('--loop uvloop needs uvloop: pip install "evs-perf[uvloop]"') from None
+        else:
+            return uvloop.new_event_loop, "uvloop"
+    elif name != "asyncio":
+        from evs_core.errors import ConfigError
+
+        raise ConfigError(f"--loop must be auto, asyncio or uvloop, not {name!r}")
+    return asyncio.new_event_loop, "asyncio"
+
+
+def run_in_loop(coro, loop_name: str | None = None):
+    factory, _ = loop_factory(loop_name)
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(coro)
 
 
 # -- processes ---------------------------------------------------------------------------------
@@ -547,7 +616,7 @@ def _worker_process(spec, worker_id, progress_arr, pipe):
         def progress(n):
             progress_arr[worker_id] = n
 
-        out = asyncio.run(Worker(spec, worker_id, progress).run())
+        out = run_in_loop(Worker(spec, worker_id, progress).run(), spec.get("loop"))
         pipe.send(("ok", out))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
         pipe.send(("error", f"{type(exc).__name__}: {exc}"))
@@ -577,7 +646,7 @@ def run_point(spec: dict, workers: int = 1, on_progress=None) -> list[dict]:
     """Run one load point; returns the worker reports. ``on_progress(done)`` is called about
     every 0.5 s with the number of measured requests finished."""
     if workers <= 1:
-        return [asyncio.run(_run_single(spec, on_progress))]
+        return [run_in_loop(_run_single(spec, on_progress), spec.get("loop"))]
     import multiprocessing as mp
 
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context("spawn")

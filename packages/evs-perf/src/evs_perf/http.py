@@ -78,11 +78,47 @@ def _repeat16(n):
     return repeat(16, n)
 
 
-class Connection(asyncio.Protocol):
-    """One keep-alive connection; ``request()`` sends one request and waits for the response."""
+class ReadBatch:
+    """The reads one event-loop iteration delivers, across all connections of a loop.
+
+    ``start`` is the time of the iteration's first read; a read's ``t - start`` is how long it
+    queued behind the reads before it (a burst of streams whose bytes arrived together). That
+    queueing is client lag that a probe posted every 10 ms rarely sees, and it falls exactly on
+    the bursts where many first tokens arrive at once."""
+
+    __slots__ = ("start", "loop")
 
     def __init__(self, loop):
         self.loop = loop
+        self.start = None
+
+    def clear(self):
+        self.start = None
+
+
+_BATCH: list = [None]  # the running loop's (one loop at a time per process)
+
+
+def read_batch(loop) -> ReadBatch:
+    b = _BATCH[0]
+    if b is None or b.loop is not loop:
+        b = _BATCH[0] = ReadBatch(loop)
+    return b
+
+
+class Connection(asyncio.BufferedProtocol):
+    """One keep-alive connection; ``request()`` sends one request and waits for the response.
+
+    A buffered protocol: the loop reads into one buffer per connection (``recv_into``). With a
+    plain protocol asyncio's ``recv`` allocates its 256 KiB read size for every read and
+    shrinks it; in a process whose heap the CLI and its plugins have grown, that allocation
+    went to the kernel on every read (43 µs per read instead of 12, measured)."""
+
+    def __init__(self, loop):
+        self.loop = loop
+        self._rbuf = memoryview(bytearray(65536))
+        self.batch = read_batch(loop)
+        self.read_lag = 0.0  # of the latest read: see ReadBatch
         self.transport = None
         self.closed = True
         self.reusable = False
@@ -118,12 +154,37 @@ class Connection(asyncio.Protocol):
     def eof_received(self):
         return False
 
+    def get_buffer(self, sizehint):
+        return self._rbuf
+
+    def buffer_updated(self, nbytes):
+        self.data_received(self._rbuf[:nbytes].tobytes())
+
     def data_received(self, data):
         t = _clock()
         self.last_read = t
+        batch = self.batch
+        if batch.start is None:
+            batch.start = t
+            self.loop.call_soon(batch.clear)
+        self.read_lag = t - batch.start
         if self._done is None or self._done.done():
             return  # unsolicited bytes: ignore, the connection will not be reused
         buf = self._buf
+        if self._state == _BODY_CHUNKED and self._remaining == -1 and not buf:
+            # the common read of a stream: exactly one whole chunk (one SSE event)
+            eol = data.find(b"\r\n")
+            if 0 < eol <= 8:
+                try:
+                    size = int(data[:eol], 16)
+                except ValueError:
+                    size = -1
+                if size > 0 and len(data) == eol + size + 4 and data[-2:] == b"\r\n":
+                    try:
+                        self._sink.on_body(data[eol + 2:-2], t)
+                    except Exception as exc:  # noqa: BLE001 - as below
+                        self._fail(HTTPError("malformed", f"{type(exc).__name__}: {exc}"))
+                    return
         buf += data
         try:
             if self._state == _HEAD:

@@ -214,15 +214,25 @@ def compute(reports: list[dict], *, percentiles, concurrency, rate, tokenizer=No
     if wall_cpu is not None:
         cpu = max(cpu, wall_cpu)
     lag = describe(lags, [50, 90, 99], 1000.0)
+    first = describe([x for rep in reports for x in rep.get("first_lags", ())], [90], 1000.0)
     client = {
         "workers": len(reports),
+        "loop": reports[0].get("loop") if reports else None,
         "cpu_seconds": cpu,
         "cpu_ms_per_request": cpu * 1000.0 / len(measured) if measured else None,
         "cpu_cores": cpu / duration if duration else None,
         "loop_lag_median_ms": lag["median"], "loop_lag_p90_ms": lag["p90"], "loop_lag_p99_ms": lag["p99"],
         "loop_lag_max_ms": lag["max"],
+        "first_token_read_lag_median_ms": first["median"], "first_token_read_lag_p90_ms": first["p90"],
         "dispatch_lag_median_ms": describe(sched, [], 1000.0)["median"] if sched else None,
+        "cpu_wait_per_wakeup_ms": None, "cpu_wait_share": None,
     }
+    waits = [rep["cpu_wait"] for rep in reports if rep.get("cpu_wait")]
+    if waits and duration:
+        # how long a worker waited for a CPU each time it became runnable (mean), and the share
+        # of the window it spent waiting: time-slice contention that the loop probe cannot see
+        client["cpu_wait_per_wakeup_ms"] = max(ns / max(1, runs) for ns, runs in waits) / 1e6
+        client["cpu_wait_share"] = max(ns for ns, _ in waits) / 1e9 / duration
     reasons = []
     med_ttft = stats["ttft"]["median"]
     p90 = lag["p90"] or 0.0
@@ -230,6 +240,13 @@ def compute(reports: list[dict], *, percentiles, concurrency, rate, tokenizer=No
         reasons.append(f"event-loop lag p90 {p90:.2f} ms > 1 ms")
     elif med_ttft and p90 > 0.05 * med_ttft and p90 > 0.2:
         reasons.append(f"event-loop lag p90 {p90:.2f} ms > 5% of median TTFT ({med_ttft:.2f} ms)")
+    fl = first["median"] or 0.0
+    if fl > 1.0 or (med_ttft and fl > 0.05 * med_ttft and fl > 0.2):
+        reasons.append(f"first tokens were read {fl:.2f} ms (median) after the first read of their event-loop "
+                       "iteration")
+    wait = client["cpu_wait_per_wakeup_ms"] or 0.0
+    if wait > 1.0 or (med_ttft and wait > 0.05 * med_ttft and wait > 0.2):
+        reasons.append(f"a client worker waited {wait:.2f} ms for a CPU per wake-up (other processes on its cores)")
     per_worker_cores = (client["cpu_cores"] or 0.0) / max(1, len(reports))
     if per_worker_cores > 0.9:
         reasons.append(f"client worker CPU at {per_worker_cores:.0%} of a core")

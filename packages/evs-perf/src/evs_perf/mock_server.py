@@ -6,8 +6,14 @@ chunk is written ``ttft_ms`` after the request arrived and chunk ``k`` ``k * tok
 itl_ms`` later, on absolute deadlines (no drift). With precise timers the server wakes a
 millisecond early and spins to the deadline, because epoll rounds its timeout up to whole
 milliseconds. ``GET /mock/stats`` returns what the server actually did (its own TTFT per
-request, measured from the first byte of the request to the write of the first content chunk),
+request, measured from the arrival of the request to the write of the first content chunk),
 so benchmarks compare a client with the server's truth rather than with its configuration.
+
+The arrival of a request is the kernel's receive time of its first bytes (``SO_TIMESTAMPNS``,
+Linux), not the time the server's event loop got round to reading them: under load the server
+reads late, and that lag belongs to neither the client's TTFT error nor the server's TTFT as
+configured. The read lag is reported on its own (``median_read_lag_ms``); where kernel times
+are not available the read time stands in for the arrival.
 
 Prompt tokens are counted as whitespace-separated words (what evs perf's random dataset
 produces without a tokenizer); each output token is the word `` tok``.
@@ -19,10 +25,49 @@ import asyncio
 import json
 import random
 import socket
+import struct
 import sys
 import time
 
 _clock = time.perf_counter
+_yield = getattr(__import__("os"), "sched_yield", lambda: None)
+
+# kernel receive timestamps of TCP data, through recvmsg() ancillary data (Linux)
+_SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35) if sys.platform.startswith("linux") else None
+
+
+class _StampedSocket(socket.socket):
+    """An accepted connection whose ``recv`` keeps the kernel's receive time of the bytes it
+    returns (``rx``, on the ``perf_counter`` clock). asyncio's selector transports call
+    ``recv``; other loops never do, and ``rx`` then stays None."""
+
+    rx = None
+
+    def recv(self, n, flags=0):
+        data, anc, _, _ = self.recvmsg(n, 64, flags)
+        for level, kind, raw in anc:
+            if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(raw) >= 16:
+                sec, nsec = struct.unpack("qq", raw[:16])
+                # CLOCK_REALTIME -> CLOCK_MONOTONIC (perf_counter): the offset read now
+                off = time.time_ns() - time.perf_counter_ns()
+                self.rx = (sec * 1_000_000_000 + nsec - off) / 1e9
+        return data
+
+
+class _StampingListener(socket.socket):
+    """A listening socket whose accepted connections are :class:`_StampedSocket`."""
+
+    accepted: dict
+
+    def accept(self):
+        fd, addr = self._accept()
+        conn = _StampedSocket(self.family, self.type, self.proto, fileno=fd)
+        try:
+            conn.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+        except OSError:
+            pass
+        self.accepted[conn.fileno()] = conn
+        return conn, addr
 
 
 class MockConfig:
@@ -62,25 +107,40 @@ _SSE_HEAD = (b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-contr
              b"transfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n")
 
 
+def _median_ms(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2] * 1000 if xs else None
+
+
 class Stats:
     def __init__(self):
         self.ttfts: list[float] = []
+        self.ttfts_from_read: list[float] = []
+        self.read_lags: list[float] = []
         self.arrivals: list[float] = []  # absolute perf_counter times (CLOCK_MONOTONIC, shared by processes)
         self.first_writes: list[float] = []
         self.requests = 0
+        self.kernel_arrivals = 0
 
-    def add(self, t_arrival: float, t_write: float):
+    def add(self, t_arrival: float, t_write: float, t_read: float | None = None):
+        """One stream: its arrival (kernel time when known), first content write, and read time."""
         self.ttfts.append(t_write - t_arrival)
+        if t_read is not None:
+            self.ttfts_from_read.append(t_write - t_read)
+            self.read_lags.append(t_read - t_arrival)
+            self.kernel_arrivals += 1
         if len(self.arrivals) < 100000:
             self.arrivals.append(t_arrival)
             self.first_writes.append(t_write)
 
     def as_json(self):
-        xs = sorted(self.ttfts)
-        med = xs[len(xs) // 2] if xs else None
+        xs = self.ttfts
         return {"requests": self.requests, "streams": len(xs),
-                "median_ttft_ms": None if med is None else med * 1000,
-                "mean_ttft_ms": sum(xs) / len(xs) * 1000 if xs else None}
+                "median_ttft_ms": _median_ms(xs),
+                "mean_ttft_ms": sum(xs) / len(xs) * 1000 if xs else None,
+                "arrival_clock": "kernel" if xs and self.kernel_arrivals == len(xs) else "read",
+                "median_ttft_from_read_ms": _median_ms(self.ttfts_from_read or xs),
+                "median_read_lag_ms": _median_ms(self.read_lags) if self.read_lags else 0.0}
 
     def detail(self):
         return {**self.as_json(), "arrivals": self.arrivals, "first_writes": self.first_writes}
@@ -92,6 +152,7 @@ class MockServer:
     def __init__(self, cfg: MockConfig):
         self.cfg = cfg
         self.stats = Stats()
+        self.accepted: dict = {}  # fd -> _StampedSocket, until its protocol takes it
         self._cache: dict = {}
         self.rng = random.Random(0)
 
@@ -168,6 +229,9 @@ class _Conn(asyncio.Protocol):
         self.server = server
         self.buf = b""
         self.t_arrival = None
+        self.t_rx = None
+        self.t_read = None
+        self.raw = None
         self.transport = None
         self.busy = False
         self.closed = False
@@ -180,6 +244,7 @@ class _Conn(asyncio.Protocol):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 pass
+            self.raw = self.server.accepted.pop(sock.fileno(), None)
 
     def connection_lost(self, exc):
         self.closed = True
@@ -187,6 +252,9 @@ class _Conn(asyncio.Protocol):
     def data_received(self, data):
         if self.t_arrival is None:
             self.t_arrival = _clock()
+            raw = self.raw
+            if raw is not None and raw.rx is not None:
+                self.t_rx = min(raw.rx, self.t_arrival)
         self.buf += data
         self._try_parse()
 
@@ -205,8 +273,11 @@ class _Conn(asyncio.Protocol):
                 return
             body = self.buf[end + 4:end + 4 + length]
             self.buf = self.buf[end + 4 + length:]
-            t0 = self.t_arrival or _clock()
+            t_read = self.t_arrival or _clock()
+            # the deadlines run from the arrival: kernel time when known, else the read time
+            t0, self.t_read = (self.t_rx, t_read) if self.t_rx is not None else (t_read, None)
             self.t_arrival = _clock() if self.buf else None
+            self.t_rx = None
             parts = head[0].split(" ")
             self.handle(parts[0], parts[1] if len(parts) > 1 else "/", body, t0)
 
@@ -273,7 +344,7 @@ class _Conn(asyncio.Protocol):
             pieces = [(1, _chunk(b"data: {this is not json\n\n")), (0, _chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")]
         self.busy = True
         if cfg.ttft == 0 and cfg.itl == 0 and not cfg.jitter and cfg.fault == "none":
-            server.stats.add(t0, _clock())
+            server.stats.add(t0, _clock(), self.t_read)
             self.transport.write(_SSE_HEAD + b"".join(p for _, p in pieces))
             self.busy = False
             return
@@ -297,12 +368,13 @@ class _Conn(asyncio.Protocol):
 class _Streamer:
     """Writes the pieces of one stream on absolute deadlines."""
 
-    __slots__ = ("conn", "pieces", "t0", "i", "loop", "first", "deadline", "rng", "cfg")
+    __slots__ = ("conn", "pieces", "t0", "t_read", "i", "loop", "first", "deadline", "rng", "cfg")
 
     def __init__(self, conn: _Conn, pieces, t0):
         self.conn = conn
         self.pieces = pieces
         self.t0 = t0
+        self.t_read = conn.t_read
         self.i = 0
         self.first = True
         self.cfg = conn.server.cfg
@@ -334,11 +406,15 @@ class _Streamer:
         if conn.closed:
             return
         if self.cfg.precise and _clock() < self.deadline:
-            self.loop.call_soon(self._tick)  # spin the last millisecond
+            # spin the last millisecond, yielding the core each turn: a spinning process keeps the
+            # kernel thread that delivers loopback packets (ksoftirqd) off its core, and the bytes
+            # already written then reach the client milliseconds late
+            _yield()
+            self.loop.call_soon(self._tick)
             return
         tokens, data = self.pieces[self.i]
         if self.first and tokens:
-            conn.server.stats.add(self.t0, _clock())
+            conn.server.stats.add(self.t0, _clock(), self.t_read)
             self.first = False
         if self.cfg.fault == "close-mid-stream" and self.i >= 2:
             conn.transport.close()
@@ -360,7 +436,19 @@ async def start_server(host="127.0.0.1", port=0, **options):
     """Start a mock server in the running loop; returns (asyncio.Server, port, MockServer)."""
     mock = MockServer(MockConfig(**options))
     loop = asyncio.get_running_loop()
-    srv = await loop.create_server(lambda: _Conn(mock), host, port, backlog=4096, reuse_address=True)
+    if _SO_TIMESTAMPNS is not None and ":" not in host:
+        lsock = _StampingListener(socket.AF_INET, socket.SOCK_STREAM)
+        lsock.accepted = mock.accepted
+        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:  # now, so the kernel stamps packets from the first connection on
+            lsock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+        except OSError:
+            pass
+        lsock.bind((host, port))
+        lsock.setblocking(False)
+        srv = await loop.create_server(lambda: _Conn(mock), sock=lsock, backlog=4096)
+    else:
+        srv = await loop.create_server(lambda: _Conn(mock), host, port, backlog=4096, reuse_address=True)
     return srv, srv.sockets[0].getsockname()[1], mock
 
 

@@ -214,6 +214,7 @@ def run_perf(o: dict[str, Any], pm=None, console=None) -> dict:
         slo = SLO(o["slo"])
     goodput = parse_goodput(o.get("goodput")) or (slo.per_request() if slo else {})
     points = build_points(o)
+    engine.loop_factory(o.get("loop"))  # a missing uvloop stops the run here
     for t in ("timeout", "connect_timeout"):
         if o.get(t) is not None and o[t] <= 0:
             raise ConfigError(f"--{t.replace('_', '-')} must be positive")
@@ -278,7 +279,7 @@ def run_perf(o: dict[str, Any], pm=None, console=None) -> dict:
                 "timeout": o["timeout"], "read_timeout": o.get("read_timeout"),
                 "connect_timeout": o["connect_timeout"], "concurrency": point.concurrency,
                 "requests": point.requests, "duration": o.get("duration"), "ramp_up": o.get("ramp_up") or 0.0,
-                "rate": point.rate, "arrivals": None}
+                "rate": point.rate, "arrivals": None, "loop": o.get("loop")}
         warm = o.get("warmup")
         spec["warmup"] = warm if warm is not None else (min(point.concurrency, 64) if point.concurrency else 8)
         if point.rate is not None:
