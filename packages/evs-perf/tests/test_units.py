@@ -376,4 +376,4 @@ def test_mock_server_times_arrival_in_the_kernel():
     assert st["arrival_clock"] == ("kernel" if sys.platform.startswith("linux") else "read")
     assert st["median_read_lag_ms"] >= 0.0
     assert st["median_ttft_ms"] >= st["median_ttft_from_read_ms"]
-    assert 19.0 < st["median_ttft_ms"] < 30.0
+    assert st["median_ttft_ms"] >= 19.0  # never earlier than configured; no upper bound on a shared machine

@@ -36,6 +36,16 @@ class PerfAPI:
                 out[key] = c[key]
         return out
 
+    def generation_body(self, body: dict[str, Any], prompt, stream: bool) -> dict[str, Any]:
+        """Add the output length, streaming with usage, and sampling parameters to ``body``."""
+        if prompt.max_tokens:
+            body["max_tokens"] = prompt.max_tokens
+        if stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        body.update(self.sampling())
+        return body
+
     def build_body(self, prompt, stream: bool) -> dict[str, Any]:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -69,13 +79,7 @@ class ChatAPI(PerfAPI):
         else:
             messages = [{"role": "user", "content": prompt.text}]
         body = {"model": self.config["model"], "messages": messages}
-        if prompt.max_tokens:
-            body["max_tokens"] = prompt.max_tokens
-        if stream:
-            body["stream"] = True
-            body["stream_options"] = {"include_usage": True}
-        body.update(self.sampling())
-        return body
+        return self.generation_body(body, prompt, stream)
 
     def parse_chunk(self, obj):
         usage = obj.get("usage")
@@ -108,13 +112,7 @@ class CompletionsAPI(PerfAPI):
         if text is None:
             text = "\n".join(str(m.get("content", "")) for m in prompt.messages or [])
         body = {"model": self.config["model"], "prompt": text}
-        if prompt.max_tokens:
-            body["max_tokens"] = prompt.max_tokens
-        if stream:
-            body["stream"] = True
-            body["stream_options"] = {"include_usage": True}
-        body.update(self.sampling())
-        return body
+        return self.generation_body(body, prompt, stream)
 
     def parse_chunk(self, obj):
         text = None
