@@ -29,9 +29,17 @@ def test_hook_evs_addhooks():
         def evs_addhooks(self, pluginmanager):
             pluginmanager.add_hookspecs(specs)
 
+    class User:  # registered after the owner: the historic call still reaches it
+        @hookimpl
+        def evs_owned_register_things(self, register):
+            register("x")
+
     pm = _pm(Owner())
-    pm.hook.evs_addhooks.call_historic(kwargs={"pluginmanager": pm})
-    assert hasattr(pm.hook, "evs_owned_register_things")
+    pm.register(User(), name="user")
+    pm.check_pending()
+    got = []
+    pm.hook.evs_owned_register_things(register=got.append)
+    assert got == ["x"]
 
 
 def test_hook_evs_register_commands():

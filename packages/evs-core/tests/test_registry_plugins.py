@@ -1,7 +1,6 @@
 import warnings
 
 import pytest
-from evs_core import hookspecs
 from evs_core.errors import ConfigError, EvsError
 from evs_core.hookspecs import hookimpl
 from evs_core.plugins import make_plugin_manager
@@ -66,41 +65,6 @@ def test_duplicate_across_plugins_is_an_error():
     pm = make_plugin_manager(load_entrypoints=False, extra_plugins=[PluginA(), B()])
     with pytest.raises(DuplicateRegistrationError, match="plugin_a|plugin_b"):
         get_registries(pm)
-
-
-def test_addhooks_is_historic():
-    import types
-
-    spec_mod = types.ModuleType("my_specs")
-
-    @hookspecs.hookspec
-    def evs_myplugin_extra(register):
-        """An extra hook owned by a plugin."""
-
-    spec_mod.evs_myplugin_extra = evs_myplugin_extra
-
-    class Owner:
-        __name__ = "owner"
-
-        @hookimpl
-        def evs_addhooks(self, pluginmanager):
-            pluginmanager.add_hookspecs(spec_mod)
-
-    class User:
-        __name__ = "user"
-
-        @hookimpl
-        def evs_myplugin_extra(self, register):
-            register("x")
-
-    pm = make_plugin_manager(load_entrypoints=False, extra_plugins=[])
-    pm.register(Owner(), name="owner")
-    pm.hook.evs_addhooks.call_historic(kwargs={"pluginmanager": pm})
-    pm.register(User(), name="user")
-    pm.check_pending()
-    got = []
-    pm.hook.evs_myplugin_extra(register=got.append)
-    assert got == ["x"]
 
 
 def test_entrypoint_loading_respects_disable(monkeypatch):

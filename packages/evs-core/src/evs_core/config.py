@@ -41,7 +41,6 @@ class TaskConfig(BaseModel):
     repeats: int = Field(1, ge=1, description="Generations per sample (pass@k, majority vote).")
     seed: int = Field(42, description="Seed for sampling data and generation.")
     judge: dict[str, Any] = Field(default_factory=dict, description="LLM judge settings.")
-    stream: bool = Field(False, description="Stream API responses.")
     no_progress: bool = Field(False, description="Hide the progress bar.")
 
     @field_validator("datasets", mode="before")
@@ -70,11 +69,6 @@ class TaskConfig(BaseModel):
         if v < 1:
             raise ValueError("must be at least 1")
         return int(v)
-
-    @field_validator("model_type")
-    @classmethod
-    def _model_type(cls, v):
-        return v
 
     def resolved_model_type(self) -> str:
         if self.model_type:

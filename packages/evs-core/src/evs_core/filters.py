@@ -21,9 +21,3 @@ def lower(text: str) -> str:
 def last_line(text: str) -> str:
     lines = [ln for ln in text.strip().splitlines() if ln.strip()]
     return lines[-1] if lines else ""
-
-
-def apply_filters(text: str, names: list[str], registry) -> str:
-    for name in names:
-        text = registry.load(name)(text)
-    return text

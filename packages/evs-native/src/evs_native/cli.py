@@ -55,7 +55,6 @@ def _json_opt(ctx, param, value):
 @click.option("--use-cache", help="Resume this earlier run folder: completed samples are not asked again.")
 @click.option("--rescore", is_flag=True, default=None, help="With --use-cache: recompute reviews and reports, no model calls.")
 @click.option("--seed", type=int, help="Seed (default 42).")
-@click.option("--stream/--no-stream", default=None, help="Stream API responses.")
 @click.option("--no-progress", is_flag=True, default=None, help="Hide the progress bar.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML or JSON task config; flags override it.")
 def eval_command(config_file, datasets, limit, **flags):
