@@ -170,7 +170,7 @@ def test_general_qa_errors(tmp_path):
 
 
 class FakeJudge:
-    """The shape of evs_native.judge's judge: ``await grade(...) -> Verdict(score, explanation, error)``."""
+    """The shape of evs_core.judge's judge: ``await grade(...) -> Verdict(score, explanation, error)``."""
 
     def __init__(self):
         self.calls = []

@@ -49,6 +49,11 @@ class Benchmark:
     system_prompt: ClassVar[str | None] = None
     #: Extra arguments this benchmark accepts in ``dataset_args``, with their defaults.
     extra_args: ClassVar[dict[str, Any]] = {}
+    #: True when the benchmark cannot be scored without an LLM judge (``--judge-args``).
+    requires_judge: ClassVar[bool] = False
+
+    def after_report(self, report: Any, report_path: Path) -> Any:
+        """Called once after this benchmark's report is written (e.g. to draw a chart next to it)."""
 
     def __init__(self, args: dict[str, Any] | None = None, dataset_dir: str | None = None,
                  hub: str = "huggingface", seed: int = 42, generation_config: dict[str, Any] | None = None) -> None:

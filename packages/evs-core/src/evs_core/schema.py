@@ -77,6 +77,9 @@ class Review(_Model):
     prediction: str = ""
     reasoning_chars: int | None = None
     extracted: Any = None
+    #: How ``extracted`` was read from the reply: the name of the extraction rule that matched
+    #: (e.g. ``"explicit_statement"``, ``"option_text"``), ``"none"`` when no answer was found.
+    extraction_rule: str | None = None
     scores: dict[str, float] = Field(default_factory=dict)
     error: str | None = None  # the model call or the scoring failed; excluded from scores
     metadata: dict[str, Any] = Field(default_factory=dict)
@@ -120,6 +123,8 @@ class Report(_Model):
     errors: dict[str, int] = Field(default_factory=dict)  # error kind -> count
     reasoning: dict[str, float] | None = None  # reasoning length statistics (characters)
     usage: dict[str, float] = Field(default_factory=dict)
+    #: Share of scored samples with no extracted answer (``extraction_rule == "none"``), when known.
+    no_answer_rate: float | None = None
     judge: dict[str, Any] | None = None  # judge summary: strategy, asked, parsed, unparsable, errors
     config: dict[str, Any] = Field(default_factory=dict)
     packages: dict[str, str] = Field(default_factory=dict)

@@ -120,7 +120,7 @@ class Evaluator:
             raise ConfigError(f"unknown model_type '{model_type}'{suggest(model_type, self.registries.models.names())}")
         for name in dict.fromkeys(cfg.datasets):
             cls = known.load(name)
-            if getattr(cls, "requires_judge", False) and not cfg.judge:
+            if cls.requires_judge and not cfg.judge:
                 raise ConfigError(f"{name} is graded by an LLM judge: give --judge-args "
                                   "'{\"model\": \"NAME\", \"api_url\": \"URL\"}' (config key 'judge')")
             bench = cls(cfg.dataset_args.get(name), dataset_dir=cfg.dataset_dir, hub=cfg.dataset_hub, seed=cfg.seed,
@@ -136,7 +136,7 @@ class Evaluator:
         """The run's LLM judge (``config.judge``), or None when no judge is configured."""
         if not self.cfg.judge:
             return None
-        from evs_native.judge import make_judge
+        from evs_core.judge import make_judge
 
         return make_judge(self.cfg, self.registries)
 
@@ -303,12 +303,10 @@ class Evaluator:
             _, review_path, report_path = self._paths(name)
             atomic_write_jsonl(review_path, reviews)
             atomic_write_text(report_path, report.model_dump_json(indent=2))
-            after = getattr(bench, "after_report", None)  # e.g. a heatmap PNG next to the report
-            if after is not None:
-                try:
-                    after(report, report_path)
-                except Exception as exc:  # noqa: BLE001 - an extra never fails the run
-                    log.warning("%s: after_report failed: %s: %s", name, type(exc).__name__, exc)
+            try:  # e.g. a heatmap PNG next to the report
+                bench.after_report(report, report_path)
+            except Exception as exc:  # noqa: BLE001 - an extra never fails the run
+                log.warning("%s: after_report failed: %s: %s", name, type(exc).__name__, exc)
             reports[name] = report
         self.console.print(f"Run folder: {self.run_dir}")
         if getattr(self, "_log_handler", None) is not None:
