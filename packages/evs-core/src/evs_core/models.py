@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import json
 import random
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,13 +99,19 @@ RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 class OpenAIAPIModel(ModelAdapter):
     """An OpenAI-compatible server (vLLM, SGLang, TGI, Ollama, OpenAI…), chat or completions.
 
-    ``model_args``: ``api`` (``chat`` or ``completions``), ``headers`` (dict), ``max_connections``.
+    ``model_args``: ``api`` (``chat`` or ``completions``), ``headers`` (dict), ``max_connections``,
+    ``supports_images`` (default true) and the image options of :class:`evs_core.images.ImageOptions`
+    (``image_max_pixels``, ``image_max_side``, ``image_max_bytes``, ``image_format``, ``image_quality``,
+    ``image_detail``, ``image_url_mode``): image parts are sent as base64 data URLs, resized to the
+    limits; an image that cannot be read or fit fails its sample with ``ImageError``, before sending.
     Retries 408/409/425/429/5xx and connection errors ``config.retries`` times with
     exponential backoff and jitter; other 4xx fail at once.
     """
 
     name = "openai_api"
-    ARGS = {"api", "headers", "max_connections", "backoff"}
+    ARGS = {"api", "headers", "max_connections", "backoff", "supports_images",
+            "image_max_pixels", "image_max_side", "image_max_bytes", "image_format", "image_quality",
+            "image_detail", "image_url_mode"}
 
     def __init__(self, config) -> None:
         super().__init__(config)
@@ -124,6 +131,10 @@ class OpenAIAPIModel(ModelAdapter):
         if self.api not in ("chat", "completions"):
             raise EvsError(f"model_args.api must be 'chat' or 'completions', not '{self.api}'")
         self.backoff = float(config.model_args.get("backoff", 0.5))
+        from evs_core.images import ImageOptions
+
+        self.image_options = ImageOptions.from_model_args(config.model_args)
+        self.supports_images = bool(config.model_args.get("supports_images", True))
         headers = {"Content-Type": "application/json"}
         if config.api_key:
             headers["Authorization"] = f"Bearer {config.api_key}"
@@ -176,6 +187,24 @@ class OpenAIAPIModel(ModelAdapter):
 
         if request.kind != "generate":
             return ModelOutput(error="UnsupportedRequest: the API model only generates text")
+        n_images = 0
+        if request.messages is not None:
+            from evs_core.images import ImageError, encode_messages, iter_image_parts
+
+            n_images = sum(1 for _ in iter_image_parts(request.messages))
+            if n_images:
+                if not self.supports_images:
+                    return ModelOutput(error=f"ImageUnsupported: the request has {n_images} image(s) but "
+                                             "model_args.supports_images is false for this model")
+                if self.api == "completions":
+                    return ModelOutput(error="ImageUnsupported: the completions API cannot carry images "
+                                             "(use model_args.api=chat)")
+                try:  # decoding and resizing are CPU work: off the event loop
+                    messages = await asyncio.to_thread(encode_messages, request.messages, self.image_options)
+                except ImageError as exc:
+                    return ModelOutput(error=f"ImageError: {exc}")
+                request = Request(messages=messages, prompt=request.prompt, kind=request.kind,
+                                  continuations=request.continuations, generation=request.generation)
         path, body = self._body(request)
         client = self._get_client()
         start = time.perf_counter()
@@ -199,13 +228,23 @@ class OpenAIAPIModel(ModelAdapter):
                 last_error = f"HTTP {status}: {text[:200]}"
                 continue
             if status >= 400:
-                return ModelOutput(error=f"HTTP {status}: {text[:200]}", latency_s=time.perf_counter() - start)
+                return ModelOutput(error=self._http_error(status, text, n_images), latency_s=time.perf_counter() - start)
             try:
                 return self._parse(json.loads(text), time.perf_counter() - start)
             except (ValueError, KeyError, IndexError, TypeError) as exc:
                 return ModelOutput(error=f"MalformedResponse: {type(exc).__name__}: {exc}",
                                    latency_s=time.perf_counter() - start)
         return ModelOutput(error=last_error or "failed", latency_s=time.perf_counter() - start)
+
+    @staticmethod
+    def _http_error(status: int, text: str, n_images: int) -> str:
+        """One line for a refused request; a refusal of the request's images says so."""
+        head = " ".join(text[:200].split())
+        if n_images and status == 413:
+            return f"ImageTooLarge: the endpoint refused {n_images} image(s) as too large (HTTP 413: {head})"
+        if n_images and status in (400, 415, 422) and re.search(r"image|vision|multi-?modal|visual|mm_", text, re.I):
+            return f"ImageRejected: the endpoint refused the request's {n_images} image(s) (HTTP {status}: {head})"
+        return f"HTTP {status}: {head}"
 
     def _parse(self, data: dict[str, Any], latency: float) -> ModelOutput:
         choice = data["choices"][0]

@@ -8,6 +8,8 @@
         predictions/<model>/<dataset>.jsonl   one line per (sample, repeat), appended as it finishes
         reviews/<model>/<dataset>.jsonl       one line per (sample, repeat)
         reports/<model>/<dataset>.json        the report (schema: evs_core.schema.Report)
+        media/<sha256>.<ext>                  images sent inline, written once and referenced from
+                                              predictions as ``media/<sha256>.<ext>``
 """
 
 from __future__ import annotations
@@ -43,17 +45,55 @@ def new_run_dir(work_dir: str | Path) -> Path:
     return run
 
 
-class JsonlAppender:
-    """Appends one JSON object per line and flushes it, so a crash loses at most a partial line."""
+def run_dir_of(path: Path) -> Path | None:
+    """The run folder holding ``predictions/<model>/<dataset>.jsonl``, or None for another layout."""
+    p = Path(path)
+    if len(p.parts) >= 3 and p.parent.parent.name == "predictions":
+        return p.parent.parent.parent
+    return None
 
-    def __init__(self, path: Path):
+
+def _request_with_images(obj: Any) -> bool:
+    req = getattr(obj, "request", None)
+    if not isinstance(req, dict):
+        return False
+    for m in req.get("messages") or []:
+        if isinstance(m, dict) and isinstance(m.get("content"), list):
+            return True
+    return False
+
+
+class JsonlAppender:
+    """Appends one JSON object per line and flushes it, so a crash loses at most a partial line.
+
+    In a run folder's ``predictions/`` (or with ``media_dir``), inline images of a prediction's
+    request are written once to ``<run>/media/`` and referenced by path (see
+    :class:`evs_core.images.MediaStore`).
+    """
+
+    def __init__(self, path: Path, media_dir: Path | None = None):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        if media_dir is None:
+            run = run_dir_of(path)
+            media_dir = run / "media" if run is not None else None
+        self._media_dir = media_dir
+        self._media = None
         self._f = open(path, "a", encoding="utf-8")
 
+    def _line(self, obj: Any) -> str:
+        if self._media_dir is not None and _request_with_images(obj):
+            if self._media is None:
+                from evs_core.images import MediaStore
+
+                self._media = MediaStore(self._media_dir)
+            d = obj.model_dump(mode="json")
+            d["request"]["messages"] = self._media.externalize(d["request"]["messages"])
+            return json.dumps(d, ensure_ascii=False)
+        return obj.model_dump_json() if hasattr(obj, "model_dump_json") else json.dumps(obj, ensure_ascii=False)
+
     def write(self, obj: Any) -> None:
-        line = obj.model_dump_json() if hasattr(obj, "model_dump_json") else json.dumps(obj, ensure_ascii=False)
-        self._f.write(line + "\n")
+        self._f.write(self._line(obj) + "\n")
         self._f.flush()
 
     def close(self) -> None:
@@ -88,5 +128,19 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def atomic_write_jsonl(path: Path, rows: list[Any]) -> None:
+    if any(_request_with_images(r) for r in rows) and run_dir_of(path) is not None:
+        from evs_core.images import MediaStore
+
+        store = MediaStore(run_dir_of(path) / "media")
+        lines = []
+        for r in rows:
+            if _request_with_images(r):
+                d = r.model_dump(mode="json")
+                d["request"]["messages"] = store.externalize(d["request"]["messages"])
+                lines.append(json.dumps(d, ensure_ascii=False))
+            else:
+                lines.append(r.model_dump_json())
+        atomic_write_text(path, "".join(line + "\n" for line in lines))
+        return
     lines = [r.model_dump_json() if hasattr(r, "model_dump_json") else json.dumps(r, ensure_ascii=False) for r in rows]
     atomic_write_text(path, "".join(line + "\n" for line in lines))

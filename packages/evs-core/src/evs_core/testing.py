@@ -4,7 +4,8 @@
 with whatever ``responder(body: dict) -> str`` returns (the request body is the parsed JSON),
 and ``GET /v1/models``. Faults for tests: ``fail_rate`` (HTTP 500 for that share of requests,
 chosen reproducibly by ``seed``), ``latency`` (seconds before each answer), ``reasoning``
-(a ``reasoning_content`` field). It runs in a thread; use it as a context manager.
+(a ``reasoning_content`` field), ``reject`` (``reject(body) -> str | None``: a message
+answers HTTP 400 with it, as a text-only server refuses image input). It runs in a thread; use it as a context manager.
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ def last_user_text(body: dict[str, Any]) -> str:
 class FakeOpenAIServer:
     def __init__(self, responder: Callable[[dict[str, Any]], str] | None = None, *, fail_rate: float = 0.0,
                  latency: float = 0.0, seed: int = 0, reasoning: Callable[[dict[str, Any]], str] | None = None,
-                 model: str = "fake-model") -> None:
+                 model: str = "fake-model", reject: Callable[[dict[str, Any]], str | None] | None = None) -> None:
         self.responder = responder or (lambda body: "The answer is 42.")
         self.reasoning = reasoning
+        self.reject = reject
         self.fail_rate = fail_rate
         self.latency = latency
         self.model = model
@@ -95,6 +97,10 @@ class FakeOpenAIServer:
                         outer.failures += 1
                 if fail:
                     self._send(500, {"error": {"message": "injected failure"}})
+                    return
+                refusal = outer.reject(body) if outer.reject is not None else None
+                if refusal:
+                    self._send(400, {"error": {"message": refusal, "type": "invalid_request_error"}})
                     return
                 try:
                     text = outer.responder(body)
