@@ -110,3 +110,30 @@ def test_vlm_benchmarks_listed_by_evs_benchmarks():
     assert set(names.values()) == {"vlm"}
 
 
+
+
+def test_smollm2_text_model_on_text_rows_and_refusing_images(tmp_path):
+    """The offline SmolLM2 model through the vision adapter: text-only rows are answered, the image
+    row fails alone with ImageUnsupported."""
+    pytest.importorskip("transformers", reason="installed by tools/dev-install.sh")
+    from evs_native.local_model import smollm2_folder
+
+    folder = smollm2_folder()
+    d = tmp_path / "data" / "general_vqa"
+    d.mkdir(parents=True)
+    (d / "red.png").write_bytes(png("red"))
+    rows = [{"messages": [{"role": "user", "content": "What is the capital of France?"}], "answer": "Paris"},
+            {"messages": [{"role": "user", "content": "Name a primary colour."}], "answer": "red"},
+            {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "red.png"}},
+                                                       {"type": "text", "text": "Colour?"}]}], "answer": "red"}]
+    (d / "mixed.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    run = evs("eval", "--model", str(folder), "--model-type", "transformers_vlm", "--datasets", "general_vqa",
+              "--dataset-dir", str(tmp_path / "data"), "--generation-config", '{"max_tokens": 8}',
+              "--work-dir", str(tmp_path / "out"), "--no-progress", timeout=300)
+    assert run.returncode == 0, run.stderr
+    (report,) = (tmp_path / "out").glob("*/reports/*/general_vqa.json")
+    rep = json.loads(report.read_text())
+    assert rep["num"] == 2 and rep["num_errors"] == 1 and rep["errors"] == {"ImageUnsupported": 1}
+    (preds,) = (tmp_path / "out").glob("*/predictions/*/general_vqa.jsonl")
+    outs = [json.loads(x)["output"] for x in preds.read_text().splitlines()]
+    assert sum(bool(o["text"]) and o["error"] is None for o in outs) == 2
