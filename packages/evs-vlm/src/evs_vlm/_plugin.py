@@ -19,3 +19,10 @@ def evs_register_models(register):
     register("transformers_vlm", "evs_vlm.local:TransformersVLM",
              description="local vision-language model with transformers (processor + chat template, batched)")
 
+
+
+@hookimpl
+def evs_register_commands(cli):
+    from evs_vlm.cli import vlm_group
+
+    cli.add_command(vlm_group)
