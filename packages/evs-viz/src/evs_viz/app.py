@@ -474,6 +474,22 @@ def page_samples(runs: list[D.Run]) -> None:
         for m in r["messages"]:
             st.markdown(f"*{m.get('role', '?')}*")
             content = m.get("content")
+            if D.image_urls(content):  # text and images in their order
+                n = 0
+                for part in content:
+                    if not isinstance(part, dict):
+                        continue
+                    if part.get("type") == "text":
+                        st.code(str(part.get("text", "")), language=None, wrap_lines=True)
+                    elif part.get("type") == "image_url":
+                        n += 1
+                        url = (D.image_urls([part]) or [""])[0]
+                        data, why = D.read_image(url, r.get("run_dir"))
+                        if data is not None:
+                            st.image(data, caption=f"image {n}", width=min(480, _image_width(data)))
+                        else:
+                            st.caption(f"image {n}: {why}")
+                continue
             st.code(content if isinstance(content, str) else json.dumps(content, ensure_ascii=False, indent=1),
                     language=None, wrap_lines=True)
     with right:
@@ -491,6 +507,26 @@ def page_samples(runs: list[D.Run]) -> None:
             st.error(f"Error: {r['error']}")
         if r["usage"] or r["latency_s"] is not None:
             st.caption(f"usage: {json.dumps(r['usage'])} · latency: {fmt(r['latency_s'], 3)} s")
+
+
+def _image_width(data: bytes) -> int:
+    """Pixel width of PNG/JPEG/GIF bytes (no imaging library), 480 when unknown."""
+    import struct
+
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        return max(1, struct.unpack(">I", data[16:20])[0])
+    if data[:4] == b"GIF8" and len(data) >= 10:
+        return max(1, struct.unpack("<H", data[6:8])[0])
+    if data[:3] == b"\xff\xd8\xff":
+        i = 2
+        while i + 9 < len(data):
+            if data[i] != 0xFF:
+                break
+            marker, length = data[i + 1], struct.unpack(">H", data[i + 2:i + 4])[0]
+            if marker in (0xC0, 0xC1, 0xC2):
+                return max(1, struct.unpack(">H", data[i + 7:i + 9])[0])
+            i += 2 + length
+    return 480
 
 
 def page_perf(runs: list[D.Run]) -> None:

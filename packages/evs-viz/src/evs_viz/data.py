@@ -808,6 +808,57 @@ def _messages_of(request: dict[str, Any]) -> list[dict[str, Any]]:
     return []
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")
+_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"RIFF")
+
+
+def image_urls(content: Any) -> list[str]:
+    """The image URLs of one message content (OpenAI ``image_url`` parts), in order."""
+    if not isinstance(content, list):
+        return []
+    out = []
+    for p in content:
+        if isinstance(p, dict) and p.get("type") == "image_url":
+            inner = p.get("image_url")
+            url = inner.get("url") if isinstance(inner, dict) else inner
+            if isinstance(url, str):
+                out.append(url)
+    return out
+
+
+def read_image(url: str, run_dir: Path | None) -> tuple[bytes | None, str]:
+    """The bytes of an image referenced from a prediction, or None and why it is not shown.
+
+    ``media/…`` references resolve inside the run folder (never outside it); data URLs are decoded;
+    local paths are read only when they name an image file (by suffix and signature); remote URLs
+    are never fetched.
+    """
+    import base64
+    import binascii
+
+    if url.startswith("data:"):
+        try:
+            return base64.b64decode(url.split(",", 1)[1]), ""
+        except (IndexError, binascii.Error, ValueError):
+            return None, "unreadable data URL"
+    if url.startswith(("http://", "https://")):
+        return None, f"remote image, not fetched: {url[:200]}"
+    p = Path(url[len("file://"):] if url.startswith("file://") else url)
+    try:
+        if not p.is_absolute():
+            if run_dir is None:
+                return None, f"image {url} (no run folder)"
+            p = inside(run_dir, p)
+        if p.suffix.lower() not in IMAGE_SUFFIXES or not p.is_file():
+            return None, f"image not found: {url}"
+        data = p.read_bytes()
+    except (OSError, OutsideRootError):
+        return None, f"image not readable: {url}"
+    if not data.startswith(_IMAGE_MAGIC):
+        return None, f"not an image file: {url}"
+    return data, ""
+
+
 def _judge_of(review: dict[str, Any]) -> str | None:
     meta = review.get("metadata") or {}
     if not isinstance(meta, dict):
@@ -865,6 +916,11 @@ def load_samples(entry: EvalEntry, root: Path) -> SampleSet:
     for key, p in by_key.items():
         if key not in seen:
             rows.append(_row(key, None, p, metric))
+    run_dir = None
+    if entry.predictions is not None:  # <run>/predictions/<model>/<dataset>.jsonl
+        run_dir = inside(root, entry.predictions).parent.parent.parent
+    for row in rows:
+        row["run_dir"] = run_dir
     return SampleSet(rows=rows, bad_lines={k: v for k, v in bad.items() if v}, metric=metric)
 
 
