@@ -81,3 +81,13 @@ def evs_register_dataset_loaders(register: Register) -> None:
 
     A loader target is a callable ``(path: pathlib.Path) -> list[dict]`` reading one local file.
     """
+
+
+@hookspec
+def evs_register_eval_backends(register: Register) -> None:
+    """Register evaluation backends: ``register("vlmevalkit", "pkg.module:Backend", description=...)``.
+
+    ``evs eval --eval-backend NAME --eval-config FILE`` runs the backend instead of the native
+    engine. The target is a subclass of :class:`evs_core.backends.EvalBackend`, built with no
+    arguments; its ``run(eval_config, options)`` returns ``{dataset: Report}``.
+    """

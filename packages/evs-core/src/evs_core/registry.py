@@ -79,6 +79,7 @@ KINDS = {
     "filter": "evs_register_filters",
     "model": "evs_register_models",
     "dataset_loader": "evs_register_dataset_loaders",
+    "eval_backend": "evs_register_eval_backends",
 }
 
 
@@ -122,6 +123,10 @@ class Registries:
     @property
     def dataset_loaders(self) -> Registry:
         return self._by_kind["dataset_loader"]
+
+    @property
+    def eval_backends(self) -> Registry:
+        return self._by_kind["eval_backend"]
 
 
 def get_registries(pm=None) -> Registries:

@@ -57,11 +57,31 @@ def _json_opt(ctx, param, value):
 @click.option("--seed", type=int, help="Seed (default 42).")
 @click.option("--no-progress", is_flag=True, default=None, help="Hide the progress bar.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML or JSON task config; flags override it.")
-def eval_command(config_file, datasets, limit, **flags):
+@click.option("--eval-backend", default="native",
+              help="Evaluator: native, or one registered by a plugin (e.g. vlmevalkit from evs-vlm).")
+@click.option("--eval-config", type=click.Path(dir_okay=False), help="The backend's own config file (with --eval-backend).")
+def eval_command(config_file, datasets, limit, eval_backend, eval_config, **flags):
     """Evaluate a model on benchmarks and write predictions, reviews and reports."""
     from evs_core.config import load_config_file
 
     from evs_native.engine import print_table, run_task
+
+    if eval_backend != "native":
+        from evs_core.backends import BackendOptions, load_backend_config
+        from evs_core.errors import ConfigError
+        from evs_core.registry import get_registries
+
+        backend = get_registries(click.get_current_context().find_root().obj).eval_backends.load(eval_backend)()
+        if not eval_config:
+            raise ConfigError(f"--eval-backend {eval_backend} needs --eval-config FILE (the backend's own config)")
+        cfg = load_backend_config(eval_config)
+        backend.check(cfg)
+        opts = BackendOptions(work_dir=flags.get("work_dir") or "outputs", concurrency=flags.get("concurrency"),
+                              limit=limit, api_key=flags.get("api_key"), no_progress=bool(flags.get("no_progress")))
+        print_table(backend.run(cfg, opts))
+        return
+    if eval_config:
+        raise click.UsageError("--eval-config goes with --eval-backend NAME")
 
     data = load_config_file(config_file) if config_file else {}
     if datasets:
