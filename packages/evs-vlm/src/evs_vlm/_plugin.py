@@ -26,3 +26,9 @@ def evs_register_commands(cli):
     from evs_vlm.cli import vlm_group
 
     cli.add_command(vlm_group)
+
+
+@hookimpl
+def evs_register_eval_backends(register):
+    register("vlmevalkit", "evs_vlm.vlmevalkit:VLMEvalKitBackend",
+             description="VLMEvalKit (ms-vlmeval) in its own environment; EvalScope's VLMEvalKit config keys")
