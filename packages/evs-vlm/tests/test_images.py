@@ -181,3 +181,15 @@ def test_predictions_reference_media_instead_of_base64(tmp_path):
     Prediction.model_validate(lines[1])  # still a valid prediction line
     atomic_write_jsonl(path, [Prediction.model_validate(x) for x in lines])  # a resume rewrite keeps the refs
     assert "base64" not in path.read_text()
+
+
+def test_request_body_splices_images_but_stays_valid_json():
+    from evs_core.models import json_with_images
+
+    body = {"model": "m", "max_tokens": 4, "messages": [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": [{"type": "text", "text": 'quote " and é'},
+                                     image_part(png("red")),
+                                     {"type": "image_url", "image_url": {"url": 'data:image/png;base64,A"B\\C\n'}}]}]}
+    raw = json_with_images(body)
+    assert json.loads(raw) == body  # an unsafe data URL goes through the JSON encoder instead
