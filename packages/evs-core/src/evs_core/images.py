@@ -298,9 +298,11 @@ def encode_image(url: str, options: ImageOptions) -> EncodedImage:
     else:
         fmt = want or (src_format if src_format in ("PNG", "JPEG", "WEBP") else "PNG")
         try:
+            if resized and src_format == "JPEG":
+                img.draft("RGB", new_size)  # decode at a reduced DCT scale, still at least new_size
             img.load()
             if resized:
-                img = img.resize(new_size, Image.Resampling.BICUBIC)
+                img = img.resize(new_size, Image.Resampling.BICUBIC, reducing_gap=3.0)
             if fmt == "JPEG" and img.mode not in ("RGB", "L"):
                 img = img.convert("RGB")
             buf = io.BytesIO()
