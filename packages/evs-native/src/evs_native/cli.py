@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 
@@ -151,3 +153,19 @@ def show_benchmark(ctx, name):
     template = getattr(cls, "prompt_template", None) or getattr(__import__(cls.__module__, fromlist=['x']), "PROMPT", None)
     if template:
         click.echo("prompt:\n" + "\n".join("  " + ln for ln in str(template).splitlines()))
+
+
+@click.command("report")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Where to write the page (default: RUN_DIR/report.html; required for several runs).")
+def report_command(run_dirs, output):
+    """Write the self-contained report.html of eval run folders (several: side by side)."""
+    from evs_native.html_report import write_report
+
+    if len(run_dirs) > 1 and not output:
+        raise click.UsageError("several run folders need --output FILE.html")
+    if output and Path(output).parent.exists() and not Path(output).parent.is_dir():
+        raise click.UsageError(f"--output: {Path(output).parent} is not a folder")
+    path = write_report(run_dirs[0], list(run_dirs[1:]), output)  # a bad folder: one line, exit 2
+    click.echo(str(path))
