@@ -80,14 +80,14 @@ def eval_command(config_file, datasets, limit, serve_model, backend, serve_args,
         from evs_core.errors import ConfigError
         from evs_core.registry import get_registries
 
-        backend = get_registries(click.get_current_context().find_root().obj).eval_backends.load(eval_backend)()
+        evaluator = get_registries(click.get_current_context().find_root().obj).eval_backends.load(eval_backend)()
         if not eval_config:
             raise ConfigError(f"--eval-backend {eval_backend} needs --eval-config FILE (the backend's own config)")
         cfg = load_backend_config(eval_config)
-        backend.check(cfg)
+        evaluator.check(cfg)
         opts = BackendOptions(work_dir=flags.get("work_dir") or "outputs", concurrency=flags.get("concurrency"),
                               limit=limit, api_key=flags.get("api_key"), no_progress=bool(flags.get("no_progress")))
-        print_table(backend.run(cfg, opts))
+        print_table(evaluator.run(cfg, opts))
         return
     if eval_config:
         raise click.UsageError("--eval-config goes with --eval-backend NAME")
