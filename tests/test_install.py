@@ -45,3 +45,14 @@ def test_core_and_cli_install_alone(tmp_path):
     assert subprocess.run([str(evs), "--help"], capture_output=True, timeout=60).returncode == 0
     assert {"evs-core", "evs-cli"} <= names
     assert not names & {"torch", "transformers", "datasets", "numpy"}
+
+
+@skip_install
+def test_vlm_installs_alone_and_brings_its_command(tmp_path):
+    venv, names = _fresh_venv(tmp_path, "packages/evs-core", "cli", "packages/evs-vlm")
+    assert {"evs-vlm", "pillow", "pyarrow"} <= names and not names & {"torch", "transformers", "evs-native"}
+    evs = venv / "bin" / "evs"
+    out = subprocess.run([str(evs), "vlm", "check", "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "--image-max-bytes" in out.stdout, out.stderr
+    out = subprocess.run([str(evs), "plugins", "--json"], capture_output=True, text=True, timeout=60)
+    assert {p["name"] for p in json.loads(out.stdout)["plugins"]} == {"core", "vlm"}
