@@ -150,3 +150,98 @@ def mteb_cmd(ctx, model_path, api_url, api_model, api_key, dimensions, reranker,
     run_dir, paths, failures = run_mteb(cfg, ctx.obj["work_dir"])
     _print_reports(paths, failures, run_dir)
     _finish(failures)
+
+
+def _llm_opts(fn):
+    for opt in reversed([
+        click.option("--critic-url", default=None, help="OpenAI-compatible critic endpoint (…/v1)."),
+        click.option("--critic-model", default=None, help="Model name sent to --critic-url."),
+        click.option("--critic-path", default=None, help="A local critic model folder (served by evs's transformers adapter)."),
+        click.option("--critic-key", envvar="EVS_CRITIC_API_KEY", default=None, help="Critic API key (env EVS_CRITIC_API_KEY)."),
+        click.option("--embeddings", "emb_path", default=None, help="Embedding model folder or hub id (answer relevancy, correctness)."),
+        click.option("--embeddings-url", default=None, help="A /v1/embeddings endpoint instead of --embeddings."),
+        click.option("--embeddings-model", default=None, help="Model name sent to --embeddings-url."),
+        click.option("--concurrency", type=int, default=4, show_default=True, help="Critic requests in flight."),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+def _llm_spec(critic_url, critic_model, critic_path, critic_key, concurrency):
+    spec = {"concurrency": concurrency}
+    if critic_url:
+        spec.update(model_name=critic_model, api_base=critic_url, api_key=critic_key)
+    elif critic_path:
+        spec.update(model_name_or_path=critic_path)
+    else:
+        from evs_core.errors import ConfigError
+
+        raise ConfigError("give the critic: --critic-url with --critic-model, or --critic-path")
+    return spec
+
+
+def _emb_spec(emb_path, embeddings_url, embeddings_model):
+    if emb_path:
+        return {"model_name_or_path": emb_path}
+    if embeddings_url:
+        return {"model_name": embeddings_model, "api_base": embeddings_url}
+    return None
+
+
+def _validate(model, raw):
+    from pydantic import ValidationError
+
+    from evs_rag.config import _error
+
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise _error(exc, "", model) from None
+
+
+@rag.command("ragas", context_settings=_CTX)
+@click.option("--testset", required=True, help="JSON/JSONL: user_input, retrieved_contexts, response, reference.")
+@click.option("--metrics", default="Faithfulness,AnswerRelevancy,ContextPrecision,ContextRecall,AnswerCorrectness",
+              show_default=True, help="RAGAS metrics, comma separated.")
+@click.option("--name", default=None, help="Name of the RAG system in reports (default: the test set's file name).")
+@click.option("--limits", type=int, default=None, help="Score only the first N samples.")
+@click.option("--timeout", type=float, default=300.0, show_default=True, help="Seconds per sample and metric.")
+@_llm_opts
+@click.pass_context
+def ragas_cmd(ctx, testset, metrics, name, limits, timeout, critic_url, critic_model, critic_path, critic_key,
+              emb_path, embeddings_url, embeddings_model, concurrency):
+    """Score a RAG test set with RAGAS metrics and an LLM critic."""
+    from evs_rag.config import RagasEval
+    from evs_rag.ragas_run import run_ragas_eval
+
+    ev = _validate(RagasEval, {"testset_file": testset, "metrics": _csv(metrics), "limits": limits,
+                               "critic_llm": _llm_spec(critic_url, critic_model, critic_path, critic_key, concurrency),
+                               "embeddings": _emb_spec(emb_path, embeddings_url, embeddings_model)})
+    run_dir, paths, failures = run_ragas_eval(ev, ctx.obj["work_dir"], name=name, concurrency=concurrency,
+                                              timeout=timeout)
+    _print_reports(paths, failures, run_dir)
+    _finish(failures)
+
+
+@rag.command("testset", context_settings=_CTX)
+@click.option("--docs", multiple=True, required=True, help="Document files or folders (.txt, .md), repeatable.")
+@click.option("--size", "test_size", type=int, default=10, show_default=True, help="Questions to generate.")
+@click.option("--output", default="outputs/testset.json", show_default=True, help="Where the test set is written.")
+@_llm_opts
+def testset_cmd(docs, test_size, output, critic_url, critic_model, critic_path, critic_key, emb_path,
+                embeddings_url, embeddings_model, concurrency):
+    """Generate a RAG test set from documents with RAGAS (the critic options name the generator LLM)."""
+    from evs_rag.config import TestsetGeneration
+    from evs_rag.testset import generate_testset
+
+    emb = _emb_spec(emb_path, embeddings_url, embeddings_model)
+    if emb is None:
+        from evs_core.errors import ConfigError
+
+        raise ConfigError("test-set generation needs --embeddings or --embeddings-url")
+    cfg = _validate(TestsetGeneration, {"docs": list(docs), "test_size": test_size, "output_file": output,
+                                        "generator_llm": _llm_spec(critic_url, critic_model, critic_path, critic_key,
+                                                                   concurrency),
+                                        "embeddings": emb})
+    out = generate_testset(cfg)
+    click.echo(f"test set: {out}")
