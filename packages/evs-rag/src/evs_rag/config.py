@@ -214,6 +214,8 @@ def _error(exc: ValidationError, where: str, model: type[BaseModel]) -> ConfigEr
     msg = first.get("msg", "invalid")
     if first.get("type") == "extra_forbidden":
         leaf = str(first["loc"][-1])
+        if leaf in UNSUPPORTED_KEYS:
+            return ConfigError(f"'{where}{loc}' is not supported by evs rag: {UNSUPPORTED_KEYS[leaf]}")
         return ConfigError(f"unknown key '{where}{loc}'{suggest(leaf, _all_fields())}")
     msg = msg.removeprefix("Value error, ")
     return ConfigError(f"{where}{loc}: {msg}" if loc else f"{where.rstrip('.')}: {msg}")
@@ -300,6 +302,9 @@ def parse_eval_config(raw: Any) -> tuple[MTEBConfig | RagasConfig, list[str], di
         except ValidationError as exc:
             raise _error(exc, "eval_config.", MTEBConfig) from None
     if tool == "ragas":
+        for section in ("eval", "testset_generation"):
+            if isinstance(raw.get(section), dict):
+                raw[section] = _drop_ignored(raw[section], "eval", notes, f"{section}.")
         try:
             return RagasConfig.model_validate(raw), notes, top
         except ValidationError as exc:
