@@ -115,3 +115,19 @@ def test_help_is_import_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "HEAVY []" in out.stdout, out.stdout + out.stderr
     assert "--custom-retrieval" in out.stdout
+
+
+def test_ragas_tokenizer_works_offline(monkeypatch):
+    import socket
+
+    def no_network(*a, **k):
+        raise OSError("network disabled in this test")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    from evs_rag.offline import ragas_offline_tokenizer
+    from ragas.tokenizers import DEFAULT_TOKENIZER
+
+    enc = ragas_offline_tokenizer()
+    assert enc.encode("hello world") == [15339, 1917]  # cl100k_base ids
+    assert DEFAULT_TOKENIZER.count_tokens("hello world") == 2

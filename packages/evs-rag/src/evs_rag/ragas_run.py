@@ -25,7 +25,7 @@ from evs_core.outputs import JsonlAppender, atomic_write_jsonl, atomic_write_tex
 from evs_core.schema import Report, Review, Stat
 
 from evs_rag.config import LLMSpec, ModelSpec, RagasConfig, RagasEval
-from evs_rag.offline import is_local, offline, quiet_libraries
+from evs_rag.offline import is_local, offline, quiet_libraries, ragas_offline_tokenizer
 from evs_rag.reports import package_versions, write_report
 
 #: metric name (EvalScope CamelCase or RAGAS snake_case) -> (module, class, needs)
@@ -312,6 +312,7 @@ def run_ragas_eval(ev: RagasEval, work_dir: str, *, name: str | None = None, ign
         import ragas  # noqa: F401
         import ragas.metrics  # noqa: F401
 
+        ragas_offline_tokenizer()
         critic = make_critic(ev.critic_llm)
         embeddings = make_embeddings(ev.embeddings) if ev.embeddings is not None else None
         metrics = build_metrics(keys, critic, embeddings)

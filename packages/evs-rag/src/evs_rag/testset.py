@@ -14,7 +14,7 @@ from evs_core.errors import ConfigError, EvsError
 from evs_core.outputs import atomic_write_text
 
 from evs_rag.config import TestsetGeneration
-from evs_rag.offline import is_local, offline, quiet_libraries
+from evs_rag.offline import is_local, offline, quiet_libraries, ragas_offline_tokenizer
 
 DOC_SUFFIXES = {".txt", ".md", ".markdown", ".rst"}
 
@@ -55,6 +55,7 @@ def generate_testset(cfg: TestsetGeneration) -> Path:
         from langchain_core.documents import Document
         from ragas.testset import TestsetGenerator
 
+        ragas_offline_tokenizer()
         llm = make_critic(cfg.generator_llm)
         emb = make_embeddings(cfg.embeddings)
         gen = TestsetGenerator(llm=llm, embedding_model=emb)
