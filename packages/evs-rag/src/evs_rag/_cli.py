@@ -80,6 +80,8 @@ def rag(ctx, config_path, work_dir):
 @click.option("--api-model", default=None, help="Model name sent to --api-url.")
 @click.option("--api-key", envvar="OPENAI_API_KEY", default=None, help="Bearer token (env OPENAI_API_KEY); never written.")
 @click.option("--dimensions", type=int, default=None, help="API embeddings: requested dimensions.")
+@click.option("--encoding-format", type=click.Choice(["float", "base64"]), default="float", show_default=True,
+              help="API embeddings: JSON floats, or base64 float32 (less client CPU; OpenAI and vLLM support it).")
 @click.option("--reranker", default=None, help="Cross-encoder: a local folder or hub id (second stage or Reranking tasks).")
 @click.option("--reranker-url", default=None, help="A /v1/rerank endpoint as the reranker.")
 @click.option("--reranker-model", default=None, help="Model name sent to --reranker-url.")
@@ -97,7 +99,7 @@ def rag(ctx, config_path, work_dir):
 @click.option("--max-seq-length", type=int, default=512, show_default=True)
 @click.option("--device", default=None, help="torch device of local models (default: auto).")
 @click.pass_context
-def mteb_cmd(ctx, model_path, api_url, api_model, api_key, dimensions, reranker, reranker_url, reranker_model,
+def mteb_cmd(ctx, model_path, api_url, api_model, api_key, dimensions, encoding_format, reranker, reranker_url, reranker_model,
              tasks, languages, custom_retrieval, custom_reranking, custom_sts, splits, batch_size, concurrency,
              max_retries, top_k, limits, max_seq_length, device):
     """Evaluate an embedding model (and optionally a reranker) with MTEB."""
@@ -117,7 +119,7 @@ def mteb_cmd(ctx, model_path, api_url, api_model, api_key, dimensions, reranker,
         if not api_model:
             raise ConfigError("--api-url needs --api-model (the model name sent in requests)")
         models.append({"model_name": api_model, "api_base": api_url, "api_key": api_key, "dimensions": dimensions,
-                       **common})
+                       "encoding_format": encoding_format, **common})
     if reranker and reranker_url:
         raise ConfigError("give --reranker or --reranker-url, not both")
     if reranker:

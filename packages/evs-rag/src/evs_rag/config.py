@@ -51,6 +51,7 @@ class ModelSpec(_Strict):
     api_base: str | None = None
     api_key: str | None = None
     dimensions: int | None = None
+    encoding_format: Literal["float", "base64"] = "float"
     concurrency: int = Field(4, ge=1)
     max_retries: int = Field(3, ge=0)
     timeout: float = Field(120.0, gt=0)

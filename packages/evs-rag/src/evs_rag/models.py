@@ -49,7 +49,7 @@ def make_api_encoder(spec: ModelSpec):
             self.spec = spec
             self.api = EmbeddingsAPI(spec.api_base, spec.model_name, api_key=spec.api_key,
                                      batch_size=spec.batch_size, concurrency=spec.concurrency,
-                                     dimensions=spec.dimensions, timeout=spec.timeout,
+                                     dimensions=spec.dimensions, encoding_format=spec.encoding_format, timeout=spec.timeout,
                                      max_retries=spec.max_retries)
             self.model = None
             self.mteb_model_meta = _meta(spec.model_name, "encoder", spec.dimensions)

@@ -191,7 +191,7 @@ def make_embeddings(spec: ModelSpec):
         from evs_rag.http_api import EmbeddingsAPI
 
         api = EmbeddingsAPI(spec.api_base, spec.model_name, api_key=spec.api_key, batch_size=spec.batch_size,
-                            concurrency=spec.concurrency, dimensions=spec.dimensions, timeout=spec.timeout,
+                            concurrency=spec.concurrency, dimensions=spec.dimensions, encoding_format=spec.encoding_format, timeout=spec.timeout,
                             max_retries=spec.max_retries)
 
         def encode(texts):
