@@ -247,3 +247,22 @@ def testset_cmd(docs, test_size, output, critic_url, critic_model, critic_path, 
                                         "embeddings": emb})
     out = generate_testset(cfg)
     click.echo(f"test set: {out}")
+
+
+@rag.command("clip", context_settings=_CTX)
+@click.option("--model", "model_path", required=True, help="A CLIP-style model: local folder or hub id.")
+@click.option("--dataset", required=True, help="JSONL of {image_path, query} (retrieval) or {image_path, label}.")
+@click.option("--task", type=click.Choice(["zeroshot_retrieval", "zeroshot_classification"]),
+              default="zeroshot_retrieval", show_default=True)
+@click.option("--template", default="a photo of a {}.", show_default=True, help="Classification prompt.")
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--device", default=None)
+@click.pass_context
+def clip_cmd(ctx, model_path, dataset, task, template, batch_size, device):
+    """Zero-shot image classification and image-text retrieval with a CLIP-style model."""
+    from evs_rag.clip import run_clip
+
+    run_dir, paths, failures = run_clip(model_path, dataset, task, ctx.obj["work_dir"], batch_size=batch_size,
+                                        template=template, device=device)
+    _print_reports(paths, failures, run_dir)
+    _finish(failures)
