@@ -131,3 +131,19 @@ def test_ragas_tokenizer_works_offline(monkeypatch):
     enc = ragas_offline_tokenizer()
     assert enc.encode("hello world") == [15339, 1917]  # cl100k_base ids
     assert DEFAULT_TOKENIZER.count_tokens("hello world") == 2
+
+
+def test_testset_generation_bad_inputs(tmp_path, capsys, fake_server):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "image.png").write_bytes(b"\x89PNG")
+    base = ["rag", "testset", "--critic-url", fake_server.url, "--critic-model", "gen", "--embeddings-url",
+            fake_server.url, "--embeddings-model", "emb", "--output", str(tmp_path / "ts.json")]
+    for argv, msg in [
+        ([*base, "--docs", str(tmp_path / "missing")], "does not exist"),
+        ([*base, "--docs", str(tmp_path / "docs")], "no text documents"),
+        (["rag", "testset", "--docs", str(tmp_path / "docs"), "--critic-url", fake_server.url, "--critic-model", "g"],
+         "needs --embeddings"),
+    ]:
+        code, _, err = run_evs(capsys, *argv)
+        _one_line_error(code, err, msg)
+    assert fake_server.requests == [] and not (tmp_path / "ts.json").exists()

@@ -375,13 +375,13 @@ def run_ragas_eval(ev: RagasEval, work_dir: str, *, name: str | None = None, ign
 
 
 def run_ragas_config(cfg: RagasConfig, work_dir: str, *, ignored: list[str] | None = None):
+    """Test-set generation (when configured) and then evaluation (when configured)."""
     paths, failures, run_dir = [], [], None
     if cfg.testset_generation is not None:
         from evs_rag.testset import generate_testset
 
         out = generate_testset(cfg.testset_generation)
-        if cfg.eval is not None and cfg.eval.testset_file != str(out):
-            pass
+        print(f"test set: {out}")
     if cfg.eval is not None:
         run_dir, paths, failures = run_ragas_eval(cfg.eval, work_dir, ignored=ignored,
                                                   concurrency=cfg.eval.critic_llm.concurrency)
