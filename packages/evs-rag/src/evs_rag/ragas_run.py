@@ -109,16 +109,49 @@ def _check_fields(rows, metrics, path) -> None:
 
 # --- critic and embeddings in RAGAS's interfaces -----------------------------------------------
 
+class APIChat:
+    """An OpenAI-compatible chat endpoint in evs's model-adapter shape (``agenerate`` → ModelOutput).
+
+    Requests run on the thread pool with keep-alive connections, not on one event loop's
+    session: RAGAS's test-set generation runs each step on a new event loop.
+    """
+
+    def __init__(self, spec: LLMSpec):
+        from evs_rag.http_api import JSONClient, endpoint_url
+
+        self.spec = spec
+        self.client = JSONClient(endpoint_url(spec.api_base, "chat/completions"), api_key=spec.api_key,
+                                 timeout=spec.timeout, max_retries=spec.max_retries)
+
+    async def agenerate(self, request):
+        from evs_core.models import split_reasoning
+        from evs_core.schema import ModelOutput
+
+        from evs_rag.http_api import APIRequestError
+
+        body = {"model": self.spec.model_name, "messages": request.messages,
+                **self.spec.generation_config, **request.generation}
+        start = time.perf_counter()
+        try:
+            data = await asyncio.to_thread(self.client.post, body)
+            msg = data["choices"][0]["message"]
+            text, _ = split_reasoning(msg.get("content") or "")
+            return ModelOutput(text=text, latency_s=time.perf_counter() - start,
+                               finish_reason=data["choices"][0].get("finish_reason"))
+        except APIRequestError as exc:
+            return ModelOutput(error=str(exc).split(": ", 1)[-1], latency_s=time.perf_counter() - start)
+        except (KeyError, IndexError, TypeError) as exc:
+            return ModelOutput(error=f"MalformedResponse: {type(exc).__name__}: {exc}")
+
+    async def aclose(self) -> None:
+        pass
+
+
 def _adapter(spec: LLMSpec):
     from evs_core.config import TaskConfig
 
     if spec.api_base:
-        from evs_core.models import OpenAIAPIModel
-
-        cfg = TaskConfig(model=spec.model_name, api_url=spec.api_base, api_key=spec.api_key or "EMPTY",
-                         datasets=["ragas"], concurrency=spec.concurrency, retries=spec.max_retries,
-                         timeout=spec.timeout, generation_config=dict(spec.generation_config))
-        return OpenAIAPIModel(cfg)
+        return APIChat(spec)
     from evs_core.registry import get_registries
 
     models = get_registries().models

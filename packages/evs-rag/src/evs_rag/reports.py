@@ -64,7 +64,7 @@ def report_from_mteb(task_result, *, model: str, main_metric: str, counts: dict[
                 name = f"{split}/{name}"
             rows.append(SubsetScore(name=name, num=n, score=main,
                                     metrics={k: Stat(score=v, num=n) for k, v in metrics.items()}))
-    num = total_num if len(splits) == 1 else total_num
+    num = total_num
     metrics = {k: Stat(score=sum(v) / len(v), num=num) for k, v in sorted(sums.items())}
     score = metrics[main_metric].score if main_metric in metrics else 0.0
     return Report(

@@ -16,6 +16,12 @@ from evs_core.outputs import atomic_write_text
 from evs_rag.config import TestsetGeneration
 from evs_rag.offline import is_local, offline, quiet_libraries, ragas_offline_tokenizer
 
+class GenerationError(EvsError):
+    """Test-set generation failed at run time (not bad input)."""
+
+    exit_code = 1
+
+
 DOC_SUFFIXES = {".txt", ".md", ".markdown", ".rst"}
 
 
@@ -63,8 +69,9 @@ def generate_testset(cfg: TestsetGeneration) -> Path:
             ts = gen.generate_with_langchain_docs([Document(page_content=t, metadata={"source": s}) for s, t in docs],
                                                   testset_size=cfg.test_size, raise_exceptions=False,
                                                   with_debugging_logs=False)
-        except ValueError as exc:
-            raise EvsError(f"test-set generation failed: {str(exc).splitlines()[0]}") from None
+        except Exception as exc:  # noqa: BLE001 - RAGAS raises many kinds; the user gets one line
+            first = (str(exc).splitlines() or [""])[0]
+            raise GenerationError(f"test-set generation failed: {type(exc).__name__}: {first}") from None
     rows = []
     for r in ts.to_list():
         rows.append({"user_input": r.get("user_input"), "reference_contexts": r.get("reference_contexts"),
