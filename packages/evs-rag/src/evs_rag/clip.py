@@ -79,6 +79,20 @@ def preprocess(paths: list[str], size: int, mean, std):
     return np.stack(out)
 
 
+def _as_tensor(out):
+    """Features as a tensor: some transformers versions return a model output from
+    ``get_*_features`` (the projected features in ``pooler_output``) instead of a tensor."""
+    import torch
+
+    if torch.is_tensor(out):
+        return out
+    for name in ("image_embeds", "text_embeds", "pooler_output"):
+        v = getattr(out, name, None)
+        if torch.is_tensor(v):
+            return v
+    return out[0]
+
+
 class ClipModel:
     """A transformers ``CLIPModel`` (or any model with get_image/get_text_features) and its tokenizer."""
 
@@ -122,7 +136,7 @@ class ClipModel:
             for i in range(0, len(paths), batch_size):
                 px = torch.from_numpy(preprocess(paths[i:i + batch_size], self.size, self.mean, self.std))
                 f = self.model.get_image_features(pixel_values=px.to(self.model.device))
-                feats.append(torch.nn.functional.normalize(f.float(), dim=-1).cpu())
+                feats.append(torch.nn.functional.normalize(_as_tensor(f).float(), dim=-1).cpu())
         return torch.cat(feats).numpy()
 
     def encode_texts(self, texts: list[str], batch_size: int):
@@ -135,7 +149,7 @@ class ClipModel:
                                      return_tensors="pt")
                 tok = {k: v.to(self.model.device) for k, v in tok.items() if k in ("input_ids", "attention_mask")}
                 f = self.model.get_text_features(**tok)
-                feats.append(torch.nn.functional.normalize(f.float(), dim=-1).cpu())
+                feats.append(torch.nn.functional.normalize(_as_tensor(f).float(), dim=-1).cpu())
         return torch.cat(feats).numpy()
 
 
