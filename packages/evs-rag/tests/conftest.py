@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
+os.environ.setdefault("USE_HUB_KERNELS", "NO")  # transformers 5: no kernels fetched from the Hub
 sys.path.insert(0, str(Path(__file__).parent))
 
 from rag_testlib import TOY_CORPUS, TOY_QRELS, TOY_QUERIES, FakeServer, write_jsonl  # noqa: E402

@@ -65,6 +65,8 @@ def _features(folder, image_paths, texts):
         im = model.get_image_features(pixel_values=torch.from_numpy(px))
         t = tok(texts, padding=True, return_tensors="pt")
         tx = model.get_text_features(input_ids=t["input_ids"], attention_mask=t["attention_mask"])
+    # transformers 5 returns a model output whose pooler_output holds the projected features
+    im, tx = (x if torch.is_tensor(x) else x.pooler_output for x in (im, tx))
     im = torch.nn.functional.normalize(im, dim=-1).numpy()
     tx = torch.nn.functional.normalize(tx, dim=-1).numpy()
     return im, tx

@@ -20,6 +20,8 @@ def quiet_libraries() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    # transformers 5 fetches layer kernels from the Hub by default; evs loads models as they are
+    os.environ.setdefault("USE_HUB_KERNELS", "NO")
     import warnings
 
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"(mteb|sentence_transformers|transformers)\b.*")
