@@ -32,10 +32,15 @@ def index_of(prompt: str) -> int:
     return int(re.search(r"\(prompt (\d+)\)", prompt).group(1))
 
 
+def answer_text(name: str, i: int) -> str:
+    """Model ``name``'s answer to prompt ``i``: its quality, and a length and markdown of its own."""
+    extra = " more detail" * (len(name) + i % 3) + ("\n- a **point**" if name == "strong" and i % 2 else "")
+    return f"Answer of {name} to {i}. quality={QUALITY[name](i)}{extra}"
+
+
 def model_responder(name: str):
     def respond(body):
-        i = index_of(last_user_text(body))
-        return f"Answer of {name} to {i}. quality={QUALITY[name](i)}"
+        return answer_text(name, index_of(last_user_text(body)))
     return respond
 
 

@@ -206,6 +206,7 @@ class Arena:
         self._battles_out: JsonlAppender | None = None
         self._answers_out: dict[str, JsonlAppender] = {}
         self._cached: set[tuple[str, int]] = set()
+        self._notes: list[str] = []  # shown once every check has passed
         self.planned: list[P.Battle] = []
         self.calls_made = 0
         self.adaptive_info: dict[str, Any] | None = None
@@ -234,7 +235,7 @@ class Arena:
             self.models = [m.name for m in self.live]
         if cfg.baseline is None:
             cfg.baseline = self.models[0]
-            self.echo(f"no --baseline given: using the first model, '{cfg.baseline}'")
+            self._notes.append(f"no --baseline given: using the first model, '{cfg.baseline}'")
         elif cfg.baseline not in self.models:
             raise ConfigError(f"baseline '{cfg.baseline}' is not among the models"
                               f"{suggest(cfg.baseline, self.models)} (models: {', '.join(self.models)})")
@@ -413,6 +414,8 @@ class Arena:
                 raise EvsError(f"no model answered the first prompts: {errors[-1]}")
         await self.probe(first, by_key)
         # From here on, files are written.
+        for note in self._notes:
+            self.echo(note)
         self.run_dir = self._open_run_dir()
         self._battles_out = JsonlAppender(self.run_dir / "battles.jsonl")
         for k, line in self.games.items():  # the probe's games (cached ones are in the file already)
