@@ -51,7 +51,7 @@ def evalscope_reference(lines, baseline, models=MODELS, strong=3):
             Y[r] = 1.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        lr = LogisticRegression(fit_intercept=False, C=np.inf, tol=1e-12, max_iter=100000).fit(X, Y)
+        lr = LogisticRegression(fit_intercept=False, C=np.inf, solver="newton-cg", tol=1e-10, max_iter=10000).fit(X, Y)
     elo = 400 * lr.coef_[0] + 1000
     elo += 1000 - elo[idx[baseline]]
     return dict(zip(models, elo, strict=True))

@@ -60,13 +60,15 @@ class AdaptiveScheduler:
     """Chooses the next battles from a round-robin pool, given the games judged so far."""
 
     def __init__(self, pool: list[Battle], models: list[str], baseline: str | None, *, warmup: int = 2,
-                 z: float = 1.96, batch: int = 4, budget: int | None = None, seed: int = 42) -> None:
+                 z: float = 1.96, batch: int = 4, budget: int | None = None, seed: int = 42,
+                 stop_when_settled: bool = True) -> None:
         self.models = list(models)
         self.baseline = baseline
         self.warmup = max(1, int(warmup))
         self.z = float(z)
         self.batch = max(1, int(batch))
         self.budget = budget  # judge calls (two per battle)
+        self.stop_when_settled = stop_when_settled  # False: go on with the least separated pairs
         rng = random.Random(seed)
         self.queues: dict[tuple[str, str], list[Battle]] = {}
         for b in pool:
@@ -113,11 +115,11 @@ class AdaptiveScheduler:
             self.stop_reason = "no parsable verdicts"
             return []
         ranking, overlap = scores
-        if all(overlap[frozenset(p)] <= 0 for p in zip(ranking, ranking[1:])):
+        if self.stop_when_settled and all(overlap[frozenset(p)] <= 0 for p in zip(ranking, ranking[1:], strict=False)):
             self.stop_reason = "settled"
             return []
         cands = sorted((v, p) for p, v in ((p, overlap[frozenset(p)]) for p in self.queues)
-                       if v > 0 and self.taken[p] < len(self.queues[p]))
+                       if (v > 0 or not self.stop_when_settled) and self.taken[p] < len(self.queues[p]))
         cands.reverse()
         if not cands:
             self.stop_reason = "exhausted"

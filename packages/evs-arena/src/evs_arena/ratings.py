@@ -151,7 +151,7 @@ def mle_exists(games: Games, present: np.ndarray) -> bool:
 class Fit:
     beta: np.ndarray  # log-10 strengths per model (nan for a model with no games), anchored
     gamma: np.ndarray  # style coefficients (standardised covariates), empty without style
-    cov: np.ndarray | None  # covariance of the free parameters (inverse Hessian), for Wald intervals
+    cov: np.ndarray | None  # covariance of the free parameters (sandwich), for Wald intervals
     free: np.ndarray  # indices of the models whose strength is free (not the anchor)
     mle_exists: bool
     iterations: int
@@ -233,9 +233,13 @@ def fit_bt(games: Games, anchor: int | None = None, z: np.ndarray | None = None,
             break
     eta = X @ theta
     s = _sigmoid(eta)
-    hess = (X * (w * s * (1 - s))[:, None]).T @ X + np.diag(pen)
+    v = s * (1 - s)
+    hess = (X * (w * v)[:, None]).T @ X + np.diag(pen)
     try:
-        cov = np.linalg.inv(hess) if p else np.zeros((0, 0))
+        # Sandwich covariance: a battle of weight 3 is one judgment counted three times, not three
+        # independent ones, so the information is X' diag(w^2 v) X rather than X' diag(w v) X.
+        hinv = np.linalg.inv(hess) if p else np.zeros((0, 0))
+        cov = hinv @ ((X * (w * w * v)[:, None]).T @ X) @ hinv
     except np.linalg.LinAlgError:
         cov = None
     beta = np.full(m, np.nan)
