@@ -113,7 +113,7 @@ def main() -> None:
     print(" | ".join(head))
     for k in args.models:
         res = [one(k, args.prompts, args.gap, s, args.batch, args.z) for s in range(args.seeds)]
-        med = lambda key: statistics.median(r[key] for r in res)  # noqa: E731
+        med = lambda key, res=res: statistics.median(r[key] for r in res)  # noqa: E731
         stops: dict[str, int] = {}
         for r in res:
             stops[r["stop"]] = stops.get(r["stop"], 0) + 1

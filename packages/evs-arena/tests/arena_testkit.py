@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 from evs_core.testing import FakeOpenAIServer, last_user_text

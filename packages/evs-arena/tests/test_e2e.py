@@ -6,8 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from arena_testkit import (GARBLED, N_PROMPTS, QUALITY, expected_share, judge_args, prompt_text, run_cli, write_eval_run,
-                      write_prompts)
+from arena_testkit import (
+    N_PROMPTS,
+    expected_share,
+    judge_args,
+    run_cli,
+    write_prompts,
+)
 
 
 def _models_arg(srvs) -> str:

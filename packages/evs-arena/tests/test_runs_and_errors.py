@@ -8,8 +8,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from arena_testkit import (N_PROMPTS, answer_text, QUALITY, expected_share, judge_args, prompt_text, run_cli, write_eval_run,
-                           write_prompts)
+from arena_testkit import (
+    N_PROMPTS,
+    QUALITY,
+    answer_text,
+    expected_share,
+    judge_args,
+    run_cli,
+    write_eval_run,
+    write_prompts,
+)
 
 
 def _answers(model, n=N_PROMPTS, ds="chat"):

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evs_arena import pairing as P
 from evs_arena import verdict as V
-from evs_arena.sources import Item, key_str
+from evs_arena.sources import Item
 
 log = logging.getLogger("evs.arena")
 SCHEMA_VERSION = "1"

@@ -212,7 +212,7 @@ def fit_bt(games: Games, anchor: int | None = None, z: np.ndarray | None = None,
 
     it = 0
     f = objective(theta)
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 - the count is reported
         eta = X @ theta
         s = _sigmoid(eta)
         grad = X.T @ (w * (s - y)) + pen * theta
