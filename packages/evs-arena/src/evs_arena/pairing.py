@@ -6,9 +6,10 @@ with ``model_1`` in position A (game 0) and in position B (game 1).
 Adaptive pairing starts with ``warmup`` battles for every pair of models, then repeatedly fits
 the ratings and judges the pairs whose intervals overlap most, measured on the difference of
 their ratings: ``z * sd(R_i - R_j) - |R_i - R_j|`` (the Wald interval of the difference from
-the fit's inverse Hessian). It stops when every two neighbours in the ranking are separated
-(the ranking is settled), when the judge budget is spent, or when no unsettled pair has
-prompts left.
+the fit's sandwich covariance). When an unsettled pair of neighbours has no prompts left, the
+remaining pairs that involve either of them are judged instead. It stops when every two
+neighbours in the ranking are separated (the ranking is settled), when the judge budget is
+spent, or when no pair that could help has prompts left.
 """
 
 from __future__ import annotations
@@ -121,6 +122,12 @@ class AdaptiveScheduler:
         cands = sorted((v, p) for p, v in ((p, overlap[frozenset(p)]) for p in self.queues)
                        if (v > 0 or not self.stop_when_settled) and self.taken[p] < len(self.queues[p]))
         cands.reverse()
+        if not cands:
+            # The unsettled neighbours have no prompts left: their difference still narrows through
+            # battles with third models, so go on with the remaining pairs that involve them.
+            stuck = {m for p in zip(ranking, ranking[1:], strict=False) if overlap[frozenset(p)] > 0 for m in p}
+            cands = sorted(((overlap[frozenset(p)], p) for p in self.queues
+                            if set(p) & stuck and self.taken[p] < len(self.queues[p])), reverse=True)
         if not cands:
             self.stop_reason = "exhausted"
             return []
