@@ -224,3 +224,27 @@ def test_scale_configuration_is_checked():
         V.make_scale({"A>B": ["C", 1]})
     with pytest.raises(ConfigError, match="tie-rule"):
         V.make_scale(tie_rule="split")
+
+
+def test_html_and_table_escape_model_and_benchmark_names():
+    from evs_arena.leaderboard import format_table, render_html
+
+    evil = "<script>alert('x')</script>"
+    lines = []
+    for i in range(6):
+        for game, verdict in ((0, "A>B" if i % 3 else "B>A"), (1, "B>A" if i % 2 else "A=B")):
+            m1, m2 = evil, "b&b"
+            ma, mb = (m1, m2) if game == 0 else (m2, m1)
+            winner = "tie" if verdict == "A=B" else (ma if verdict[0] == "A" else mb)
+            lines.append({"battle": f"x|{i}", "game": game, "benchmark": "<img src=x>", "subset": "s", "sample_id": str(i),
+                          "model_1": m1, "model_2": m2, "model_a": ma, "model_b": mb, "verdict": verdict,
+                          "winner": winner, "unparsable": False, "error": None})
+    body = compute_leaderboard(lines, [evil, "b&b"], "b&b", V.make_scale(), bootstrap_rounds=5)
+    board = {"baseline": "b&b", "pairing": "baseline", "judge": {"model": "<j>", "games": 12, "parsed": 12,
+                                                                 "unparsable": 0, "errors": 0,
+                                                                 "position_bias": body["overall"]["position_bias"]},
+             "models": [evil, "b&b"], "adaptive": None, **body}
+    page = render_html(board)
+    assert "<script" not in page and "<img" not in page and "&lt;script&gt;" in page and "b&amp;b" in page
+    assert "<j>" not in page
+    assert evil in format_table(board)  # the terminal shows names as they are
