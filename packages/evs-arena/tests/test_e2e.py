@@ -64,4 +64,4 @@ def test_live_baseline_arena_matches_the_judges_rule(servers, tmp_path, capsys):
             assert "sk-secret-judge-key" not in f.read_text() and "sk-model-key" not in f.read_text()
     assert "strong" in out and "win rate" in out
     html = (run / "leaderboard.html").read_text()
-    assert "<script" not in html and "http" not in html.replace("http-equiv", "")
+    assert "<script" not in html and "src=" not in html and "href=" not in html and "Content-Security-Policy" in html

@@ -6,7 +6,6 @@ and, for style control, the answers; the run folder's ``leaderboard.json`` is it
 
 from __future__ import annotations
 
-import html
 import math
 import time
 from typing import Any
@@ -279,58 +278,61 @@ def _whisker_svg(d: dict[str, Any], lo: float, hi: float, width: int = 240) -> s
     def x(v: float) -> float:
         return 10 + (width - 20) * (v - lo) / span
 
-    return (f'<svg width="{width}" height="14" role="img" aria-label="interval">'
-            f'<line x1="{x(d["lower"]):.1f}" x2="{x(d["upper"]):.1f}" y1="7" y2="7" stroke="#555" stroke-width="2"/>'
-            f'<line x1="{x(d["lower"]):.1f}" x2="{x(d["lower"]):.1f}" y1="2" y2="12" stroke="#555"/>'
-            f'<line x1="{x(d["upper"]):.1f}" x2="{x(d["upper"]):.1f}" y1="2" y2="12" stroke="#555"/>'
-            f'<circle cx="{x(d["rating"]):.1f}" cy="7" r="4" fill="#1f77b4"/></svg>')
+    return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='14' role='img'>"
+            f"<line x1='{x(d['lower']):.1f}' x2='{x(d['upper']):.1f}' y1='7' y2='7' stroke='#555' stroke-width='2'/>"
+            f"<line x1='{x(d['lower']):.1f}' x2='{x(d['lower']):.1f}' y1='2' y2='12' stroke='#555'/>"
+            f"<line x1='{x(d['upper']):.1f}' x2='{x(d['upper']):.1f}' y1='2' y2='12' stroke='#555'/>"
+            f"<circle cx='{x(d['rating']):.1f}' cy='7' r='4' fill='#2563eb'/></svg>")
 
 
 def _html_table(scope: dict[str, Any]) -> str:
+    from evs_core.html_page import Raw, table
+
     ms = [d for d in scope.get("models", []) if d["rating"] is not None]
     if not ms:
-        return "<p>No parsed games.</p>"
+        return "<p class='muted'>No parsed games.</p>"
     lo = min(d["lower"] for d in ms)
     hi = max(d["upper"] for d in ms)
-    e = html.escape
-    head = ("<tr><th>rank</th><th>model</th><th>rating</th><th>95% CI</th><th>interval</th><th>win rate %</th>"
-            "<th>games</th><th>W/T/L</th></tr>")
-    body = []
+    rows = []
     for d, cells in zip(scope["models"], table_rows(scope)[1:], strict=True):
-        body.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in cells[:4]) + f"<td>{_whisker_svg(d, lo, hi)}</td>"
-                    + "".join(f"<td>{e(c)}</td>" for c in (cells[4] + " " + cells[5], cells[6], cells[7])) + "</tr>")
-    return f"<table>{head}{''.join(body)}</table>"
+        rows.append([*cells[:4], Raw(_whisker_svg(d, lo, hi)), f"{cells[4]} {cells[5]}", cells[6], cells[7]])
+    return table(["rank", "model", "rating", "95% CI", "interval", "win rate %", "games", "W/T/L"], rows,
+                 numeric=(0, 2, 6))
 
 
 def _matrix_html(scope: dict[str, Any], models: list[str]) -> str:
-    e = html.escape
+    from evs_core.html_page import table
+
     pw = scope.get("pairwise", {})
-    head = "<tr><th>row beats column</th>" + "".join(f"<th>{e(m)}</th>" for m in models) + "</tr>"
     rows = []
     for a in models:
         cells = []
         for b in models:
             v = pw.get(a, {}).get(b)
-            cells.append("<td>-</td>" if not v or v["score"] is None else f"<td>{100 * v['score']:.0f}% ({v['games']})</td>")
-        rows.append(f"<tr><th>{e(a)}</th>{''.join(cells)}</tr>")
-    return f"<table>{head}{''.join(rows)}</table>"
+            cells.append("–" if not v or v["score"] is None else f"{100 * v['score']:.0f}% ({v['games']})")
+        rows.append([a, *cells])
+    return table(["row beats column", *models], rows)
 
 
 def render_html(board: dict[str, Any]) -> str:
-    """A self-contained page (no scripts, no network); every text from the run is escaped."""
-    e = html.escape
-    parts = [f"<h1>Arena leaderboard</h1><p>baseline <b>{e(str(board['baseline']))}</b>, "
-             f"{e(board['pairing'])} pairing, judge {e(str(board['judge'].get('model')))}, "
-             f"{board['judge']['parsed']} of {board['judge']['games']} games parsed</p>",
-             _html_table(board["overall"])]
+    """A self-contained page (evs-core's page shell: no script, no network); all run text escaped."""
+    from evs_core.html_page import esc, page, svg_bars
+
+    j = board["judge"]
+    parts = [_html_table(board["overall"])]
+    bars = [(d["model"], d["win_rate"], d["win_rate_lower"], d["win_rate_upper"])
+            for d in board["overall"].get("models", []) if d.get("win_rate") is not None]
+    if bars:
+        parts.append(svg_bars(bars, title=f"Win rate against {board['baseline']} (95% interval)"))
     if board["overall"].get("style_controlled"):
         parts += ["<h2>Style-controlled</h2>", _html_table(board["overall"]["style_controlled"])]
     parts += ["<h2>Pairwise win rates</h2>", _matrix_html(board["overall"], board["models"])]
     for name, b in board["benchmarks"].items():
-        parts += [f"<h2>Benchmark {e(name)}</h2>", _html_table(b)]
+        parts += [f"<h2>Benchmark {esc(name)}</h2>", _html_table(b)]
         for sub, s in b.get("subsets", {}).items():
-            parts += [f"<h3>{e(name)} / {e(sub)}</h3>", _html_table(s)]
-    css = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}"
-           "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f4f4f4}")
-    return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>evs arena leaderboard</title>"
-            f"<style>{css}</style></head><body>{''.join(parts)}</body></html>\n")
+            parts += [f"<h3>{esc(name)} / {esc(sub)}</h3>", _html_table(s)]
+    pb = (j.get("position_bias") or {}).get("rate")
+    subtitle = (f"baseline <b>{esc(board['baseline'])}</b> · {esc(board['pairing'])} pairing · judge "
+                f"{esc(j.get('model'))} · {j['parsed']} of {j['games']} games parsed, {j['unparsable']} unparsable, "
+                f"{j['errors']} failed · position bias {esc(_f(100 * pb) + '%' if pb is not None else '–')}")
+    return page("Arena leaderboard", "".join(parts), subtitle) + "\n"
