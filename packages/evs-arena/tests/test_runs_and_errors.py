@@ -185,6 +185,10 @@ def test_bad_inputs_one_line_nothing_written(servers, tmp_path, capsys):
     assert "either --runs" in _bad(["arena", "--judge-args", ja], capsys, tmp_path)
     assert "--budget applies to --pairing adaptive" in _bad(["arena", "--runs", *map(str, runs), "--judge-args", ja,
                                                              "--budget", "10"], capsys, tmp_path)
+    assert "--adaptive-z applies to --pairing adaptive" in _bad(["arena", "--runs", *map(str, runs), "--judge-args", ja,
+                                                                 "--adaptive-z", "3"], capsys, tmp_path)
+    assert "--limit applies to live arenas" in _bad(["arena", "--runs", *map(str, runs), "--judge-args", ja,
+                                                     "--limit", "3"], capsys, tmp_path)
     prompts = write_prompts(tmp_path / "p.jsonl")
     msg = _bad(["arena", "--prompts", str(prompts), "--models", '[{"name": "a", "model": "a", "api_ulr": "x"}]',
                 "--judge-args", ja], capsys, tmp_path)

@@ -104,8 +104,11 @@ def make_arena_config(data: dict[str, Any]) -> ArenaConfig:
         raise ConfigError("--models is for live arenas (--prompts); with --runs the models are those of the runs")
     if not cfg.judge:
         raise ConfigError("the arena needs a judge: --judge-args '{\"model\": \"NAME\", \"api_url\": \"URL\"}'")
-    if cfg.budget is not None and cfg.pairing != "adaptive":
-        raise ConfigError("--budget applies to --pairing adaptive only")
+    adaptive_only = [k for k in ("budget", "adaptive_z", "adaptive_warmup") if k in cfg.model_fields_set]
+    if adaptive_only and cfg.pairing != "adaptive":
+        raise ConfigError(f"--{adaptive_only[0].replace('_', '-')} applies to --pairing adaptive only")
+    if cfg.limit is not None and cfg.runs:
+        raise ConfigError("--limit applies to live arenas (--prompts); with --runs every shared sample battles")
     return cfg
 
 
