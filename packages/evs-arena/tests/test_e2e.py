@@ -11,6 +11,7 @@ from arena_testkit import (
     expected_share,
     judge_args,
     run_cli,
+    write_eval_run,
     write_prompts,
 )
 
@@ -65,3 +66,21 @@ def test_live_baseline_arena_matches_the_judges_rule(servers, tmp_path, capsys):
     assert "strong" in out and "win rate" in out
     html = (run / "leaderboard.html").read_text()
     assert "<script" not in html and "src=" not in html and "href=" not in html and "Content-Security-Policy" in html
+
+
+def test_a_judge_that_always_prefers_position_a_is_all_position_bias(tmp_path, capsys):
+    """A local (non-HTTP) judge from the model registry that always answers [[A>B]]: every battle
+    splits, so every model scores exactly one half and the position-bias rate is 1."""
+    from arena_testkit import answer_text
+
+    runs = [write_eval_run(tmp_path / m, m, {("chat", "default", f"q{i}"): answer_text(m, i) for i in range(6)})
+            for m in ("strong", "weak")]
+    judge = json.dumps({"model": "mock", "model_args": {"mode": "constant", "text": "Clearly [[A>B]]"}})
+    code, out, err = run_cli(["arena", "--runs", *map(str, runs), "--baseline", "weak", "--judge-args", judge,
+                              "--work-dir", str(tmp_path / "out"), "--bootstrap-rounds", "10"], capsys)
+    assert code == 0, err
+    board = json.loads((_run_dir(err) / "leaderboard.json").read_text())
+    rows = _rows(board)
+    assert rows["strong"]["win_rate"] == pytest.approx(0.5) and rows["strong"]["rating"] == pytest.approx(1000.0)
+    assert board["judge"]["position_bias"] == {"battles_both_parsed": 6, "inconsistent": 6, "rate": 1.0,
+                                               "favors_position_a": 6, "favors_position_b": 0}

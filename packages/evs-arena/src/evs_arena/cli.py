@@ -44,7 +44,7 @@ def _json(ctx, param, value):
     return data
 
 
-@click.command("arena", context_settings={"show_default": True})
+@click.command("arena", context_settings={"show_default": True, "max_content_width": 110})
 @click.option("--runs", cls=_MultiValue, multiple=True, help="Saved `evs eval` run folders whose answers battle.")
 @click.option("--prompts", help="Live: prompts file (JSONL/JSON/CSV with prompt or question, optional id, category).")
 @click.option("--models", callback=_json,
@@ -78,8 +78,9 @@ def _json(ctx, param, value):
 def arena_command(config_file, runs, **flags):
     """Pairwise battles judged by an LLM: Bradley–Terry ratings, intervals, win rates, leaderboard.
 
-    From saved runs: evs arena --runs outputs/A outputs/B --baseline B --judge-args '{...}'.
-    Live: evs arena --prompts prompts.jsonl --models '[{...}, {...}]' --baseline NAME --judge-args '{...}'.
+    \b
+    From saved runs:  evs arena --runs outputs/A outputs/B --baseline B --judge-args '{...}'
+    Live:             evs arena --prompts prompts.jsonl --models '[{...}, {...}]' --baseline B --judge-args '{...}'
     """
     from evs_core.config import load_config_file
 
