@@ -405,16 +405,22 @@ class Arena:
         if cfg.use_cache:
             self._load_cache()
         by_key = {it.key: it for it in self.items}
-        # Live: answer the first prompts in memory, so the judge can be probed before any file exists.
-        if self.live:
-            head = self.items[:PROBE_GAMES]
-            await asyncio.gather(*(self.generate(m, head) for m in self.live))
         pool_pairing = "round_robin" if cfg.pairing == "adaptive" else cfg.pairing
-        first = P.plan(self.items[:PROBE_GAMES] if self.live else self.items, self.models, cfg.baseline, pool_pairing)
-        if not first and self.live:
-            errors = [a["error"] for a in self._pending_answers if a.get("error")]
-            if errors and len(errors) == len(self._pending_answers):
-                raise EvsError(f"no model answered the first prompts: {errors[-1]}")
+        if self.live:
+            # Answer the first prompts in memory (more if they give no battle yet), so the judge is
+            # probed before any file exists.
+            first: list[P.Battle] = []
+            n = 0
+            while not first and n < len(self.items):
+                head = self.items[n:n + PROBE_GAMES]
+                n += PROBE_GAMES
+                await asyncio.gather(*(self.generate(m, head) for m in self.live))
+                first = P.plan(self.items[:n], self.models, cfg.baseline, pool_pairing)
+                errors = [a["error"] for a in self._pending_answers if a.get("error")]
+                if not first and errors and len(errors) == len(self._pending_answers):
+                    raise EvsError(f"no model answered the first prompts: {errors[-1]}")
+        else:
+            first = P.plan(self.items, self.models, cfg.baseline, pool_pairing)
         await self.probe(first, by_key)
         # From here on, files are written.
         for note in self._notes:
