@@ -18,6 +18,7 @@ budget or exhausted) does: calls, same ranking as round robin, width. Run:
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import itertools
 import statistics
@@ -30,6 +31,12 @@ from evs_arena.pairing import AdaptiveScheduler, Battle
 
 def verdict_y(battle: Battle, game: int, strength: dict[str, float], seed: int) -> tuple[float, int]:
     """The fixed simulated verdict of one game: model_1's score and the weight."""
+    return _verdict(battle, game, tuple(sorted(strength.items())), seed)
+
+
+@functools.cache
+def _verdict(battle: Battle, game: int, strength_items: tuple, seed: int) -> tuple[float, int]:
+    strength = dict(strength_items)
     h = hashlib.sha256(f"{seed}|{battle.id}|{game}".encode()).digest()
     u1, u2, u3 = (int.from_bytes(h[i:i + 4], "big") / 2**32 for i in (0, 4, 8))
     if u1 < 0.15:
