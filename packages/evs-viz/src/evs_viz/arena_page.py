@@ -7,6 +7,7 @@ markdown or HTML.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pandas as pd
@@ -32,10 +33,15 @@ def _pick(key: str, options: list[str], qp: str) -> None:
         st.session_state[key] = v if v in options else (options[0] if options else None)
 
 
+def _label(name: object) -> str:
+    """A model name for a Plotly label: Plotly reads a few HTML tags in text, so escape them."""
+    return html.escape(str(name))
+
+
 def _whiskers(models: list[dict]) -> go.Figure:
     rows = [r for r in models if isinstance(r.get("rating"), (int, float)) and r.get("lower") is not None][::-1]
     fig = go.Figure(go.Scatter(
-        x=[r["rating"] for r in rows], y=[str(r["model"]) for r in rows], mode="markers",
+        x=[r["rating"] for r in rows], y=[_label(r["model"]) for r in rows], mode="markers",
         marker={"size": 10},
         error_x={"type": "data", "symmetric": False, "array": [r["upper"] - r["rating"] for r in rows],
                  "arrayminus": [r["rating"] - r["lower"] for r in rows]},
@@ -48,7 +54,8 @@ def _whiskers(models: list[dict]) -> go.Figure:
 def _matrix(scope: dict, models: list[str]) -> go.Figure:
     z = A.win_matrix(scope, models)
     text = [["" if v is None else f"{100 * v:.0f}%" for v in row] for row in z]
-    fig = go.Figure(go.Heatmap(z=[[None if v is None else 100 * v for v in row] for row in z], x=models, y=models,
+    labels = [_label(m) for m in models]
+    fig = go.Figure(go.Heatmap(z=[[None if v is None else 100 * v for v in row] for row in z], x=labels, y=labels,
                                text=text, texttemplate="%{text}", zmin=0, zmax=100, colorscale="RdBu",
                                hovertemplate="%{y} vs %{x}: %{z:.1f}%<extra></extra>"))
     fig.update_layout(height=160 + 45 * len(models), margin={"l": 10, "r": 10, "t": 30, "b": 30},
@@ -76,7 +83,7 @@ def render(root: Path) -> None:
     models = [str(m) for m in board.get("models") or []]
     judge = board.get("judge") or {}
     pb = judge.get("position_bias") or {}
-    st.caption(f"baseline {board.get('baseline')} · {board.get('pairing')} pairing · judge {judge.get('model')} · "
+    st.text(f"baseline {board.get('baseline')} · {board.get('pairing')} pairing · judge {judge.get('model')} · "
                f"{judge.get('parsed')} of {judge.get('games')} games parsed, {judge.get('unparsable')} unparsable, "
                f"{judge.get('errors')} failed · position bias "
                + (f"{100 * pb['rate']:.1f}%" if pb.get("rate") is not None else "–"))
