@@ -1,7 +1,7 @@
 """Answer extraction on realistic model outputs (gsm8k numbers, multiple-choice letters)."""
 
 import pytest
-from evs_native.extract import extract_letter, extract_number, last_boxed, normalize_number, numbers_equal
+from evs_core.extract import extract_letter, extract_number, last_boxed, normalize_number, numbers_equal
 
 
 @pytest.mark.parametrize("text,expected", [
