@@ -209,7 +209,8 @@ def _truncated(text: str) -> bool:
         return True
     if t.rfind("\\boxed{") > t.rfind("}"):
         return True
-    return bool(re.search(r"(?:[=+\-*/×÷(,:]|\b(?:and|the|of|to|is|so|then|which|that|a))$", t))
+    return bool(re.search(r"(?:[=+\-*/×÷(,:，、]|\b(?:and|or|but|the|of|to|is|are|so|then|which|that|a|an|because|since|"
+                          r"as|with|for|if|when|while|giving|gives|get|we|by|from|in|on))$", t))
 
 
 def extract_numeric(text: str | None) -> Extraction:
@@ -295,6 +296,8 @@ def extract_math(text: str | None) -> Extraction:
     boxed = last_boxed(body)
     if boxed is not None and clean_math_answer(boxed):
         return Extraction(clean_math_answer(boxed), "boxed")
+    if boxed is None and re.search(r"\\(?:boxed|fbox)\s*\{", body):
+        return NONE  # the boxed answer was cut off
     for m in reversed(list(_MATH_INTRO.finditer(body))):
         tail = m.group(1)
         if not tail.strip():
@@ -329,7 +332,7 @@ class _Cand(NamedTuple):
     rule: str
 
 
-_LET = r"[\(\[]?\s*([A-Z])\s*[\)\]]?(?![A-Za-z0-9'’])"
+_LET = r"[\(\[]?\s*([A-Z])\s*[\)\]]?(?![A-Za-z0-9'’(\[{^_])"
 _ADV = r"(?:\s*(?:therefore|thus|clearly|definitely|indeed|probably|likely|most\s+likely|then|simply|still))?"
 _EN_EXPLICIT = [
     ("answer_statement", re.compile(
@@ -383,16 +386,19 @@ def _option_in(fragment: str, norm_choices: list[str]) -> list[int]:
     frag = normalize_text(fragment)
     if not frag or re.fullmatch(r"[\W_]*[A-Za-z][\W_]*", unicodedata.normalize("NFKC", fragment).strip()):
         return []
-    hits = []
+    spans: dict[int, list[tuple[int, int]]] = {}
     for i, c in enumerate(norm_choices):
-        if not c:
-            continue
-        for m in re.finditer(r"(?<![\w])" + re.escape(c) + r"(?![\w])", frag):
-            if not _NEGATED.search(frag[:m.start()]):
-                hits.append(i)
-                break
-    return [i for i in hits if not any(j != i and norm_choices[i] in norm_choices[j] and
-                                       norm_choices[i] != norm_choices[j] for j in hits)]
+        if c:
+            spans[i] = [(m.start(), m.end()) for m in re.finditer(r"(?<![\w])" + re.escape(c) + r"(?![\w])", frag)
+                        if not _NEGATED.search(frag[:m.start()])]
+    hits = []
+    for i, own in spans.items():
+        # an occurrence inside a longer option's occurrence ("sin x" in "-sin x") is that option's
+        free = [s for s in own if not any(j != i and len(norm_choices[j]) > len(norm_choices[i]) and a <= s[0] and s[1] <= b
+                                          for j, other in spans.items() for a, b in other)]
+        if free:
+            hits.append(i)
+    return hits
 
 
 def _text_to_option(fragment: str, norm_choices: list[str]) -> int | None | str:
@@ -420,7 +426,7 @@ def _check_tail(letter: str, tail: str, letters: str, norm_choices: list[str]) -
     if not norm_choices or letters.find(letter) < 0:
         return letter
     tail = re.split(r"[\n]", tail, maxsplit=1)[0]
-    tail = re.sub(r"^[\s).:：\-–—,]+", "", tail)
+    tail = re.sub(r"^[\s).:：,]*(?:[-–—]\s+)?", "", tail)
     tail = re.sub(r"^(?:which\s+is|i\.e\.|namely)\s+", "", tail, flags=re.IGNORECASE)
     if not tail.strip():
         return letter
@@ -496,8 +502,14 @@ def _final_line_candidate(plain: str, raw: str, letters: str, norm_choices: list
     if m and m.group(1).isupper():
         return _Cand(pos, m.group(1), "final_line_letter")
     m = re.match(rf"[\(\[]?({cls})(?:[\)\]]|[.:](?!\d))\s*(.*)$", last)
-    if m:
-        return _Cand(pos, _check_tail(m.group(1), m.group(2), letters, norm_choices), "final_line_letter")
+    if m and not _truncated(plain):
+        tail = m.group(2).strip()
+        which = _text_to_option(tail, norm_choices) if norm_choices else None
+        if not tail or (not norm_choices and len(tail.split()) <= 8):
+            return _Cand(pos, m.group(1), "final_line_letter")
+        if isinstance(which, int):  # "B) <option text>": the text must be that option's
+            ok = norm_choices[which] == norm_choices[letters.index(m.group(1))] if m.group(1) in letters else False
+            return _Cand(pos, m.group(1) if ok else None, "final_line_letter")
     # bold letters in the last paragraph of the raw (markdown) text
     para = _last_paragraph(raw)
     bold = set(re.findall(rf"\*\*\s*(?:(?:option|choice|answer)\s*:?\s*)?[\(\[]?({cls})[\)\]]?[.:)]?\s*\*\*", para,
