@@ -205,8 +205,10 @@ def _truncated(text: str) -> bool:
     t = text.rstrip()
     if not t:
         return True
-    if t.count("$") % 2 == 1 or t.count("```") % 2 == 1:
+    if t.count("```") % 2 == 1:
         return True
+    if t.count("$") % 2 == 1 and re.search(r"[\\^_{]", t[t.rfind("$"):]):
+        return True  # an unclosed LaTeX expression (a "$10" amount is not one)
     if t.rfind("\\boxed{") > t.rfind("}"):
         return True
     return bool(re.search(r"(?:[=+\-*/×÷(,:，、]|\b(?:and|or|but|the|of|to|is|are|so|then|which|that|a|an|because|since|"
@@ -217,8 +219,9 @@ def extract_numeric(text: str | None) -> Extraction:
     """The final numeric answer of a reply, normalised (see :func:`normalize_number`).
 
     Rules, in order: ``boxed`` (last ``\\boxed{}`` holding a number); ``answer_marker`` (the last
-    "#### N", "the answer is N", "Answer: N", "答案是 N" …); ``last_number`` (the last number of
-    the last line that has one), unless the reply is cut off mid-sentence or its last lines
+    "#### N", "the answer is N", "Answer: N", "答案是 N" …); ``money_amount`` (the one ``$`` amount
+    among several numbers of the last line that has numbers); ``last_number`` (the last number of
+    that line), unless the reply is cut off mid-sentence or its last lines
     decline to answer.
     """
     body = answer_region(text)
@@ -245,6 +248,9 @@ def extract_numeric(text: str | None) -> Extraction:
         if nums:
             if any(_REFUSAL.search(ln) for ln in lines[i:]):
                 return NONE
+            money = [x for x in nums if "$" in x]
+            if len(nums) > 1 and len(money) == 1:  # "earned $10 for 50 minutes": the amount of money
+                return Extraction(normalize_number(money[0]), "money_amount")
             n = normalize_number(nums[-1])
             return Extraction(n, "last_number") if n is not None else NONE
     return NONE
@@ -308,6 +314,9 @@ def extract_math(text: str | None) -> Extraction:
             tail = next(x for x in inline[-1] if x)
         else:
             tail = re.split(r"(?<!\d)\.(?:\s|$)|\s+(?:because|since|as)\s", tail, maxsplit=1)[0]
+            words = re.split(r"\s+(?:is|equals|are|was)\s+", tail)
+            if len(words) > 1 and re.search(r"[A-Za-z]{3,}", words[0]):  # "The sum is 42" → "42"
+                tail = words[-1]
         ans = clean_math_answer(tail)
         if ans and not _REFUSAL.search(tail):
             return Extraction(ans, "answer_marker")
@@ -353,6 +362,9 @@ _EN_EXPLICIT = [
         r"(?:\b(?:option|choice)\s+)?" + _LET.replace("(?![A-Za-z0-9'’])", "") +
         r"\s*(?:is|would\s+be)\s+(?:the\s+)?(?:correct|right|best|only\s+correct)\s+(?:answer|option|choice|one)\b",
         re.IGNORECASE)),
+    ("its_letter", re.compile(
+        r"\b(?:it's|it\s+is|it\s+must\s+be|that's|that\s+is|so)\s+(?:option\s+|choice\s+)?" + _LET + r"(?=\s*(?:[.!]|$))",
+        re.IGNORECASE | re.MULTILINE)),
     ("boxed_letter", re.compile(r"\\boxed\s*\{\s*\(?\s*([A-Z])\s*\)?\s*(?:[.:)\s][^{}]*)?\}")),
 ]
 _ZH_EXPLICIT = [
@@ -372,6 +384,8 @@ _MULTI_AFTER = re.compile(r"^\s*(?:,|/|、|和|与|或|及|or|and|&|\+)\s*(?:opt
                           re.IGNORECASE)
 _CUE = re.compile(r"\b(?:so|therefore|thus|hence|answer|final|conclusion|overall|correct|best|choose|pick)\b|"
                   r"故|所以|因此|综上|答案|应选|正确", re.IGNORECASE)
+_DOUBT = re.compile(r"\b(?:if|not|no|wrong|incorrect|false|unless|maybe|perhaps|could|might)\b|如果|若|假如|不|错|可能",
+                    re.IGNORECASE)
 _NEGATED = re.compile(r"(?:\bnot|\bnor|\brather\s+than|\binstead\s+of|\bexcept|\bnever|不是|而非|并非|不)\s*(?:the\s+)?$",
                       re.IGNORECASE)
 
@@ -380,7 +394,10 @@ def _norm_choices(choices: list[str] | None) -> list[str]:
     return [normalize_text(c) for c in (choices or [])]
 
 
-def _option_in(fragment: str, norm_choices: list[str]) -> list[int]:
+_NEGATED_AFTER = re.compile(r"\s*(?:not|nor|rather\s+than|instead\s+of|而不是|而非|不是)\b", re.IGNORECASE)
+
+
+def _option_in(fragment: str, norm_choices: list[str], at_end: bool = False) -> list[int]:
     """Options whose normalised text the fragment holds (whole words; negated mentions dropped;
     an option contained in another matched option is dropped)."""
     frag = normalize_text(fragment)
@@ -391,6 +408,9 @@ def _option_in(fragment: str, norm_choices: list[str]) -> list[int]:
         if c:
             spans[i] = [(m.start(), m.end()) for m in re.finditer(r"(?<![\w])" + re.escape(c) + r"(?![\w])", frag)
                         if not _NEGATED.search(frag[:m.start()])]
+    if at_end:  # the option must close the fragment (what follows, if anything, is a negated mention)
+        for i in spans:
+            spans[i] = [s for s in spans[i] if not frag[s[1]:].strip() or _NEGATED_AFTER.match(frag[s[1]:])]
     hits = []
     for i, own in spans.items():
         # an occurrence inside a longer option's occurrence ("sin x" in "-sin x") is that option's
@@ -401,9 +421,9 @@ def _option_in(fragment: str, norm_choices: list[str]) -> list[int]:
     return hits
 
 
-def _text_to_option(fragment: str, norm_choices: list[str]) -> int | None | str:
+def _text_to_option(fragment: str, norm_choices: list[str], sentence_options: bool = False) -> int | None | str:
     """The option a fragment restates: exact normalised match first, then a fragment that begins
-    with one option's text. ``"ambiguous"`` when two options fit; ``None`` when none does."""
+    with one option's text (with ``sentence_options``, only options of three words or more). ``"ambiguous"`` when two options fit; ``None`` when none does."""
     frag = normalize_text(fragment)
     if not frag or not norm_choices:
         return None
@@ -414,7 +434,8 @@ def _text_to_option(fragment: str, norm_choices: list[str]) -> int | None | str:
         return exact[0]
     if len(exact) > 1:
         return "ambiguous"
-    prefix = [i for i, c in enumerate(norm_choices) if c and re.match(re.escape(c) + r"(?![\w])", frag)]
+    prefix = [i for i, c in enumerate(norm_choices) if c and re.match(re.escape(c) + r"(?![\w])", frag)
+              and (not sentence_options or len(c.split()) >= 3)]
     longest = [i for i in prefix if not any(len(norm_choices[j]) > len(norm_choices[i]) for j in prefix)]
     if len(longest) == 1:
         return longest[0]
@@ -426,7 +447,10 @@ def _check_tail(letter: str, tail: str, letters: str, norm_choices: list[str]) -
     if not norm_choices or letters.find(letter) < 0:
         return letter
     tail = re.split(r"[\n]", tail, maxsplit=1)[0]
+    if re.match(r"\s*[。!?！？;；]", tail):
+        return letter  # a new sentence follows; nothing restated
     tail = re.sub(r"^[\s).:：,]*(?:[-–—]\s+)?", "", tail)
+    tail = re.split(r"[。!?！？;；]|\.\s", tail, maxsplit=1)[0]
     tail = re.sub(r"^(?:which\s+is|i\.e\.|namely)\s+", "", tail, flags=re.IGNORECASE)
     if not tail.strip():
         return letter
@@ -575,10 +599,15 @@ def extract_choice(text: str | None, choices: list[str] | None = None, letters: 
         short = len(lines) <= 2 and len(plain) <= 2 * max(len(c) for c in norm_choices) + 60
         if short or _CUE.search(last):
             region = plain if short else last
-            hits = _option_in(region, norm_choices)
+            # the option's text must conclude the reply ("…is the mitochondria."), not be its subject
+            # ("A barometer measures pressure.")
+            hits = _option_in(region, norm_choices, at_end=True)
             if len({norm_choices[i] for i in hits}) == 1:
                 return Extraction(LETTERS[hits[0]], "option_text")
-            if hits:
+            which = _text_to_option(region, norm_choices, sentence_options=True)
+            if isinstance(which, int) and len(_option_in(region, norm_choices)) <= 1:
+                return Extraction(LETTERS[which], "option_text")  # the reply opens with a sentence-like option
+            if hits or len(_option_in(region, norm_choices)) > 1:
                 return NONE
     cls = f"[{re.escape(letters)}]"
     weak = re.findall(rf"(?:(?:option|choice)\s+)?[\(\[]?({cls})[\)\]]?\s+is\s+(?:correct|right|true)\b(?!\s*\?)", plain)
@@ -587,7 +616,8 @@ def extract_choice(text: str | None, choices: list[str] | None = None, letters: 
         return Extraction(weak[-1], "consistent_letter")
     if not _truncated(body) and not _REFUSAL.search(plain):
         seen = _mentions(plain, letters)
-        if seen and len(set(seen)) == 1:
+        if seen and len(set(seen)) == 1 and _mentions(last, letters) and _CUE.search(last) \
+                and not _DOUBT.search(last):
             return Extraction(seen[-1], "only_letter")
     return NONE
 
@@ -623,6 +653,8 @@ _ANSWER_IS = re.compile(r"\b(?:the\s+)?(?:final\s+)?answer\s+(?:is|would\s+be)\s
 
 def _clean_short(s: str) -> str:
     s = _plain(s).strip()
+    s = re.sub(r"^(?:it\s+(?:is|was)|it's|that\s+(?:is|was)|this\s+is|they\s+(?:are|were)|he\s+was|she\s+was)\s+", "",
+               s, flags=re.IGNORECASE)
     s = re.sub(r"^\$+|\$+$", "", s).strip()
     s = s.strip("\"'“”‘’「」").strip()
     s = re.sub(r"[\s.。!！]+$", "", s).strip()
@@ -754,8 +786,11 @@ def extract_program(text: str | None, entry_point: str | None = None) -> Extract
         if entry_point is None or any(entry_point in _defines(s) for s in t.body):
             main = i
             break
-    if main is None:
-        return Extraction(blocks[0], "first_block") if blocks[0].strip() else NONE
+    if main is None:  # a body-only completion continues the prompt's def: it is indented
+        first = blocks[0]
+        if entry_point and not re.match(r"(?:\s*\n)*[ \t]+\S", first):
+            return NONE
+        return Extraction(first, "first_block") if first.strip() else NONE
     if trees[main] is None:
         return Extraction(blocks[main], "last_block")
     own = set().union(*[_defines(s) for s in trees[main].body]) if trees[main].body else set()
