@@ -74,8 +74,8 @@ def same(row: dict, got) -> bool:
     if fam == "number":
         return numbers_equal(got, want)
     if fam == "math":
-        from evs_native.benchmarks.math_500 import parse_answer, parse_gold
         import math_verify
+        from evs_native.benchmarks.math_500 import parse_answer, parse_gold
 
         return bool(math_verify.verify(parse_gold(want), parse_answer(got)))
     if fam == "short":

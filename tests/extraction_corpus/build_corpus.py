@@ -145,7 +145,7 @@ def mcq_lines() -> list[dict]:
     out = []
     for qi, (bench, q, ch) in enumerate(EN_QUESTIONS):
         n = len(ch)
-        for si, (style, reply, pick) in enumerate(en_styles(q, ch, (qi + 1) % n, (qi + 2) % n, (qi + 3) % n)):
+        for style, reply, pick in en_styles(q, ch, (qi + 1) % n, (qi + 2) % n, (qi + 3) % n):
             out.append({"id": f"en-{qi}-{style}", "family": "mcq", "benchmark": bench, "style": style, "lang": "en",
                         "question": q, "choices": ch, "reply": reply, "answer": None if pick is None else L[pick]})
     for qi, (bench, q, ch) in enumerate(ZH_QUESTIONS):

@@ -15,10 +15,9 @@ from typing import Any, ClassVar
 
 from evs_core.benchmark import Benchmark
 from evs_core.errors import ConfigError
+from evs_core.extract import extract_choice
 from evs_core.models import Request
 from evs_core.schema import ModelOutput, Review, Sample
-
-from evs_core.extract import extract_choice
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 

@@ -13,7 +13,6 @@ from evs_core.errors import ConfigError, EvsError
 from evs_core.extract import Extraction, answer_region, extract_choice, normalize_number
 from evs_core.schema import ModelOutput, Sample
 
-
 MULTIPLE_CHOICE_TASKS = [
     "temporal_sequences", "disambiguation_qa", "date_understanding", "tracking_shuffled_objects_three_objects",
     "penguins_in_a_table", "geometric_shapes", "snarks", "ruin_names", "tracking_shuffled_objects_seven_objects",

@@ -9,7 +9,6 @@ from evs_core.benchmark import Benchmark
 from evs_core.extract import extract_numeric, normalize_number, numbers_equal
 from evs_core.schema import ModelOutput, Sample
 
-
 PROMPT = "{question}\nPlease reason step by step, and put your final answer within \\boxed{{}}."
 FEWSHOT_HEADER = "Here are some examples of how to solve similar problems:\n\n"
 

@@ -8,11 +8,11 @@ import random
 from typing import Any, ClassVar
 
 from evs_core.errors import ConfigError
+from evs_core.extract import extract_choice, extract_choices
 from evs_core.models import Request
 from evs_core.schema import ModelOutput, Review, Sample
 
 from evs_native.benchmarks._mcq import LETTERS, MultipleChoiceBenchmark
-from evs_core.extract import extract_choice, extract_choices
 
 # The six-example QA primer of the TruthfulQA paper, used by lm-evaluation-harness and EvalScope.
 QA_PRIMER = (
