@@ -207,6 +207,7 @@ def _truncated(text: str) -> bool:
         return True
     if t.count("```") % 2 == 1:
         return True
+    t = re.sub(r"\*+|__+", "", t).rstrip()  # markdown emphasis closes nothing
     if t.count("$") % 2 == 1 and re.search(r"[\\^_{]", t[t.rfind("$"):]):
         return True  # an unclosed LaTeX expression (a "$10" amount is not one)
     if t.rfind("\\boxed{") > t.rfind("}"):
@@ -326,7 +327,9 @@ def extract_math(text: str | None) -> Extraction:
     hits = list(_INLINE_MATH.finditer(tail_text))
     if hits and re.fullmatch(r"[\s.,;!。]*", tail_text[hits[-1].end():]):
         last_line = _lines(tail_text)[-1]
-        if not _REFUSAL.search(last_line):
+        concludes = re.search(r"\b(?:so|thus|therefore|hence|answer|final|result|get|gives|obtain|equals|is|are)\b|"
+                              r"所以|因此|答案|等于|为", last_line, re.IGNORECASE)
+        if concludes and not _REFUSAL.search(last_line):
             inner = next(x for x in hits[-1].groups() if x)
             ans = clean_math_answer(inner)
             if ans:
@@ -363,21 +366,24 @@ _EN_EXPLICIT = [
         r"\s*(?:is|would\s+be)\s+(?:the\s+)?(?:correct|right|best|only\s+correct)\s+(?:answer|option|choice|one)\b",
         re.IGNORECASE)),
     ("its_letter", re.compile(
-        r"\b(?:it's|it\s+is|it\s+must\s+be|that's|that\s+is|so)\s+(?:option\s+|choice\s+)?" + _LET + r"(?=\s*(?:[.!]|$))",
+        r"\b(?:it's|it\s+is|it\s+must\s+be|that's|that\s+is|so,?|I'd\s+say|I\s+would\s+say|I\s+say)\s+"
+        r"(?:option\s+|choice\s+)?" + _LET + r"(?=\s*(?:[.!]|$))",
         re.IGNORECASE | re.MULTILINE)),
     ("boxed_letter", re.compile(r"\\boxed\s*\{\s*\(?\s*([A-Z])\s*\)?\s*(?:[.:)\s][^{}]*)?\}")),
 ]
 _ZH_EXPLICIT = [
     ("answer_statement", re.compile(
-        r"答案(?:应该|应当|应|就|即|选|为|是|:|\s)*" + _LET)),
+        r"(?:答案|(?:^|(?<=[\s。.]))答|结论|综上所述|综上)(?:应该|应当|应|就|即|选|为|是|:|,|\s)*" + _LET, re.MULTILINE)),
     ("correct_option", re.compile(
-        r"正确(?:的)?(?:选项|答案|选择|答案选项|一项)(?:应该|应|就|是|为|:|\s)*" + _LET)),
+        r"正确(?:的)?(?:选项|答案|选择|答案选项|一项)?(?:应该|应|就|是|为|:|\s)+" + _LET)),
     ("choose", re.compile(
         r"(?<!不)(?<!不应)(?<!不能)(?<!排除)(?<!如果)(?<!若)(?<!假如)"
         r"(?:故|所以|因此|因而|则|应|应该|我|本题|此题|只能|综上|即)?选(?:择|出)?(?!项|择题|出题)(?:的是|为|:|\s)*" + _LET)),
     ("option_is_correct", re.compile(
         r"(?:选项)?" + _LET.replace("(?![A-Za-z0-9'’])", "") + r"\s*项?\s*(?:是|为)\s*(?:正确|最佳|最合适)(?:的)?\s*(?:答案|选项|选择)")),
 ]
+_REJECTED_AFTER = re.compile(r"\s*(?:项|选项)?\s*(?:是|也)?(?:错误|不正确|不对|错|不符|排除)|"
+                             r"\s+(?:is|was|seems)\s+(?:also\s+)?(?:wrong|incorrect|false|not\b|out\b)", re.IGNORECASE)
 _HYPOTHETICAL = re.compile(r"(?:\b(?:if|suppose|supposing|assuming|assume|whether|unless|wonder)\b|如果|假如|假设|若|是否)"
                            r"[^.!?。\n]*$", re.IGNORECASE)
 _MULTI_AFTER = re.compile(r"^\s*(?:,|/|、|和|与|或|及|or|and|&|\+)\s*(?:option\s+)?[\(\[]?([A-Z])(?![A-Za-z0-9'’])",
@@ -477,6 +483,8 @@ def _explicit_candidates(plain: str, letters: str, norm_choices: list[str]) -> l
                 continue
             if letter == "I" and re.match(r"\s+[a-z]|'", after):
                 continue  # the pronoun
+            if _REJECTED_AFTER.match(after):
+                continue  # "综上所述，A项错误", "so A is wrong": a letter rejected, not chosen
             if letter not in letters:
                 cands.append(_Cand(m.start(), None, "invalid_letter"))
                 continue
@@ -548,6 +556,22 @@ _ARTICLE_A = re.compile(r"\s+(?!(?:is|was|are|were|and|or|seems|would|could|can|
                         r"describes|mentions|refers|suggests|only|also|alone|too|fits|matches|works)\b)[a-z]")
 
 
+def _first_line_candidate(plain: str, letters: str, norm_choices: list[str]) -> _Cand | None:
+    """A reply that opens with its answer ("**B) Carbon dioxide**", then an explanation): the first
+    line is the letter alone or the letter with its own option's text, and no other letter is named."""
+    lines = _lines(plain)
+    if len(lines) < 2:
+        return None
+    cls = f"[{re.escape(letters)}]"
+    m = re.fullmatch(rf"[\(\[]?({cls})(?:[\)\].:]\s*(.*))?", lines[0])
+    if not m or set(_mentions(plain, letters)) != {m.group(1)}:
+        return None
+    tail = (m.group(2) or "").strip()
+    if tail and (not norm_choices or _text_to_option(tail, norm_choices) != letters.index(m.group(1))):
+        return None
+    return _Cand(0, m.group(1), "first_line_letter")
+
+
 def _mentions(text: str, letters: str) -> list[str]:
     """Standalone capital letters among ``letters`` (not the pronoun "I", not the article "A")."""
     out = []
@@ -589,6 +613,10 @@ def extract_choice(text: str | None, choices: list[str] | None = None, letters: 
     final = _final_line_candidate(plain, body, letters, norm_choices)
     if final is not None:
         cands.append(final)
+    if not cands:
+        first = _first_line_candidate(plain, letters, norm_choices)
+        if first is not None:
+            cands.append(first)
     if cands:
         # the last statement wins; at one position a letter beats an option text read there
         best = max(cands, key=lambda c: (c.pos, not c.rule.endswith("option_text")))
@@ -616,7 +644,8 @@ def extract_choice(text: str | None, choices: list[str] | None = None, letters: 
         return Extraction(weak[-1], "consistent_letter")
     if not _truncated(body) and not _REFUSAL.search(plain):
         seen = _mentions(plain, letters)
-        if seen and len(set(seen)) == 1 and _mentions(last, letters) and _CUE.search(last) \
+        one_line = len(lines) == 1 and len(last) <= 200
+        if seen and len(set(seen)) == 1 and _mentions(last, letters) and (one_line or _CUE.search(last)) \
                 and not _DOUBT.search(last):
             return Extraction(seen[-1], "only_letter")
     return NONE
@@ -646,6 +675,7 @@ def extract_choices(text: str | None, letters: str, choices: list[str] | None = 
 
 
 # -- short text -----------------------------------------------------------------------------------
+_NON_ANSWER = re.compile(r"(?:unknown|n/?a|none|no\s+answer|not\s+applicable|未知|无)", re.IGNORECASE)
 _SHORT_INTRO = re.compile(
     r"(?:^|(?<=[\s>*_(\[]))(?:final\s+answer|short\s+answer|answer|答案|最终答案)\s*[:：]\s*(.*)", re.IGNORECASE)
 _ANSWER_IS = re.compile(r"\b(?:the\s+)?(?:final\s+)?answer\s+(?:is|would\s+be)\s*:?\s*(.+)", re.IGNORECASE)
@@ -678,7 +708,7 @@ def extract_short_answer(text: str | None, max_words: int = 12) -> Extraction:
             tail = body[m.end():].lstrip("\n").split("\n", 1)[0]
         ans = _clean_short(tail.split("\n", 1)[0])
         if ans:
-            return NONE if _REFUSAL.search(ans) else Extraction(ans, "answer_marker")
+            return NONE if _REFUSAL.search(ans) or _NON_ANSWER.fullmatch(ans) else Extraction(ans, "answer_marker")
     hits = list(_ANSWER_IS.finditer(body))
     if hits:
         frag = re.split(r"(?<=[^\d\s])\.(?:\s|$)|\n", hits[-1].group(1), maxsplit=1)[0]
