@@ -236,7 +236,7 @@ def extract_numeric(text: str | None) -> Extraction:
     for m in reversed(list(_ANSWER_INTRO.finditer(body))):
         tail = m.group(1)[:80]
         if not tail.strip():  # "Final answer:" on its own line; the number is on the next one
-            nxt = body[m.end():].lstrip("\n")
+            nxt = body[m.end():m.end() + 400].lstrip("\n")
             tail = nxt.split("\n", 1)[0][:80]
         n = normalize_number(tail)
         if n is not None:
@@ -308,7 +308,7 @@ def extract_math(text: str | None) -> Extraction:
     for m in reversed(list(_MATH_INTRO.finditer(body))):
         tail = m.group(1)
         if not tail.strip():
-            tail = body[m.end():].lstrip("\n").split("\n", 1)[0]
+            tail = body[m.end():m.end() + 400].lstrip("\n").split("\n", 1)[0]
         tail = _plain(tail).strip()
         inline = _INLINE_MATH.findall(tail)
         if inline:
@@ -705,7 +705,7 @@ def extract_short_answer(text: str | None, max_words: int = 12) -> Extraction:
     for m in reversed(list(_SHORT_INTRO.finditer(body))):
         tail = m.group(1)
         if not _clean_short(tail):
-            tail = body[m.end():].lstrip("\n").split("\n", 1)[0]
+            tail = body[m.end():m.end() + 400].lstrip("\n").split("\n", 1)[0]
         ans = _clean_short(tail.split("\n", 1)[0])
         if ans:
             return NONE if _REFUSAL.search(ans) or _NON_ANSWER.fullmatch(ans) else Extraction(ans, "answer_marker")
