@@ -14,6 +14,7 @@ import importlib
 import json
 from pathlib import Path
 
+from evs_core.testing import score_now
 import pytest
 from evs_core.errors import ConfigError
 from evs_core.schema import ModelOutput
@@ -261,6 +262,6 @@ def test_bad_rows_are_named():
     bench = IFEval({})
     with pytest.raises(ConfigError, match="no field 'kwargs'"):
         bench.record_to_sample({"prompt": "x", "instruction_id_list": []}, 0, "default")
-    r = bench.review(bench.record_to_sample({"prompt": "x", "instruction_id_list": ["punctuation:no_comma"],
+    r = score_now(bench, bench.record_to_sample({"prompt": "x", "instruction_id_list": ["punctuation:no_comma"],
                                              "kwargs": [{}]}, 0, "default"), ModelOutput(text=""))
     assert r.scores["prompt_level_strict_acc"] == 0.0  # an empty response follows nothing

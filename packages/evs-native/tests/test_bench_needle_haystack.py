@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from evs_core.testing import score_now
 import pytest
 from evs_core.errors import ConfigError
 from evs_core.schema import ModelOutput
@@ -38,8 +39,8 @@ def test_grid_subsets_and_insertion_depth():
 def test_rule_scoring_and_bad_arguments():
     bench = NeedleHaystack(ARGS)
     s = bench.load_samples()[0]
-    assert bench.review(s, ModelOutput(text="Eat a sandwich and sit in Dolores Park on a sunny day.")).scores["acc"] == 1.0
-    assert bench.review(s, ModelOutput(text="Sit in Dolores Park.")).scores["acc"] == 0.0
+    assert score_now(bench, s, ModelOutput(text="Eat a sandwich and sit in Dolores Park on a sunny day.")).scores["acc"] == 1.0
+    assert score_now(bench, s, ModelOutput(text="Sit in Dolores Park.")).scores["acc"] == 0.0
     assert recall("Sit in Dolores Park.", s.target) == pytest.approx(3 / 7)
     with pytest.raises(ConfigError, match="depths must lie in 0..100"):
         NeedleHaystack({"document_depth_percents": [120]})

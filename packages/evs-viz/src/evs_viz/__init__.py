@@ -2,7 +2,7 @@
 
 Import-light: nothing here imports streamlit, pandas or plotly. The file discovery and loading
 logic lives in :mod:`evs_viz.data` (plain Python), the paired statistics in
-:mod:`evs_viz.stats`, and the Streamlit script in ``evs_viz/app.py``.
+:mod:`evs_core.stats`, and the Streamlit script in ``evs_viz/app.py``.
 """
 
 __version__ = "0.1.0"

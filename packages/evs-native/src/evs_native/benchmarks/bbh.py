@@ -122,7 +122,7 @@ class BBH(Benchmark):
             for cand in (root / f"{subset}.json", root / f"{subset}.jsonl", root / "bbh" / f"{subset}.json",
                          root / "bbh" / f"{subset}.jsonl"):
                 if cand.is_file():  # the official repository's layout: bbh/<task>.json {"examples": [...]}
-                    return read_records(cand)
+                    return read_records(cand, self.dataset_loaders())
         return super().load_rows(split, subset)
 
     def record_to_sample(self, record: dict[str, Any], index: int, subset: str) -> Sample:
@@ -189,5 +189,5 @@ class BBH(Benchmark):
     def extract(self, text: str, sample: Sample) -> Any:
         return extract_bbh(text, sample.subset)
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         return {"acc": float(bbh_match(extracted, sample.target, sample.subset))}

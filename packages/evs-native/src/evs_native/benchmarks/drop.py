@@ -201,6 +201,6 @@ class DROP(Benchmark):
         ans = hits[-1] if hits else (text or "")
         return ans.strip().strip("*").strip()
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         em, f1 = drop_score(extracted, [tuple(g) for g in sample.target])
         return {"f1": f1, "em": em}

@@ -58,5 +58,5 @@ class GSM8K(Benchmark):
     def extract(self, text: str, sample: Sample) -> Any:
         return extract_number(text)
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         return {"acc": float(numbers_equal(extracted, sample.target))}

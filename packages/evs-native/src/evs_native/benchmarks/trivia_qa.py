@@ -103,5 +103,5 @@ class TriviaQA(Benchmark):
         ans = hits[-1] if hits else (text or "")
         return ans.strip().strip("*").strip()
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         return {"em": exact_match(extracted, sample.target), "f1": token_f1(extracted, sample.target)}
