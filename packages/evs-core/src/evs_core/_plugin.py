@@ -24,6 +24,8 @@ def evs_register_filters(register):
     register("strip", "evs_core.filters:strip")
     register("lower", "evs_core.filters:lower")
     register("last_line", "evs_core.filters:last_line")
+    register("regex", "evs_core.filters:regex")
+    register("sub", "evs_core.filters:sub")
 
 
 @hookimpl

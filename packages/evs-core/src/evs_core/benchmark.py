@@ -74,6 +74,8 @@ class Benchmark:
     #: Names of registered filters applied, in order, to a reply before :meth:`extract`
     #: (``dataset_args.<name>.filters`` overrides them for a run).
     filters: ClassVar[list[Any]] = []
+    #: Aggregation of each metric over samples (``mean`` when not named): mean, median, max, min, sum.
+    metric_aggregations: ClassVar[dict[str, str]] = {}
     #: The prompt template shown by ``evs benchmarks show`` (a benchmark may build prompts otherwise).
     prompt_template: ClassVar[str | None] = None
 
@@ -269,7 +271,7 @@ class Benchmark:
         """Resolve ``filters`` and ``metric_list`` against the registries (unknown names stop the run)."""
         self._filter_chain: list[tuple[str, Any, dict[str, Any], bool]] = []
         self._metric_fns: dict[str, Any] = {}
-        self._aggregations: dict[str, str] = {}
+        self._aggregations: dict[str, str] = dict(self.metric_aggregations)
         filters = self.args.get("filters")
         if filters is None:
             filters = self.filters
@@ -311,7 +313,7 @@ class Benchmark:
                 raise ConfigError(f"unknown metric '{name}' for {self.name}{suggest(name, known)}"
                                   f" (known: {', '.join(known)})")
             agg = opts.get("aggregation") or (aggregation.get(name) if isinstance(aggregation, dict) else None) \
-                or default_agg
+                or (default_agg if isinstance(aggregation, str) else self.metric_aggregations.get(name, "mean"))
             if agg not in AGGREGATIONS:
                 raise ConfigError(f"unknown aggregation '{agg}' for metric '{name}' of {self.name}"
                                   f"{suggest(agg, AGGREGATIONS)} (known: {', '.join(AGGREGATIONS)})")
