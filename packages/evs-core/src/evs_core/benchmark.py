@@ -108,6 +108,26 @@ class Benchmark:
         self._check_args()
         self._resolve_pipeline()
 
+    # -- description ---------------------------------------------------------------------------
+    @classmethod
+    def describe(cls) -> dict[str, Any]:
+        """The benchmark in the shape of a spec (what ``evs benchmarks show`` prints)."""
+        return {
+            "name": cls.name, "version": cls.version, "description": cls.description, "tags": list(cls.tags),
+            "class": f"{cls.__module__}:{cls.__qualname__}",
+            "dataset": {"hf": cls.hf_id, "ms": cls.ms_id, "subsets": list(cls.subsets),
+                        "eval_split": cls.eval_split, "fewshot_split": cls.fewshot_split,
+                        "num_samples": cls.num_samples},
+            "prompt": {"template": cls.prompt_template, "system": cls.system_prompt,
+                       "fewshot": {"num": cls.few_shot_num}},
+            "filters": list(cls.filters),
+            "metrics": [{"name": m, "aggregation": cls.metric_aggregations.get(m, "mean")} for m in cls.metrics],
+            "primary_metric": cls.primary_metric,
+            "generation": dict(cls.generation),
+            "requires_judge": cls.requires_judge,
+            "dataset_args": cls.default_args(),
+        }
+
     # -- arguments ---------------------------------------------------------------------------
     @classmethod
     def default_args(cls) -> dict[str, Any]:

@@ -397,8 +397,12 @@ class SpecBenchmark(Benchmark):
         return review.model_copy(update={"scores": {**review.scores, primary: float(verdict.score)}, "metadata": meta})
 
     @classmethod
-    def resolved_spec(cls) -> dict[str, Any]:
-        return {k: v for k, v in cls.spec.items() if not k.startswith("_")}
+    def describe(cls) -> dict[str, Any]:
+        """The resolved spec (defaults filled in), its file, and the dataset_args it accepts."""
+        out = {k: v for k, v in cls.spec.items() if not k.startswith("_")}
+        out["source"] = cls.spec.get("_origin")
+        out["dataset_args"] = cls.default_args()
+        return out
 
 
 def spec_class(spec: dict[str, Any], where: str = "spec") -> type[Benchmark]:
@@ -446,8 +450,17 @@ def spec_class(spec: dict[str, Any], where: str = "spec") -> type[Benchmark]:
     return type(cls_name, bases, attrs)
 
 
-def info_from_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    """What ``evs benchmarks`` lists about a spec benchmark."""
-    ds = spec["dataset"]
-    return {"tags": list(spec["tags"]), "description": spec["description"].strip().split("\n")[0],
-            "subsets": list(ds["subsets"]), "num_samples": ds.get("num_samples")}
+def listing_info(entry: Any) -> dict[str, Any]:
+    """What ``evs benchmarks`` lists about a registered benchmark, without importing its code:
+    a spec benchmark's file is read; a Python one's registration metadata is used."""
+    if is_spec_target(entry.target):
+        spec = load_spec_target(entry.target, entry.name)
+        ds = spec["dataset"]
+        desc = entry.meta.get("description") or spec["description"].strip()
+        if not entry.meta.get("description") and len(desc) > 100:
+            desc = desc.split(". ")[0].rstrip(".") + "."
+        return {"tags": entry.meta.get("tags", list(spec["tags"])), "description": desc,
+                "subsets": list(ds["subsets"]), "num_samples": ds.get("num_samples")}
+    meta = entry.meta
+    return {"tags": list(meta.get("tags", [])), "description": meta.get("description", ""),
+            "subsets": list(meta.get("subsets", [])), "num_samples": meta.get("num_samples")}

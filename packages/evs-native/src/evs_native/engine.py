@@ -97,8 +97,40 @@ class Evaluator:
         self.contexts: dict[str, RunContext] = {}
 
     # -- preparation: everything that can fail on bad input happens before any model call ---
+    def _register_spec_files(self) -> None:
+        """Register the spec files of ``benchmark_file`` and ``.yaml`` entries of ``datasets`` under their names."""
+        from evs_core.spec import SPEC_SUFFIXES, load_spec_target
+
+        cfg = self.cfg
+        known = self.registries.benchmarks
+        by_path: dict[str, str] = {}
+
+        def register(path: str) -> str:
+            p = str(Path(path).expanduser().resolve())
+            if p in by_path:
+                return by_path[p]
+            if not Path(p).is_file():
+                raise ConfigError(f"benchmark spec file not found: {path}")
+            name = load_spec_target(p)["name"]
+            if name in known and known.entry(name).target != p:
+                raise ConfigError(f"benchmark spec {path} is named '{name}', which plugin "
+                                  f"'{known.entry(name).plugin}' registers already: rename it")
+            if name not in known:
+                known.add(name, p, "file")
+            by_path[p] = name
+            return name
+
+        names = [register(d) if d.lower().endswith(SPEC_SUFFIXES) else d for d in cfg.datasets]
+        for f in cfg.benchmark_file:
+            name = register(f)
+            if name not in names:
+                names.append(name)
+        if names != cfg.datasets:
+            cfg.datasets = names
+
     def prepare(self) -> None:
         cfg = self.cfg
+        self._register_spec_files()
         known = self.registries.benchmarks
         for name in cfg.datasets:
             if name not in known:
