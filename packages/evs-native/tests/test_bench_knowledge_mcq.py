@@ -9,11 +9,10 @@ import json
 import math
 from pathlib import Path
 
-from evs_core.testing import score_now
 import pytest
 from evs_core.errors import ConfigError
 from evs_core.schema import ModelOutput
-from evs_core.testing import FakeOpenAIServer, last_user_text
+from evs_core.testing import FakeOpenAIServer, last_user_text, score_now
 from evs_native.engine import run_task
 
 SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"

@@ -6,10 +6,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from evs_core.testing import score_now
 import pytest
 from evs_core.schema import ModelOutput
-from evs_core.testing import FakeOpenAIServer, last_user_text
+from evs_core.testing import FakeOpenAIServer, last_user_text, score_now
 from evs_native.benchmarks.math_500 import AIME24, Math500, math_equal
 from evs_native.engine import run_task
 

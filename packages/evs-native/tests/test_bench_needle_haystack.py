@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from evs_core.testing import score_now
 import pytest
 from evs_core.errors import ConfigError
 from evs_core.schema import ModelOutput
-from evs_core.testing import FakeOpenAIServer, last_user_text
+from evs_core.testing import FakeOpenAIServer, last_user_text, score_now
 from evs_native.benchmarks.needle_haystack import NeedleHaystack, grid, recall, synthetic_haystack
 from evs_native.engine import run_task
 

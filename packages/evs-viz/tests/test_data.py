@@ -8,8 +8,8 @@ import os
 from pathlib import Path
 
 import pytest
-from evs_viz import data as D
 from evs_core.stats import mcnemar_exact, paired_bootstrap, paired_compare
+from evs_viz import data as D
 
 
 def by_rel(runs):

@@ -108,7 +108,7 @@ def list_benchmarks(ctx, tag=None, as_json=False):
     import json
 
     from evs_core.registry import get_registries
-    from evs_core.spec import listing_info
+    from evs_core.specfile import listing_info
 
     reg = get_registries(ctx.find_root().obj).benchmarks
     rows = []

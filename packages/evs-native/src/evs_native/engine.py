@@ -99,7 +99,7 @@ class Evaluator:
     # -- preparation: everything that can fail on bad input happens before any model call ---
     def _register_spec_files(self) -> None:
         """Register the spec files of ``benchmark_file`` and ``.yaml`` entries of ``datasets`` under their names."""
-        from evs_core.spec import SPEC_SUFFIXES, load_spec_target
+        from evs_core.specfile import SPEC_SUFFIXES, load_spec_target
 
         cfg = self.cfg
         known = self.registries.benchmarks

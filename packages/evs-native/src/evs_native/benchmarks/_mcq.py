@@ -90,7 +90,7 @@ class MultipleChoiceBenchmark(Benchmark):
             return failed_review(sample, output, ctx, f"ScoringError: {len(lps)} log-likelihoods for {len(choices)} choices")
         best = max(range(len(lps)), key=lambda i: lps[i])
         # lm-evaluation-harness's acc_norm: log-likelihood divided by the option's length in characters
-        norm = [lp / max(1, len(c)) for lp, c in zip(lps, choices)]
+        norm = [lp / max(1, len(c)) for lp, c in zip(lps, choices, strict=True)]
         best_norm = max(range(len(norm)), key=lambda i: norm[i])
         gold = LETTERS.index(sample.target)
         return make_review(sample, output, ctx, prediction=LETTERS[best], extracted=LETTERS[best],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any, ClassVar
@@ -158,7 +157,9 @@ class BBH(Benchmark):
         return cache[task]
 
     def _download(self, task: str) -> str:
-        cache_dir = Path(os.environ.get("EVS_CACHE", Path.home() / ".cache" / "evs")) / "bbh-cot-prompts"
+        from evs_core import cache_dir as evs_cache_dir
+
+        cache_dir = evs_cache_dir() / "bbh-cot-prompts"
         f = cache_dir / f"{task}.txt"
         if f.is_file():
             return f.read_text(encoding="utf-8")

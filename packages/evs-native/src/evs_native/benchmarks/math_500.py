@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from evs_core.benchmark import Benchmark, RunContext, failed_review, make_review
+from evs_core.benchmark import Benchmark, RunContext
 from evs_core.errors import ConfigError, require
 from evs_core.schema import ModelOutput, Review, Sample
 

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any, ClassVar
 
-from evs_core.benchmark import Benchmark, RunContext, failed_review, make_review
+from evs_core.benchmark import Benchmark, RunContext
 from evs_core.errors import ConfigError
 from evs_core.schema import ModelOutput, Report, Review, Sample
 

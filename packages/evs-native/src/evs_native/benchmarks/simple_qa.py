@@ -10,7 +10,6 @@ from evs_core.benchmark import Benchmark, RunContext, failed_review, make_review
 from evs_core.errors import ConfigError
 from evs_core.schema import ModelOutput, Review, Sample, Stat, SubsetScore
 
-
 # The grader template of openai/simple-evals (simpleqa_eval.py), verbatim.
 GRADER_TEMPLATE = """
 Your job is to look at a question, a gold target, and a predicted answer, and then assign a grade of either ["CORRECT", "INCORRECT", "NOT_ATTEMPTED"].

@@ -7,8 +7,8 @@ import math
 import random
 from typing import Any, ClassVar
 
-from evs_core.errors import ConfigError
 from evs_core.benchmark import RunContext, failed_review, make_review
+from evs_core.errors import ConfigError
 from evs_core.models import Request
 from evs_core.schema import ModelOutput, Review, Sample
 
