@@ -48,6 +48,14 @@ def test_core_and_cli_install_alone(tmp_path):
 
 
 @skip_install
+def test_arena_installs_alone_without_heavy_dependencies(tmp_path):
+    venv, names = _fresh_venv(tmp_path, "packages/evs-core", "cli", "packages/evs-arena")
+    assert "evs-arena" in names and not names & {"torch", "transformers", "datasets", "scikit-learn", "evs-native"}
+    out = subprocess.run([str(venv / "bin" / "evs"), "arena", "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "--pairing" in out.stdout
+
+
+@skip_install
 def test_vlm_installs_alone_and_brings_its_command(tmp_path):
     venv, names = _fresh_venv(tmp_path, "packages/evs-core", "cli", "packages/evs-vlm")
     assert {"evs-vlm", "pillow", "pyarrow"} <= names and not names & {"torch", "transformers", "evs-native"}
