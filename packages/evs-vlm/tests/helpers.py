@@ -95,6 +95,9 @@ def run_benchmark(name: str, url: str, dataset_dir: Path | None = None, dataset_
             await model.aclose()
 
     requests, outputs = asyncio.run(go())
-    reviews = [bench.review(s, o) for s, o in zip(samples, outputs, strict=True)]
+    async def score_all():
+        return [await bench.score(s, o, None) for s, o in zip(samples, outputs, strict=True)]
+
+    reviews = asyncio.run(score_all())
     overall, subsets = bench.aggregate(reviews)
     return samples, requests, outputs, reviews, overall, subsets

@@ -118,7 +118,7 @@ def test_tiny_llava_through_processor_batched(tiny, tmp_path):
     image_id = adapter.tokenizer.convert_tokens_to_ids("<image>")
     assert int((one["input_ids"] == image_id).sum()) == 4
     assert outs[0].usage.prompt_tokens == int(one["attention_mask"].sum())
-    review = bench.review(samples[0], outs[0])
+    review = asyncio.run(bench.score(samples[0], outs[0], None))
     assert review.error is None and review.extraction_rule is not None
 
 

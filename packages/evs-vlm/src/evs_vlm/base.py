@@ -144,21 +144,17 @@ class VisionBenchmark(Benchmark):
         return text.strip(), "full_text"
 
     def extract(self, text: str, sample: Sample) -> Any:
-        return self.extract_with_rule(text, sample)[0]
+        from evs_core.extract import Extraction
 
-    def review(self, sample: Sample, output: ModelOutput, repeat: int = 0) -> Review:
-        base = dict(sample_id=sample.id, repeat=repeat, subset=sample.subset, target=sample.target,
-                    prediction=output.text,
-                    reasoning_chars=len(output.reasoning) if output.reasoning is not None else None)
-        if output.error:
-            return Review(**base, error=output.error)
-        try:
-            extracted, rule = self.extract_with_rule(output.text, sample)
-            scores = self.score(extracted, sample, output)
-        except Exception as exc:  # noqa: BLE001 - one bad sample never aborts a run
-            return Review(**base, error=f"ScoringError: {type(exc).__name__}: {exc}")
-        return Review(**base, extracted=extracted, extraction_rule=rule,
-                      scores={k: float(v) for k, v in scores.items()}, metadata=self.review_metadata(sample))
+        answer, rule = self.extract_with_rule(text, sample)
+        return Extraction(answer, rule)
+
+    async def score(self, sample: Sample, output: ModelOutput, ctx: Any) -> Review:
+        review = await super().score(sample, output, ctx)
+        meta = self.review_metadata(sample)
+        if meta and review.error is None:
+            review = review.model_copy(update={"metadata": {**review.metadata, **meta}})
+        return review
 
     def review_metadata(self, sample: Sample) -> dict[str, Any]:
         return {}
@@ -172,7 +168,7 @@ class VisionMCQ(VisionBenchmark):
     def extract_with_rule(self, text: str, sample: Sample) -> tuple[Any, str]:
         return extract_option(text, sample.choices or [])
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         return {"acc": float(extracted is not None and extracted == sample.target)}
 
 

@@ -160,7 +160,7 @@ class GeneralVMCQ(_CustomImages):
     def extract_with_rule(self, text: str, sample: Sample) -> tuple[Any, str]:
         return extract_option(text, sample.choices or [])
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         return {"acc": float(extracted is not None and extracted == sample.target)}
 
 
@@ -223,7 +223,7 @@ class GeneralVQA(_CustomImages):
     def extract_with_rule(self, text: str, sample: Sample) -> tuple[Any, str]:
         return text.strip(), "full_text"
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         r = rouge_scores(extracted, sample.target)
         marked, _ = extract_marked(extracted)
         return {"rouge-l-r": r["rouge-l-r"], "rouge-l-f": r["rouge-l-f"], "rouge-1-f": r["rouge-1-f"],

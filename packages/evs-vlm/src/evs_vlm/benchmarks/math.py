@@ -27,7 +27,7 @@ class _VisualMath(VisionBenchmark):
             return letter, rule
         return extract_math(text)
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         if sample.choices:
             return {"acc": float(extracted is not None and extracted == sample.target)}
         precision = sample.metadata.get("precision")

@@ -92,7 +92,7 @@ class MMMU(VisionBenchmark):
             return extract_option(text, sample.choices)
         return extract_marked(text)
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         if sample.choices:
             return {"acc": float(extracted is not None and extracted == sample.target)}
         return {"acc": float(open_match(extracted or "", sample.target))}

@@ -53,7 +53,7 @@ class ChartQA(VisionBenchmark):
     def extract_with_rule(self, text: str, sample: Sample) -> tuple[Any, str]:
         return extract_marked_strict(text)
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         return {"relaxed_acc": float(relaxed_correctness(extracted, sample.target))}
 
 
@@ -90,7 +90,7 @@ class DocVQA(VisionBenchmark):
     def extract_with_rule(self, text: str, sample: Sample) -> tuple[Any, str]:
         return extract_marked(text)
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         return {"anls": anls(extracted, sample.target)}
 
 
@@ -133,7 +133,7 @@ class OCRBench(VisionBenchmark):
     def extract_with_rule(self, text: str, sample: Sample) -> tuple[Any, str]:
         return text.strip(), "full_text"
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         pred = str(extracted)
         for gold in sample.target:
             if sample.metadata.get("dataset") == "HME100k":
@@ -168,5 +168,5 @@ class RealWorldQA(VisionBenchmark):
         value, rule = extract_marked_strict(text)
         return value.lower(), rule
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         return {"acc": float(extracted.rstrip(".") == sample.target.rstrip("."))}

@@ -22,7 +22,7 @@ class _YesNo(VisionBenchmark):
     def extract_with_rule(self, text: str, sample: Sample) -> tuple[Any, str]:
         return extract_yes_no(text)
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         return {"acc": float(extracted == sample.target)}
 
 
