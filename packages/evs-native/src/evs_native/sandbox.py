@@ -248,7 +248,7 @@ def _bwrap_args(bwrap: str, limits: Limits, ids: tuple[int, int] | None) -> list
     a += ["--proc", "/proc", "--dev", "/dev", "--size", str(int(limits.tmp_mb) * 1024 * 1024), "--tmpfs", "/tmp"]
     for p in _python_paths():
         a += ["--ro-bind", p, p]
-    a += ["--remount-ro", "/", "--chdir", "/tmp"]
+    a += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp"]
     return a
 
 
