@@ -32,8 +32,8 @@ import builtins
 import io
 import json
 import os
-import signal
 import select
+import signal
 import struct
 import sys
 import time
