@@ -63,8 +63,9 @@ def humaneval(data: Path, n: int):
     return rows[:n]
 
 
-async def score_all(fn, items):
-    return await asyncio.gather(*(fn(*it) for it in items))
+async def score_all(fn, items, workers: int):
+    sem = asyncio.Semaphore(workers)  # the old sandbox's bound, as its arun applied it
+    return await asyncio.gather(*(fn(*it, sem) for it in items))
 
 
 def main() -> None:
@@ -96,14 +97,12 @@ def main() -> None:
             print(f"(no {data}/humaneval/test.jsonl: code benchmark skipped)")
             return
         rows = humaneval(data, a.problems)
-        sem = asyncio.Semaphore(new.workers())
-
-        async def old_one(p):
+        async def old_one(p, sem):
             program = p["prompt"] + p["canonical_solution"] + "\n" + p["test"] + "\n" + f"check({p['entry_point']})"
             async with sem:
                 return await asyncio.to_thread(old.run, program, limits=old.Limits(timeout=4.0))
 
-        async def new_one(p):
+        async def new_one(p, sem):
             tests = {"prompt": p["prompt"], "test": p["test"], "entry_point": p["entry_point"]}
             return await new.arun(p["prompt"] + p["canonical_solution"], mode="check", tests=tests,
                                   limits=new.Limits(timeout=4.0))
@@ -113,7 +112,7 @@ def main() -> None:
             passed = 0
             for _ in range(a.rounds):
                 t = time.perf_counter()
-                rs = asyncio.run(score_all(fn, [(p,) for p in rows]))
+                rs = asyncio.run(score_all(fn, [(p,) for p in rows], new.workers()))
                 rounds.append(time.perf_counter() - t)
                 passed = sum(r.passed for r in rs)
             return statistics.median(rounds), passed
