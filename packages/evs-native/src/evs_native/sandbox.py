@@ -38,6 +38,7 @@ the number of CPUs, at most 8), through :func:`arun`, which never blocks the eve
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import os
 import shutil
@@ -169,6 +170,15 @@ _lock = threading.Lock()
 _stage: dict[str, Any] = {}
 _probe: dict[str, str | None] = {}
 
+
+@atexit.register
+def _release() -> None:
+    """Close the staged mount namespace and the checker's code file (both live as long as evs)."""
+    if "fd" in _stage:
+        os.close(_stage.pop("fd"))
+    if "code" in _stage:
+        _stage.pop("code")[0].close()
+
 _STAGE_SCRIPT = r'''
 set -e
 i=3
@@ -223,6 +233,9 @@ def _staging_fd(uid: int, gid: int, sources: list[str]) -> int | None:
         finally:
             holder.stdin.close()
             holder.wait()
+            holder.stdout.close()
+            if holder.stderr:
+                holder.stderr.close()
         _stage["fd"] = fd
         return fd
 
