@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import pytest
+from evs_core.benchmark import RunContext
 from evs_core.schema import ModelOutput, Sample
 from evs_core.stats import pass_at_k
 from evs_core.testing import FakeOpenAIServer, last_user_text
@@ -27,7 +28,7 @@ def problems() -> list[dict]:
 
 def _score_all(bench: HumanEval, items: list[tuple[Sample, str]]) -> list:
     async def main():
-        return await asyncio.gather(*(bench.areview(s, ModelOutput(text=t)) for s, t in items))
+        return await asyncio.gather(*(bench.score(s, ModelOutput(text=t), RunContext()) for s, t in items))
 
     return asyncio.run(main())
 
@@ -76,7 +77,7 @@ def test_extraction_takes_the_block_defining_the_entry_point_or_the_whole_reply(
 
 
 async def _gather(bench, s, outs):
-    return await asyncio.gather(*(bench.areview(s, o) for o in outs))
+    return await asyncio.gather(*(bench.score(s, o, RunContext()) for o in outs))
 
 
 def test_end_to_end_pass_at_k_against_a_fake_server(problems, tmp_path):
@@ -142,5 +143,5 @@ def test_without_namespaces_code_runs_only_with_an_explicit_recorded_opt_out(pro
 def test_reviews_say_the_code_ran_under_bubblewrap(problems):
     bench = HumanEval({}, dataset_dir=str(SHARED))
     s = bench.load_samples(limit=1)[0]
-    r = asyncio.run(bench.areview(s, ModelOutput(text=problems[0]["canonical_solution"])))
+    r = asyncio.run(bench.score(s, ModelOutput(text=problems[0]["canonical_solution"]), RunContext()))
     assert r.scores["pass"] == 1.0 and r.metadata["isolation"] == "bwrap"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from evs_core.benchmark import Benchmark
+from evs_core.benchmark import Benchmark, RunContext, failed_review, make_review
 from evs_core.errors import ConfigError
 from evs_core.extract import extract_program
 from evs_core.schema import ModelOutput, Review, Sample
@@ -82,16 +82,14 @@ class HumanEval(Benchmark):
     def extract(self, text: str, sample: Sample) -> Any:
         return extract_program(text, sample.metadata.get("entry_point"))
 
-    async def areview(self, sample: Sample, output: ModelOutput, repeat: int = 0, judge=None) -> Review:
+    async def score(self, sample: Sample, output: ModelOutput, ctx: RunContext) -> Review:
         from evs_native import sandbox
 
-        base = dict(sample_id=sample.id, repeat=repeat, subset=sample.subset, target=None, prediction=output.text,
-                    reasoning_chars=len(output.reasoning) if output.reasoning is not None else None)
         if output.error:
-            return Review(**base, error=output.error)
+            return failed_review(sample, output, ctx, output.error, target=None)
         found = self.extract(output.text, sample)
         code = found.answer or ""
-        base["extraction_rule"] = found.rule
+        extraction_rule = found.rule
         # check_program's parts, run apart: prompt + code in the sandboxed candidate process; the
         # prompt, the tests and check(entry_point) in the sandbox's checker, which calls the candidate.
         p = sample.metadata
@@ -99,11 +97,7 @@ class HumanEval(Benchmark):
         tests = {"prompt": p["prompt"], "test": p["test"], "entry_point": p["entry_point"]}
         result = await sandbox.arun(p["prompt"] + code, mode="check", tests=tests, limits=limits,
                                     isolation=self.args["sandbox"])
-        return Review(**base, extracted=code, scores={"pass": float(result.passed)},
-                      metadata={"status": result.status, "isolation": result.details.get("isolation"),
-                                **({"detail": result.error} if result.error else {})})
-
-    def review(self, sample: Sample, output: ModelOutput, repeat: int = 0) -> Review:
-        import asyncio
-
-        return asyncio.run(self.areview(sample, output, repeat))
+        return make_review(sample, output, ctx, target=None, extracted=code, extraction_rule=extraction_rule,
+                           scores={"pass": float(result.passed)},
+                           metadata={"status": result.status, "isolation": result.details.get("isolation"),
+                                     **({"detail": result.error} if result.error else {})})
