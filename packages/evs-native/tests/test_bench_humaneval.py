@@ -137,7 +137,8 @@ def test_without_namespaces_code_runs_only_with_an_explicit_recorded_opt_out(pro
     assert rep.config["dataset_args"] == {"humaneval": {"sandbox": "unsafe-none"}}  # in the report
     reviews = [json.loads(x) for x in next((tmp_path / "W").glob("*/reviews/m/humaneval.jsonl")).read_text().splitlines()]
     assert [r["metadata"]["isolation"] for r in reviews] == ["none", "none"]
-    assert [r["scores"]["pass"] for r in reviews] == [1.0, 0.0]  # problem 1 got problem 0's answer
+    scores = {r["sample_id"]: r["scores"]["pass"] for r in reviews}  # reviews are written as units finish
+    assert scores == {problems[0]["task_id"]: 1.0, problems[1]["task_id"]: 0.0}  # 1 got 0's answer
 
 
 def test_reviews_say_the_code_ran_under_bubblewrap(problems):
