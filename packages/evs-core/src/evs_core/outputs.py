@@ -27,17 +27,32 @@ def safe_name(model: str) -> str:
     p = model.rstrip("/\\")
     if os.sep in p and Path(p).exists():
         p = Path(p).name
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", p).strip("_") or "model"
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", p).strip("_") or "model"
+    if len(name) > MAX_NAME:  # file names are limited to 255 bytes: keep a readable head and a digest
+        import hashlib
+
+        name = name[: MAX_NAME - 13] + "_" + hashlib.sha256(name.encode()).hexdigest()[:12]
+    return name
+
+
+MAX_NAME = 120
 
 
 def new_run_dir(work_dir: str | Path) -> Path:
+    """A fresh ``<work_dir>/<timestamp>[_n]`` folder. Creating it is the claim (``mkdir`` without
+    ``exist_ok``), so two runs started in the same second, even in two processes, never share one."""
     base = Path(work_dir)
+    base.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d_%H%M%S")
     run = base / stamp
     n = 1
-    while run.exists():
-        run = base / f"{stamp}_{n}"
-        n += 1
+    while True:
+        try:
+            run.mkdir()
+            break
+        except FileExistsError:
+            run = base / f"{stamp}_{n}"
+            n += 1
     for sub in SUBDIRS:
         (run / sub).mkdir(parents=True, exist_ok=True)
     return run

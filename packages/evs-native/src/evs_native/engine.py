@@ -75,6 +75,44 @@ def _package_versions() -> dict[str, str]:
     return out
 
 
+def check_writable_dir(option: str, path: str | Path) -> None:
+    """One line when ``path`` cannot be a folder: it is a file, or a parent of it is."""
+    p = Path(path).expanduser()
+    for q in (p, *p.parents):
+        if q.exists():
+            if not q.is_dir():
+                where = "is a file" if q == p else f"is under a file ({q})"
+                raise ConfigError(f"{option} {path} {where}; give a folder")
+            break
+
+
+def check_resumable(cfg: TaskConfig) -> None:
+    """``--use-cache`` must name an evs run folder of the same model and datasets."""
+    import yaml
+
+    run = Path(cfg.use_cache)
+    if not run.is_dir():
+        raise ConfigError(f"--use-cache folder does not exist: {cfg.use_cache}")
+    saved_path = run / "configs" / "task_config.yaml"
+    if not saved_path.is_file():
+        raise ConfigError(f"--use-cache {cfg.use_cache} is not an evs run folder (no configs/task_config.yaml); "
+                          "give the folder of an earlier run, e.g. outputs/20250101_120000")
+    try:
+        saved = yaml.safe_load(saved_path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError):
+        raise ConfigError(f"--use-cache {cfg.use_cache}: configs/task_config.yaml is damaged") from None
+    if not isinstance(saved, dict):
+        raise ConfigError(f"--use-cache {cfg.use_cache}: configs/task_config.yaml is damaged")
+    old_model = saved.get("model_id") or saved.get("model")
+    if old_model != cfg.display_name:
+        raise ConfigError(f"--use-cache {cfg.use_cache} is a run of model '{old_model}', not '{cfg.display_name}'; "
+                          "resume with the same model or start a new run")
+    old_sets = saved.get("datasets") or []
+    if sorted(set(old_sets)) != sorted(set(cfg.datasets)):
+        raise ConfigError(f"--use-cache {cfg.use_cache} is a run of datasets {', '.join(old_sets)}, not "
+                          f"{', '.join(cfg.datasets)}; resume with the same datasets or start a new run")
+
+
 def error_kind(error: str) -> str:
     head = error.split(":", 1)[0].strip()
     return head if head and len(head) <= 40 else "Error"
@@ -111,8 +149,13 @@ class Evaluator:
                                   f"{suggest(name, cfg.datasets)}")
         if cfg.dataset_dir is not None and not Path(cfg.dataset_dir).expanduser().is_dir():
             raise ConfigError(f"--dataset-dir does not exist or is not a folder: {cfg.dataset_dir}")
-        if cfg.use_cache is not None and not Path(cfg.use_cache).is_dir():
-            raise ConfigError(f"--use-cache folder does not exist: {cfg.use_cache}")
+        if cfg.use_cache is not None:
+            check_resumable(cfg)
+        else:
+            check_writable_dir("--work-dir", cfg.work_dir)
+            if cfg.no_timestamp and (Path(cfg.work_dir) / "configs" / "task_config.yaml").exists():
+                raise ConfigError(f"--no-timestamp: {cfg.work_dir} already holds a run; resume it with "
+                                  f"--use-cache {cfg.work_dir} or choose another --work-dir")
         if cfg.rescore and cfg.use_cache is None:
             raise ConfigError("--rescore needs --use-cache <run dir> holding the predictions to re-score")
         model_type = cfg.resolved_model_type()
@@ -145,6 +188,10 @@ class Evaluator:
             run = Path(self.cfg.use_cache)
             for sub in ("configs", "logs", "predictions", "reviews", "reports"):
                 (run / sub).mkdir(parents=True, exist_ok=True)
+        elif self.cfg.no_timestamp:
+            run = Path(self.cfg.work_dir)
+            for sub in ("configs", "logs", "predictions", "reviews", "reports"):
+                (run / sub).mkdir(parents=True, exist_ok=True)
         else:
             run = new_run_dir(self.cfg.work_dir)
         import yaml
@@ -154,12 +201,12 @@ class Evaluator:
         handler = logging.FileHandler(run / "logs" / "eval_log.log", encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         log.addHandler(handler)
-        log.setLevel(logging.INFO)
+        log.setLevel(logging.DEBUG if self.cfg.debug else logging.INFO)
         self._log_handler = handler
         return run
 
     def _paths(self, bench: str) -> tuple[Path, Path, Path]:
-        m = safe_name(self.cfg.model)
+        m = safe_name(self.cfg.display_name)
         assert self.run_dir is not None
         return (self.run_dir / "predictions" / m / f"{bench}.jsonl",
                 self.run_dir / "reviews" / m / f"{bench}.jsonl",
@@ -281,9 +328,9 @@ class Evaluator:
                 pw.write(pred)
                 rw.write(review)
                 cached[unit.bench][(pred.sample_id, pred.repeat)] = pred
-                if output.error:
+                if review.error:  # the model call, the scorer or the judge failed: counted as the report counts
                     errors[unit.bench] += 1
-                    log.warning("%s %s: %s", unit.bench, unit.sample.id, output.error)
+                    log.warning("%s %s: %s", unit.bench, unit.sample.id, review.error)
                 progress.update(tasks[unit.bench], advance=1, errors=errors[unit.bench])
 
         try:
@@ -379,7 +426,7 @@ class Evaluator:
             usage["mean_latency_s"] = sum(lat) / len(lat)
         num_units = len(self.samples[name]) * self.cfg.repeats
         return Report(
-            model=self.cfg.model,
+            model=self.cfg.display_name,
             dataset=name,
             benchmark_version=bench.version,
             metric=bench.primary_metric,
