@@ -237,14 +237,11 @@ class TaskConfig(BaseModel):
         return self.model_id or self.model
 
     def public_dict(self) -> dict[str, Any]:
-        """The config as saved in run folders and reports: the API key is masked."""
-        d = self.model_dump()
-        if d.get("api_key") and d["api_key"] != "EMPTY":
-            d["api_key"] = "***"
-        judge = d.get("judge") or {}
-        if judge.get("api_key") and judge["api_key"] != "EMPTY":
-            judge["api_key"] = "***"
-        return d
+        """The config as saved in run folders and reports: keys, credential headers and URL
+        passwords are masked (:mod:`evs_core.redact`)."""
+        from evs_core.redact import redactor_for
+
+        return redactor_for(self).obj(self.model_dump())
 
 
 def _format_error(err: ValidationError) -> str:

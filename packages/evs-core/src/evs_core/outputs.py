@@ -16,6 +16,7 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,13 +62,16 @@ def new_run_dir(work_dir: str | Path) -> Path:
 class JsonlAppender:
     """Appends one JSON object per line and flushes it, so a crash loses at most a partial line."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, redact: Callable[[str], str] | None = None):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.redact = redact
         self._f = open(path, "a", encoding="utf-8")
 
     def write(self, obj: Any) -> None:
         line = obj.model_dump_json() if hasattr(obj, "model_dump_json") else json.dumps(obj, ensure_ascii=False)
+        if self.redact is not None:
+            line = self.redact(line)
         self._f.write(line + "\n")
         self._f.flush()
 
@@ -92,7 +96,10 @@ def read_jsonl_tolerant(path: Path) -> tuple[list[dict[str, Any]], int]:
     return rows, bad
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str, redact: Callable[[str], str] | None = None) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename (never half-written)."""
+    if redact is not None:
+        text = redact(text)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
@@ -102,6 +109,6 @@ def atomic_write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def atomic_write_jsonl(path: Path, rows: list[Any]) -> None:
+def atomic_write_jsonl(path: Path, rows: list[Any], redact: Callable[[str], str] | None = None) -> None:
     lines = [r.model_dump_json() if hasattr(r, "model_dump_json") else json.dumps(r, ensure_ascii=False) for r in rows]
-    atomic_write_text(path, "".join(line + "\n" for line in lines))
+    atomic_write_text(path, "".join(line + "\n" for line in lines), redact=redact)

@@ -55,7 +55,17 @@ def run_task(config: TaskConfig | dict[str, Any] | str | Path | None = None, *, 
              **kwargs: Any) -> dict[str, Report]:
     """Run an evaluation and return ``{dataset: Report}``. Also writes the run folder."""
     cfg = to_config(config, **kwargs)
-    return asyncio.run(Evaluator(cfg, pm=pm, console=console).run())
+    from evs_core.errors import EvsError
+    from evs_core.redact import redactor_for
+
+    try:
+        return asyncio.run(Evaluator(cfg, pm=pm, console=console).run())
+    except EvsError as exc:  # a message may quote a URL or a server's reply: no secret reaches the terminal
+        red = redactor_for(cfg)
+        text = red.text(str(exc))
+        if text != str(exc):
+            exc.args = (text,)
+        raise
 
 
 @dataclass
@@ -135,6 +145,10 @@ class Evaluator:
         # Reviews made while the run went on, reused by score(): a unit is never scored twice
         # (no second sandbox run, no second judge call). Predictions read from disk are re-scored.
         self._fresh_reviews: dict[tuple[str, str, int], Review] = {}
+        from evs_core.redact import redactor_for
+
+        #: Everything the run writes passes through it: no key, credential header or URL password.
+        self.redact = redactor_for(config).text
 
     # -- preparation: everything that can fail on bad input happens before any model call ---
     def prepare(self) -> None:
@@ -197,8 +211,12 @@ class Evaluator:
         import yaml
 
         atomic_write_text(run / "configs" / "task_config.yaml",
-                          yaml.safe_dump(self.cfg.public_dict(), sort_keys=False, allow_unicode=True))
+                          yaml.safe_dump(self.cfg.public_dict(), sort_keys=False, allow_unicode=True),
+                          redact=self.redact)
         handler = logging.FileHandler(run / "logs" / "eval_log.log", encoding="utf-8")
+        from evs_core.redact import redactor_for
+
+        handler.addFilter(redactor_for(self.cfg).logging_filter())
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.DEBUG if self.cfg.debug else logging.INFO)
@@ -272,7 +290,7 @@ class Evaluator:
             log.warning("%s: skipped %d damaged line(s) in %s", name, bad, pred_path)
         if not self.cfg.rescore:
             # Rewrite without damaged/failed lines so appends start on a clean line.
-            atomic_write_jsonl(pred_path, list(out.values()))
+            atomic_write_jsonl(pred_path, list(out.values()), redact=self.redact)
         missing = [k for k in out if k[0] not in wanted]
         for k in missing:  # predictions of samples outside this run's selection are kept on disk only
             out.pop(k)
@@ -292,7 +310,7 @@ class Evaluator:
         writers = {}
         for name in self.benchmarks:
             pred_path, review_path, _ = self._paths(name)
-            writers[name] = (JsonlAppender(pred_path), JsonlAppender(review_path))
+            writers[name] = (JsonlAppender(pred_path, self.redact), JsonlAppender(review_path, self.redact))
         queue: asyncio.Queue[Unit] = asyncio.Queue()
         for u in units:
             queue.put_nowait(u)
@@ -348,8 +366,8 @@ class Evaluator:
             reviews = await self.score(name, bench, cached[name])
             report = self.make_report(name, bench, reviews, cached[name])
             _, review_path, report_path = self._paths(name)
-            atomic_write_jsonl(review_path, reviews)
-            atomic_write_text(report_path, report.model_dump_json(indent=2))
+            atomic_write_jsonl(review_path, reviews, redact=self.redact)
+            atomic_write_text(report_path, report.model_dump_json(indent=2), redact=self.redact)
             try:  # e.g. a heatmap PNG next to the report
                 bench.after_report(report, report_path)
             except Exception as exc:  # noqa: BLE001 - an extra never fails the run
