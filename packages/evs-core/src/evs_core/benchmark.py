@@ -192,8 +192,34 @@ class Benchmark:
     def subset_samples(self, subset: str) -> list[Sample]:
         """Every sample of one subset's eval split, in file order."""
         rows = self.load_rows(self.args["split"], subset)
-        samples = (self.record_to_sample(r, i, subset) for i, r in enumerate(rows))
-        return [s for s in samples if s is not None]
+        out = []
+        for i, r in enumerate(rows):
+            try:
+                s = self.record_to_sample(r, i, subset)
+            except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+                raise ConfigError(self._row_error(r, i, subset, exc)) from None
+            if s is not None:
+                out.append(s)
+        return out
+
+    def _row_error(self, row: Any, index: int, subset: str, exc: Exception) -> str:
+        """One line naming the data file (or hub dataset), the row and the missing/bad field."""
+        where = f"dataset {self.ms_id if self.hub == 'modelscope' and self.ms_id else self.hf_id}"
+        try:
+            root = self.local_root()
+            if root is not None:
+                from evs_core.data import find_split_files
+
+                files = find_split_files(root, self.args["split"], None if subset == DEFAULT else subset)
+                where = ", ".join(str(f) for f in files[:3]) or str(root)
+        except Exception:  # noqa: BLE001 - the message is best effort; the error is still one line
+            pass
+        if isinstance(exc, KeyError):
+            what = f"has no field '{exc.args[0]}'" if exc.args else "lacks a field"
+        else:
+            what = f"cannot be read ({type(exc).__name__}: {exc})"
+        fields = ", ".join(sorted(map(str, row))) if isinstance(row, dict) else type(row).__name__
+        return f"{self.name}: {where}: row {index + 1} {what} (fields: {fields})"
 
     def load_samples(self, limit: int | float | None = None) -> list[Sample]:
         """Samples of every selected subset; ``limit`` applies to each subset."""

@@ -347,3 +347,7 @@ def migration_table() -> str:
         note = a.note.replace("|", "\\|")
         lines.append(f"| `{a.option}` | {evs} | {note} |")
     return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # regenerate the table of docs/migrating-from-evalscope.md
+    print(migration_table(), end="")

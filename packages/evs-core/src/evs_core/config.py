@@ -88,7 +88,7 @@ def check_generation(gen: Any, where: str = "generation_config", client: bool = 
     if not isinstance(gen, dict):
         raise ConfigError(f"{where} must be a mapping, not {type(gen).__name__}")
     allowed = {**SAMPLING_KEYS, **(CLIENT_KEYS if client else {})}
-    out = dict(gen)
+    out = {k: v for k, v in gen.items() if v is not None}  # None means "unset", as in EvalScope's dumps
     for key, value in gen.items():
         if key in REFUSED_GEN_KEYS:
             raise ConfigError(f"{where}.{key} is not supported: {REFUSED_GEN_KEYS[key]}")
@@ -151,10 +151,15 @@ class TaskConfig(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _client_keys(cls, data):
-        """generation_config's client keys (timeout, retries…) configure the run, as in EvalScope."""
-        if not isinstance(data, dict) or not isinstance(data.get("generation_config"), dict):
+        """EvalScope's TaskConfig keys (``TaskConfig(eval_type=…)`` works as in EvalScope), and
+        generation_config's client keys (timeout, retries…), which configure the run."""
+        if not isinstance(data, dict):
             return data
-        data = dict(data)
+        from evs_core.compat import normalize_task
+
+        data = normalize_task(data)
+        if not isinstance(data.get("generation_config"), dict):
+            return data
         gen = check_generation(data["generation_config"])
         for key in ("timeout", "retries", "retry_interval"):
             if key in gen:

@@ -59,6 +59,10 @@ def read_schema(path: str | Path) -> dict[str, Any]:
     p = Path(path).expanduser()
     if not p.is_file():
         raise ConfigError(f"collection schema not found: {p}")
+    if p.suffix.lower() == ".jsonl":
+        raise ConfigError(f"{p}: a pre-sampled mixed JSONL (EvalScope's WeightedSampler output) is not read by evs; "
+                          "give the schema file (CollectionSchema.dump_json) as local_path and the number of samples "
+                          "as --limit: evs draws them itself, seeded")
     try:
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError:
