@@ -126,6 +126,10 @@ class Benchmark:
             a[key] = value
         if not isinstance(a.get("few_shot_random"), bool):
             raise ConfigError(f"dataset_args.{self.name}.few_shot_random must be true or false")
+        from evs_core.config import check_generation
+
+        a["generation_config"] = check_generation(a.get("generation_config") or {},
+                                                  f"dataset_args.{self.name}.generation_config", client=False)
 
     def _check_args(self) -> None:
         n = self.args["few_shot_num"]
@@ -211,6 +215,8 @@ class Benchmark:
                 from evs_core.data import find_split_files
 
                 files = find_split_files(root, self.args["split"], None if subset == DEFAULT else subset)
+                if not files and len(self.subsets) == 1:  # stored without its config folder
+                    files = find_split_files(root, self.args["split"], None)
                 where = ", ".join(str(f) for f in files[:3]) or str(root)
         except Exception:  # noqa: BLE001 - the message is best effort; the error is still one line
             pass
