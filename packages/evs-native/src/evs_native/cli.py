@@ -135,11 +135,15 @@ def eval_command(config_file, datasets, limit, judge_args, **flags):
 
 
 @click.group("benchmarks", invoke_without_command=True)
+@click.option("--tag", help="Only benchmarks with this tag.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def benchmarks_group(ctx):
-    """List the benchmarks evs knows (from every installed plugin)."""
+def benchmarks_group(ctx, tag=None, as_json=False):
+    """List the benchmarks evs knows (from every installed plugin); same as `evs benchmarks list`."""
     if ctx.invoked_subcommand is None:
-        ctx.invoke(list_benchmarks)
+        ctx.invoke(list_benchmarks, tag=tag, as_json=as_json)
+    elif tag or as_json:
+        raise click.UsageError(f"--tag/--json go after the subcommand: evs benchmarks {ctx.invoked_subcommand} --json")
 
 
 @benchmarks_group.command("list")
