@@ -212,7 +212,7 @@ def write_evalscope_perf(root: Path, model: str = "qwen2.5") -> Path:
     return run
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def evalscope_layout():
     """(write_evalscope_eval, write_evalscope_perf)."""
     return write_evalscope_eval, write_evalscope_perf
