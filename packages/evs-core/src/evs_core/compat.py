@@ -97,7 +97,7 @@ EVAL_ARGS: tuple[Arg, ...] = (
     Arg("enable_progress_tracker", "", "evs shows a live progress bar and appends every finished sample to "
         "predictions/*.jsonl, which is the progress record to watch", refused=True, flag=True),
     Arg("ignore_errors", "--ignore-errors", "always on in evs: a failed request or sample is recorded and counted, "
-        "never aborts the run", flag=True),
+        "never aborts the run (a saved EvalScope config's false loads too)", flag=True),
     Arg("debug", "--debug", "same: debug-level messages in logs/eval_log.log and on the terminal", flag=True),
     Arg("seed", "--seed", "same"),
     Arg("api_url", "--api-url", "same"),
