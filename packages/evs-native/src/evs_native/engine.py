@@ -248,7 +248,12 @@ class Evaluator:
                 cached[name] = self._load_cached(name)
             return await self._finish(cached)
         model_type = self.cfg.resolved_model_type()
-        self.model = self.registries.models.load(model_type)(self.cfg)
+        if self.cfg.executor == "ray":  # the same run, model calls on Ray actors (one per replica)
+            from evs_native.ray_executor import RayModelPool
+
+            self.model = RayModelPool(self.cfg, model_type)
+        else:
+            self.model = self.registries.models.load(model_type)(self.cfg)
         try:
             await self.model.preflight()
             self.run_dir = self._open_run_dir()
@@ -373,6 +378,13 @@ class Evaluator:
             except Exception as exc:  # noqa: BLE001 - an extra never fails the run
                 log.warning("%s: after_report failed: %s: %s", name, type(exc).__name__, exc)
             reports[name] = report
+        if reports:
+            from evs_native.html_report import write_report
+
+            try:
+                write_report(self.run_dir, redact=self.redact)
+            except Exception as exc:  # noqa: BLE001 - the shareable page never fails the run
+                log.warning("report.html could not be written: %s: %s", type(exc).__name__, exc)
         self.console.print(f"Run folder: {self.run_dir}")
         if getattr(self, "_log_handler", None) is not None:
             log.removeHandler(self._log_handler)
