@@ -161,6 +161,12 @@ def _open(pg, base: str, name: str, **params: str) -> None:
     pg.wait_for_timeout(500)
 
 
+def _wait_text(pg, text: str) -> None:
+    """A busy machine renders tables and code blocks late: wait for the text to be in the page."""
+    pg.wait_for_function("t => (document.querySelector('[data-testid=\"stMain\"]') || {textContent: ''})"
+                         ".textContent.includes(t)", arg=text, timeout=UI_TIMEOUT_MS)
+
+
 def _no_exception(pg) -> None:
     assert pg.locator("[data-testid='stException']").count() == 0, \
         pg.locator("[data-testid='stException']").first.inner_text()
@@ -170,8 +176,7 @@ def test_markdown_in_data_is_shown_as_text_and_fetches_nothing(site, page):
     base, pixel = site["base"], site["pixel"]
     _open(page, base, "samples", run=site["run"], model=site["model_dir"], dataset="gsm8k")
     page.get_by_text("Output", exact=True).first.wait_for(timeout=UI_TIMEOUT_MS)
-    page.wait_for_function("() => document.querySelector('[data-testid=\"stMain\"]').textContent.includes('![pwned]')",
-                           timeout=UI_TIMEOUT_MS)
+    _wait_text(page, "![pwned]")
     text = page.locator("[data-testid='stMain']").text_content()
     assert f"![pwned]({pixel.url}/answer.png)" in text and "**bold**" in text  # the model's answer, as text
     assert f"![q]({pixel.url}/question.png)" in text  # the prompt, as text
@@ -185,6 +190,7 @@ def test_markdown_in_data_is_shown_as_text_and_fetches_nothing(site, page):
                                                                "e.parentElement.parentElement.outerHTML.slice(0, 400)")
                                           for i in range(imgs.count())])
     _open(page, base, "runs")
+    _wait_text(page, "model.png")
     assert f"![m]({pixel.url}/model.png)" in page.locator("[data-testid='stMain']").inner_text()
     page.wait_for_timeout(1000)
     assert pixel.hits == [], pixel.hits
@@ -193,9 +199,11 @@ def test_markdown_in_data_is_shown_as_text_and_fetches_nothing(site, page):
 def test_evalscope_runs_are_listed_and_cut_perf_files_show_no_traceback(site, page):
     base = site["base"]
     _open(page, base, "runs")
+    _wait_text(page, "Qwen2.5-0.5B-Instruct")
     main = page.locator("[data-testid='stMain']").inner_text()
     assert "Qwen2.5-0.5B-Instruct" in main and "evalscope_perf/20250111_090000/qwen2.5" in main
     _open(page, base, "perf", perf="evalscope_perf/20250111_090000/qwen2.5")
+    _wait_text(page, "concurrency=10")
     _no_exception(page)
     assert "concurrency=10" in page.locator("[data-testid='stMain']").inner_text()
     cut = [r for r in ("cut_perf/20250111_090000/cutmodel/parallel_1_number_10",
