@@ -102,3 +102,10 @@ def test_native_installs_alone_and_gives_evs_eval(tmp_path):
     assert "gsm8k" in {b["name"] for b in json.loads(out.stdout)}
     out = subprocess.run([str(evs), "eval", "--help"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "--eval-type" in out.stdout
+
+@skip_install
+def test_arena_installs_alone_without_heavy_dependencies(tmp_path):
+    venv, names = _fresh_venv(tmp_path, "packages/evs-core", "cli", "packages/evs-arena")
+    assert "evs-arena" in names and not names & {"torch", "transformers", "datasets", "scikit-learn", "evs-native"}
+    out = subprocess.run([str(venv / "bin" / "evs"), "arena", "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "--pairing" in out.stdout

@@ -49,7 +49,7 @@ def _setup_bad(case: str, data: Path, tmp: Path) -> tuple[list[str], str]:
         rows = [json.loads(x) for x in path.read_text().splitlines()]
         del rows[1]["answer"]
         path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        return [], f"gsm8k: {path}: row 2 has no field 'answer' (fields: question)"
+        return [], f"{path}: gsm8k row 1: the row has no field 'answer' (fields: question)"
     if case == "data_not_utf8":
         path = data / "gsm8k" / "test.jsonl"
         path.write_bytes(path.read_bytes().replace(b"Janet", b"J\xe9net", 1))

@@ -1,7 +1,8 @@
 """The evs viz Streamlit app. Started by ``evs viz``; reads the outputs root from $EVS_VIZ_OUTPUTS.
 
-Pages (sidebar, or ``?page=`` in the URL): Runs, Run, Compare, Samples, Perf. Every file read
-goes through :mod:`evs_viz.data`, which refuses paths outside the outputs root.
+Pages (sidebar, or ``?page=`` in the URL): Runs, Run, Compare, Samples, Perf, Arena. Every file read
+goes through :mod:`evs_viz.data` (arena runs: :mod:`evs_viz.arena`), which refuses paths outside the
+outputs root.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from evs_core.stats import paired_compare
 
+from evs_viz import arena_page
 from evs_viz import data as D
-from evs_viz.stats import paired_compare
 
-PAGES = ["Runs", "Run", "Compare", "Samples", "Perf"]
+PAGES = ["Runs", "Run", "Compare", "Samples", "Perf", "Arena"]
 ROOT = Path(os.environ.get("EVS_VIZ_OUTPUTS", "outputs")).expanduser().resolve()
 PERF_COLUMNS = [
     ("completed", "completed"), ("failed", "failed"), ("duration", "duration s"),
@@ -639,6 +641,9 @@ def main() -> None:
         st.error(f"The outputs folder {md(ROOT)} does not exist.")
         return
     runs = discover(str(ROOT))
+    if page == "Arena":
+        arena_page.render(ROOT)
+        return
     try:
         {"Runs": page_runs, "Run": page_run, "Compare": page_compare, "Samples": page_samples, "Perf": page_perf}[page](runs)
     except Exception as exc:  # noqa: BLE001 - a viewer shows one line, never a traceback with server paths
