@@ -16,6 +16,7 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +28,32 @@ def safe_name(model: str) -> str:
     p = model.rstrip("/\\")
     if os.sep in p and Path(p).exists():
         p = Path(p).name
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", p).strip("_") or "model"
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", p).strip("_") or "model"
+    if len(name) > MAX_NAME:  # file names are limited to 255 bytes: keep a readable head and a digest
+        import hashlib
+
+        name = name[: MAX_NAME - 13] + "_" + hashlib.sha256(name.encode()).hexdigest()[:12]
+    return name
+
+
+MAX_NAME = 120
 
 
 def new_run_dir(work_dir: str | Path) -> Path:
+    """A fresh ``<work_dir>/<timestamp>[_n]`` folder. Creating it is the claim (``mkdir`` without
+    ``exist_ok``), so two runs started in the same second, even in two processes, never share one."""
     base = Path(work_dir)
+    base.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d_%H%M%S")
     run = base / stamp
     n = 1
-    while run.exists():
-        run = base / f"{stamp}_{n}"
-        n += 1
+    while True:
+        try:
+            run.mkdir()
+            break
+        except FileExistsError:
+            run = base / f"{stamp}_{n}"
+            n += 1
     for sub in SUBDIRS:
         (run / sub).mkdir(parents=True, exist_ok=True)
     return run
@@ -46,13 +62,16 @@ def new_run_dir(work_dir: str | Path) -> Path:
 class JsonlAppender:
     """Appends one JSON object per line and flushes it, so a crash loses at most a partial line."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, redact: Callable[[str], str] | None = None):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.redact = redact
         self._f = open(path, "a", encoding="utf-8")
 
     def write(self, obj: Any) -> None:
         line = obj.model_dump_json() if hasattr(obj, "model_dump_json") else json.dumps(obj, ensure_ascii=False)
+        if self.redact is not None:
+            line = self.redact(line)
         self._f.write(line + "\n")
         self._f.flush()
 
@@ -77,7 +96,10 @@ def read_jsonl_tolerant(path: Path) -> tuple[list[dict[str, Any]], int]:
     return rows, bad
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str, redact: Callable[[str], str] | None = None) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename (never half-written)."""
+    if redact is not None:
+        text = redact(text)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
@@ -87,6 +109,6 @@ def atomic_write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def atomic_write_jsonl(path: Path, rows: list[Any]) -> None:
+def atomic_write_jsonl(path: Path, rows: list[Any], redact: Callable[[str], str] | None = None) -> None:
     lines = [r.model_dump_json() if hasattr(r, "model_dump_json") else json.dumps(r, ensure_ascii=False) for r in rows]
-    atomic_write_text(path, "".join(line + "\n" for line in lines))
+    atomic_write_text(path, "".join(line + "\n" for line in lines), redact=redact)
