@@ -3,11 +3,14 @@
 # installed editable, the offline demo model, and the test tools. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# VENV: the virtualenv folder (default .venv). EVS_TEST_FIXTURES=0 leaves out the example plugin
+# that only the tests use (tools/demo.sh builds such a user-facing environment in .venv-demo).
 PY=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$PY" -m venv .venv
+VENV=${VENV:-.venv}
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PY" -m venv "$VENV"
 fi
-. .venv/bin/activate
+. "$VENV/bin/activate"
 pip install -q --upgrade pip
 # torch first, pinned: an unpinned requirement would pull a multi-GB CUDA build.
 pip install -q torch==2.13.0
@@ -21,5 +24,9 @@ pkgs+=(-e packages/evs-perf -e "packages/evs-viz[test]" -e "packages/evs-arena[t
 pkgs+=(-e "packages/evs-rag[test]")
 # the constraint keeps the CPU torch installed above (sentence-transformers would accept any torch)
 pip install -q -c <(echo "torch==2.13.0") "${pkgs[@]}"
-pip install -q -e tests/fixtures/evs-plugin-example
-echo "evs installed in .venv ($(.venv/bin/evs --version))"
+if [ "${EVS_TEST_FIXTURES:-1}" != 0 ]; then
+  pip install -q -e tests/fixtures/evs-plugin-example
+elif pip show -q evs-plugin-example 2>/dev/null; then
+  pip uninstall -q -y evs-plugin-example
+fi
+echo "evs installed in $VENV ($("$VENV/bin/evs" --version))"

@@ -66,7 +66,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="evs", standalone_mode=False)
     except EvsError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        from evs_core.redact import Redactor
+
+        # The run has already masked its own secrets; credential-shaped text (URL passwords,
+        # Bearer tokens) is masked here for every command.
+        click.echo(f"Error: {Redactor().text(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)

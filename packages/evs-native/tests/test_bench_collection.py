@@ -81,8 +81,10 @@ def test_schema_errors(tmp_path):
         DataCollection()
     bad = tmp_path / "s.json"
     bad.write_text('{"datasets": [{"name": "gsm8k"}]}')
+    with pytest.raises(ConfigError, match="'total'"):  # no total (an EvalScope schema) and no --limit
+        DataCollection({"local_path": str(bad)}).load_samples(None)
     with pytest.raises(ConfigError, match="'total'"):
-        DataCollection({"local_path": str(bad)})
+        DataCollection({"local_path": str(bad), "total": 0})
     bad.write_text("{not json")
     with pytest.raises(ConfigError, match="not a valid schema file"):
         DataCollection({"local_path": str(bad)})

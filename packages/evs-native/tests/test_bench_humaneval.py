@@ -110,3 +110,39 @@ def test_end_to_end_pass_at_k_against_a_fake_server(problems, tmp_path):
     assert rep.metrics["pass@2"].score == pytest.approx(expected_p2)
     assert rep.metrics["pass@4"].score == pytest.approx(5 / 8)
     assert math.isclose(pass_at_k(4, 2, 2), 1 - 1 / 6)
+
+
+def test_without_namespaces_code_runs_only_with_an_explicit_recorded_opt_out(problems, tmp_path, monkeypatch):
+    from evs_core.errors import ConfigError
+    from evs_native import sandbox
+
+    real = sandbox.availability
+    monkeypatch.setattr(sandbox, "availability",
+                        lambda isolation="bwrap": "bubblewrap (bwrap) is not installed" if isolation == "bwrap"
+                        else real(isolation))
+    with pytest.raises(ConfigError, match='bubblewrap.*"sandbox": "unsafe-none"'):
+        HumanEval({}, dataset_dir=str(SHARED))
+    with pytest.raises(ConfigError, match="sandbox must be one of bwrap, unsafe-none, not 'docker'"):
+        HumanEval({"sandbox": "docker"}, dataset_dir=str(SHARED))
+    p = problems[0]
+    right = f"```python\n{p['prompt']}{p['canonical_solution']}```"
+    cfg = {"model": "m", "api_key": "EMPTY", "datasets": ["humaneval"], "dataset_dir": str(SHARED),
+           "work_dir": str(tmp_path / "W"), "limit": 2, "no_progress": True, "retries": 0}
+    with FakeOpenAIServer(lambda body: right) as srv:
+        with pytest.raises(ConfigError, match="unsafe-none"):
+            run_task({**cfg, "api_url": srv.url})
+        assert srv.requests == [] and not (tmp_path / "W").exists()  # refused before any request or file
+        reports = run_task({**cfg, "api_url": srv.url, "dataset_args": {"humaneval": {"sandbox": "unsafe-none"}}})
+    rep = reports["humaneval"]
+    assert rep.config["dataset_args"] == {"humaneval": {"sandbox": "unsafe-none"}}  # in the report
+    reviews = [json.loads(x) for x in next((tmp_path / "W").glob("*/reviews/m/humaneval.jsonl")).read_text().splitlines()]
+    assert [r["metadata"]["isolation"] for r in reviews] == ["none", "none"]
+    scores = {r["sample_id"]: r["scores"]["pass"] for r in reviews}  # reviews are written as units finish
+    assert scores == {problems[0]["task_id"]: 1.0, problems[1]["task_id"]: 0.0}  # 1 got 0's answer
+
+
+def test_reviews_say_the_code_ran_under_bubblewrap(problems):
+    bench = HumanEval({}, dataset_dir=str(SHARED))
+    s = bench.load_samples(limit=1)[0]
+    r = asyncio.run(bench.score(s, ModelOutput(text=problems[0]["canonical_solution"]), RunContext()))
+    assert r.scores["pass"] == 1.0 and r.metadata["isolation"] == "bwrap"

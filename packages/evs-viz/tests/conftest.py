@@ -163,3 +163,56 @@ def outputs(tmp_path: Path) -> Path:
     write_perf_run(root / "perf", "20260103_090000_other", [2], base_ttft=35.0, model_id="other-model",
                    date="2026-01-03T09:00:00")
     return root
+
+
+# -- run folders as EvalScope writes them (report schema 1 and 2, perf summary and percentiles), with
+# the field names of its source (evalscope/report/report.py, evalscope/perf/utils/perf_constants.py)
+
+
+def write_evalscope_eval(root: Path, model: str = "Qwen2.5-0.5B-Instruct") -> Path:
+    run = root / "20250110_101010"
+    (run / "configs").mkdir(parents=True)
+    (run / "configs" / "task_config_3f2a1b.yaml").write_text(
+        f"model: {model}\neval_type: openai_api\ndatasets:\n- gsm8k\n- arc\napi_key: sk-evalscope-secret\n")
+    (run / "reports" / model).mkdir(parents=True)
+    v1 = {"name": f"{model}@gsm8k", "dataset_name": "gsm8k", "model_name": model, "score": 0.4,
+          "metrics": [{"name": "AverageAccuracy", "num": 5, "score": 0.4, "macro_score": 0.4,
+                       "categories": [{"name": ["default"], "num": 5, "score": 0.4, "macro_score": 0.4,
+                                       "subsets": [{"name": "main", "score": 0.4, "num": 5}]}]}],
+          "analysis": "N/A"}
+    (run / "reports" / model / "gsm8k.json").write_text(json.dumps(v1))
+    v2 = {"schema_version": 2, "name": f"{model}@arc", "dataset_name": "arc", "model_name": model,
+          "metrics": [{"identity": {"key": "acc", "name": "acc"}, "num": 10, "score": 0.6, "macro_score": 0.6,
+                       "categories": [{"name": ["default"], "num": 10, "score": 0.6, "macro_score": 0.6,
+                                       "subsets": [{"name": "ARC-Easy", "score": 0.8, "num": 5},
+                                                   {"name": "ARC-Challenge", "score": 0.4, "num": 5}]}],
+                       "semantics": {"kind": "primary"}}],
+          "analysis": "N/A"}
+    (run / "reports" / model / "arc.json").write_text(json.dumps(v2))
+    return run
+
+
+def write_evalscope_perf(root: Path, model: str = "qwen2.5") -> Path:
+    run = root / "20250111_090000" / model
+    for parallel, ttft in ((1, 20.0), (10, 55.0)):
+        point = run / f"parallel_{parallel}_number_{parallel * 10}"
+        point.mkdir(parents=True)
+        (point / "benchmark_summary.json").write_text(json.dumps({
+            "Test Duration (s)": 12.5, "Concurrency": parallel, "Request Rate (req/s)": -1,
+            "Total Requests": parallel * 10, "Success Requests": parallel * 10, "Failed Requests": 0,
+            "Req Throughput (req/s)": 0.8 * parallel, "Avg Latency (s)": 1.25,
+            "Output Throughput (tok/s)": 100.0 * parallel, "Total Throughput (tok/s)": 150.0 * parallel,
+            "Avg TTFT (ms)": ttft, "Avg TPOT (ms)": 9.5, "Avg ITL (ms)": 9.4, "Avg Input Tokens": 50,
+            "Avg Output Tokens": 128}))
+        (point / "benchmark_percentile.json").write_text(json.dumps([
+            {"Percentiles": f"{p}%", "TTFT (ms)": ttft * (1 + p / 100), "ITL (ms)": 9.0, "TPOT (ms)": 9.5,
+             "Latency (s)": 1.2 + p / 1000, "Input tokens": 50, "Output tokens": 128}
+            for p in (10, 25, 50, 66, 75, 80, 90, 95, 98, 99)]))
+        (point / "benchmark_args.json").write_text(json.dumps({"model": model, "parallel": parallel}))
+    return run
+
+
+@pytest.fixture(scope="session")
+def evalscope_layout():
+    """(write_evalscope_eval, write_evalscope_perf)."""
+    return write_evalscope_eval, write_evalscope_perf

@@ -298,3 +298,44 @@ def test_redact_masks_secrets_in_yaml_and_json():
     assert "api_url: http://x" in out and "api_key: null" in out
     out = D.redact('{"api_key": "sk-1", "headers": {"Authorization": "Bearer x"}, "url": "u", "max_tokens": 5}')
     assert "sk-1" not in out and "Bearer" not in out and '"max_tokens": 5' in out
+
+
+def test_evalscope_eval_run_is_read_as_a_run(tmp_path: Path, evalscope_layout):
+    write_evalscope_eval = evalscope_layout[0]
+
+    write_evalscope_eval(tmp_path)
+    (run,) = D.discover(tmp_path)
+    assert run.kind == "eval" and run.status == "ok", run.all_notes
+    assert run.models == ["Qwen2.5-0.5B-Instruct"] and sorted(run.datasets) == ["arc", "gsm8k"]
+    reps = {e.dataset: e for e in run.entries}
+    assert reps["gsm8k"].score == 0.4 and reps["gsm8k"].report["metric"] == "AverageAccuracy"
+    assert reps["arc"].score == 0.6 and reps["arc"].report["metric"] == "acc"
+    assert [(s["name"], s["score"], s["num"]) for s in reps["arc"].report["subsets"]] == [
+        ("ARC-Easy", 0.8, 5), ("ARC-Challenge", 0.4, 5)]
+    assert "eval_type: openai_api" in run.config_text  # EvalScope's configs/task_config_<hash>.yaml
+    assert "sk-evalscope-secret" not in D.redact(run.config_text)
+
+
+def test_evalscope_perf_sweep_is_one_run_with_percentiles(tmp_path: Path, evalscope_layout):
+    write_evalscope_perf = evalscope_layout[1]
+
+    write_evalscope_perf(tmp_path)
+    (run,) = D.discover(tmp_path)
+    assert run.kind == "perf" and run.rel == "20250111_090000/qwen2.5" and len(run.points) == 2, run.all_notes
+    p1, p10 = run.points
+    assert (p1.sweep_key, p1.sweep_value, p10.sweep_value) == ("concurrency", 1.0, 10.0)
+    assert p10.summary["request_throughput"] == 8.0 and p10.summary["mean_ttft_ms"] == 55.0
+    assert p10.summary["mean_e2el_ms"] == 1250.0 and p10.summary["completed"] == 100
+    assert dict(p10.percentiles["ttft"])[90.0] == pytest.approx(55.0 * 1.9)
+    assert dict(p10.percentiles["e2el"])[50.0] == pytest.approx(1250.0)
+
+
+def test_truncated_perf_files_are_notes_not_errors(tmp_path: Path, evalscope_layout):
+    write_evalscope_perf = evalscope_layout[1]
+
+    run_dir = write_evalscope_perf(tmp_path)
+    for f in run_dir.rglob("benchmark_*.json"):
+        f.write_text(f.read_text()[:40])
+    runs = D.discover(tmp_path)
+    assert runs and all(r.status == "corrupt" for r in runs)
+    assert all(not r.points for r in runs)

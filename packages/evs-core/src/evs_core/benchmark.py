@@ -29,6 +29,23 @@ from evs_core.stats import AGGREGATIONS, aggregate_values
 
 DEFAULT = "default"
 
+#: EvalScope's dataset_args keys evs accepts beyond its own. few_shot_random, dataset_id,
+#: eval_split/train_split and extra_params act here; filters, metric_list, aggregation,
+#: shuffle_choices and review_timeout are kept in ``Benchmark.args`` for the scoring code to read.
+EVALSCOPE_DATASET_ARGS: dict[str, Any] = {
+    "few_shot_random": False,
+    "dataset_id": None,
+    "train_split": None,
+    "eval_split": None,
+    "extra_params": {},
+    "filters": None,
+    "metric_list": None,
+    "aggregation": None,
+    "shuffle_choices": False,
+    "review_timeout": None,
+    "force_redownload": False,
+}
+
 
 @dataclass(frozen=True)
 class RunContext:
@@ -99,6 +116,7 @@ class Benchmark:
                     f" (valid: {', '.join(sorted(defaults))})"
                 )
         self.args = {**defaults, **args}
+        self._evalscope_args()
         self.dataset_dir = dataset_dir
         self.hub = hub
         self.seed = seed
@@ -140,11 +158,37 @@ class Benchmark:
             "system_prompt": cls.system_prompt,
             "generation_config": {},
             "shuffle": False,
+            **EVALSCOPE_DATASET_ARGS,
             "filters": None,
             "metric_list": None,
             "aggregation": None,
             **cls.extra_args,
         }
+
+    def _evalscope_args(self) -> None:
+        """EvalScope's names for evs's arguments (eval_split, train_split, extra_params)."""
+        a = self.args
+        if a.get("eval_split"):
+            a["split"] = a["eval_split"]
+        if a.get("train_split"):
+            self.fewshot_split = a["train_split"]
+        extra = a.get("extra_params") or {}
+        if not isinstance(extra, dict):
+            raise ConfigError(f"dataset_args.{self.name}.extra_params must be a mapping")
+        for key, value in extra.items():
+            if isinstance(value, dict) and {"value", "type"} <= set(value):  # EvalScope's spec form
+                value = value["value"]
+            if key not in type(self).extra_args:
+                raise ConfigError(f"unknown key '{key}' in dataset_args.{self.name}.extra_params"
+                                  f"{suggest(key, type(self).extra_args)}"
+                                  f" (valid: {', '.join(sorted(type(self).extra_args)) or 'none'})")
+            a[key] = value
+        if not isinstance(a.get("few_shot_random"), bool):
+            raise ConfigError(f"dataset_args.{self.name}.few_shot_random must be true or false")
+        from evs_core.config import check_generation
+
+        a["generation_config"] = check_generation(a.get("generation_config") or {},
+                                                  f"dataset_args.{self.name}.generation_config", client=False)
 
     def _check_args(self) -> None:
         n = self.args["few_shot_num"]
@@ -162,6 +206,10 @@ class Benchmark:
 
     # -- data --------------------------------------------------------------------------------
     def local_root(self) -> Path | None:
+        dataset_id = self.args.get("dataset_id")
+        if dataset_id and not self.args.get("local_path") and (
+                Path(dataset_id).expanduser().exists() or str(dataset_id).startswith((".", "/", "~"))):
+            self.args["local_path"] = dataset_id  # EvalScope: dataset_id may be a local folder
         if self.args.get("local_path"):
             root = Path(self.args["local_path"]).expanduser()
             if not root.exists():
@@ -190,6 +238,8 @@ class Benchmark:
                     return self.load_local(root, split, None)
             return self.load_local(root, split, subset)
         dataset_id = self.ms_id if self.hub == "modelscope" and self.ms_id else self.hf_id
+        if self.args.get("dataset_id"):  # EvalScope's override: a hub id (a local path is handled above)
+            dataset_id = self.args["dataset_id"]
         if not dataset_id:
             raise ConfigError(f"{self.name} has no online source: give --dataset-dir or dataset_args.{self.name}.local_path")
         hub_subset = self.hub_subset.get(subset, None if subset == DEFAULT else subset)
@@ -217,8 +267,42 @@ class Benchmark:
     def subset_samples(self, subset: str) -> list[Sample]:
         """Every sample of one subset's eval split, in file order."""
         rows = self.load_rows(self.args["split"], subset)
-        samples = (self.record_to_sample(r, i, subset) for i, r in enumerate(rows))
-        return [s for s in samples if s is not None]
+        out = []
+        for i, r in enumerate(rows):
+            try:
+                s = self.record_to_sample(r, i, subset)
+            except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+                raise ConfigError(self._row_error(r, i, subset, exc)) from None
+            except ConfigError as exc:  # a declarative record mapping names the row and field: add the file
+                raise ConfigError(f"{self._source(subset)}: {exc}") from None
+            if s is not None:
+                out.append(s)
+        return out
+
+    def _row_error(self, row: Any, index: int, subset: str, exc: Exception) -> str:
+        """One line naming the data file (or hub dataset), the row and the missing/bad field."""
+        if isinstance(exc, KeyError):
+            what = f"has no field '{exc.args[0]}'" if exc.args else "lacks a field"
+        else:
+            what = f"cannot be read ({type(exc).__name__}: {exc})"
+        fields = ", ".join(sorted(map(str, row))) if isinstance(row, dict) else type(row).__name__
+        return f"{self.name}: {self._source(subset)}: row {index + 1} {what} (fields: {fields})"
+
+    def _source(self, subset: str) -> str:
+        """The data files (or the hub dataset) a subset's rows come from, for messages."""
+        where = f"dataset {self.ms_id if self.hub == 'modelscope' and self.ms_id else self.hf_id}"
+        try:
+            root = self.local_root()
+            if root is not None:
+                from evs_core.data import find_split_files
+
+                files = find_split_files(root, self.args["split"], None if subset == DEFAULT else subset)
+                if not files and len(self.subsets) == 1:  # stored without its config folder
+                    files = find_split_files(root, self.args["split"], None)
+                where = ", ".join(str(f) for f in files[:3]) or str(root)
+        except Exception:  # noqa: BLE001 - the message is best effort; the error is still one line
+            pass
+        return where
 
     def load_samples(self, limit: int | float | None = None) -> list[Sample]:
         """Samples of every selected subset; ``limit`` applies to each subset."""
@@ -245,7 +329,10 @@ class Benchmark:
         cache = self.__dict__.setdefault("_fewshot_cache", {})
         if subset not in cache:
             rows = self.load_rows(self.fewshot_split, subset)
-            cache[subset] = [self.record_to_sample(r, i, subset) for i, r in enumerate(rows[:n])]
+            idx = list(range(len(rows)))
+            if self.args.get("few_shot_random"):  # EvalScope: a seeded random draw, not the first n
+                idx = sorted(random.Random(f"{self.seed}:{subset}").sample(idx, min(n, len(idx))))
+            cache[subset] = [self.record_to_sample(rows[i], i, subset) for i in idx[:n]]
         return cache[subset]
 
     # -- prompting ---------------------------------------------------------------------------

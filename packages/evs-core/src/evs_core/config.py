@@ -11,15 +11,112 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from evs_core.errors import ConfigError, suggest
+
+# -- generation_config ------------------------------------------------------------------------
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and v not in (float("inf"), -float("inf"))
+
+
+def _check(pred, what: str):
+    return (pred, what)
+
+
+_POS_INT = _check(lambda v: _is_int(v) and v >= 1, "a positive integer")
+_NONNEG_INT = _check(lambda v: _is_int(v) and v >= 0, "a non-negative integer")
+_NONNEG_NUM = _check(lambda v: _is_num(v) and v >= 0, "a number >= 0")
+_POS_NUM = _check(lambda v: _is_num(v) and v > 0, "a number > 0")
+_NUM = _check(_is_num, "a number")
+_BOOL = _check(lambda v: isinstance(v, bool), "true or false")
+_DICT = _check(lambda v: isinstance(v, dict), "a mapping")
+_STR = _check(lambda v: isinstance(v, str), "a string")
+_STOP = _check(lambda v: isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v)),
+               "a string or a list of strings")
+
+#: Sampling keys sent to the server (or used by a local model), with their checks.
+SAMPLING_KEYS: dict[str, tuple] = {
+    "max_tokens": _POS_INT, "max_new_tokens": _POS_INT, "max_completion_tokens": _POS_INT, "min_tokens": _NONNEG_INT,
+    "temperature": _NONNEG_NUM, "top_p": _check(lambda v: _is_num(v) and 0 < v <= 1, "a number in (0, 1]"),
+    "top_k": _check(lambda v: _is_int(v) and v >= -1, "an integer >= -1 (-1: off)"),
+    "min_p": _check(lambda v: _is_num(v) and 0 <= v <= 1, "a number in [0, 1]"),
+    "stop": _STOP, "stop_seqs": _STOP, "stop_token_ids": _check(lambda v: isinstance(v, list) and all(map(_is_int, v)),
+                                                                  "a list of integers"),
+    "frequency_penalty": _NUM, "presence_penalty": _NUM, "repetition_penalty": _POS_NUM,
+    "logit_bias": _DICT, "seed": _check(_is_int, "an integer"), "do_sample": _BOOL, "logprobs": _BOOL,
+    "top_logprobs": _NONNEG_INT, "parallel_tool_calls": _BOOL, "reasoning_effort": _STR,
+    "response_format": _DICT, "chat_template_kwargs": _DICT, "ignore_eos": _BOOL, "skip_special_tokens": _BOOL,
+    "num_beams": _POS_INT, "stream": _BOOL, "stream_options": _DICT,
+    # merged into the request as the OpenAI SDK does
+    "extra_body": _DICT, "extra_headers": _check(lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in
+                                                                                       v.values()),
+                                                 "a mapping of header names to strings"),
+    "extra_query": _DICT,
+}
+#: Keys that configure the client, not the request: taken out of generation_config.
+CLIENT_KEYS: dict[str, tuple] = {
+    "timeout": _POS_NUM, "retries": _NONNEG_INT, "retry_interval": _NONNEG_NUM, "batch_size": _POS_INT,
+    "n": _POS_INT,
+}
+#: EvalScope generation keys evs does not send, with the reason.
+REFUSED_GEN_KEYS = {
+    **dict.fromkeys(("height", "width", "num_inference_steps", "guidance_scale"),
+                    "image generation settings; text-to-image models are evaluated by `evs aigc`"),
+    **dict.fromkeys(("anthropic_cache_control", "anthropic_cache_strategy"),
+                    "Anthropic API settings; evs speaks the OpenAI protocol"),
+    **dict.fromkeys(("reasoning_tokens", "reasoning_summary", "reasoning_history"),
+                    "Anthropic/Responses API settings; for a vLLM/SGLang thinking switch use "
+                    "extra_body.chat_template_kwargs (e.g. {\"enable_thinking\": false})"),
+    "response_schema": "use the OpenAI key response_format ({\"type\": \"json_schema\", …})",
+}
+
+
+def check_generation(gen: Any, where: str = "generation_config", client: bool = True) -> dict[str, Any]:
+    """Validate a generation config; returns it with ``stop_seqs`` renamed ``stop``.
+
+    Unknown keys stop with a suggestion (anything goes inside ``extra_body``); wrong types or values
+    stop with the expected form. ``client`` allows the client keys (timeout, retries…), which only
+    the run's own generation_config may hold.
+    """
+    if not isinstance(gen, dict):
+        raise ConfigError(f"{where} must be a mapping, not {type(gen).__name__}")
+    allowed = {**SAMPLING_KEYS, **(CLIENT_KEYS if client else {})}
+    out = {k: v for k, v in gen.items() if v is not None}  # None means "unset", as in EvalScope's dumps
+    for key, value in gen.items():
+        if key in REFUSED_GEN_KEYS:
+            raise ConfigError(f"{where}.{key} is not supported: {REFUSED_GEN_KEYS[key]}")
+        if key not in allowed:
+            if key in CLIENT_KEYS:
+                raise ConfigError(f"{where}.{key} configures the client: set it in the run's --generation-config")
+            raise ConfigError(f"unknown key '{key}' in {where}{suggest(key, allowed)}; keys the server should "
+                              "receive as they are go inside extra_body")
+        pred, what = allowed[key]
+        if value is not None and not pred(value):
+            shown = json.dumps(value) if isinstance(value, (str, int, float, bool)) else type(value).__name__
+            raise ConfigError(f"bad value for {where}.{key} ({shown}): must be {what}")
+    if "stop_seqs" in out:
+        seqs = out.pop("stop_seqs")
+        if "stop" in out and out["stop"] != seqs:
+            raise ConfigError(f"{where}: give stop or stop_seqs, not both")
+        out["stop"] = seqs
+    if out.get("max_tokens") is not None and out.get("max_new_tokens") is not None \
+            and out["max_tokens"] != out["max_new_tokens"]:
+        raise ConfigError(f"{where}: max_tokens and max_new_tokens disagree; give one")
+    return out
 
 
 class TaskConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     model: str = Field(description="Model name: an API model id, a local path, a hub id, or 'mock'.")
+    model_id: str | None = Field(None, description="The model name in reports and output folders (default: model).")
     model_type: str | None = Field(
         None, description="Model adapter: openai_api, transformers, mock. Inferred when omitted."
     )
@@ -36,7 +133,11 @@ class TaskConfig(BaseModel):
     work_dir: str = Field("outputs", description="Where run folders are written.")
     concurrency: int = Field(8, ge=1, description="Samples in flight at once (API) or batch size (local).")
     timeout: float = Field(300.0, gt=0, description="Seconds per model request.")
+    idle_timeout: float = Field(60.0, gt=0, description="Seconds without a byte before a streamed request is "
+                                "given up (and retried).")
     retries: int = Field(3, ge=0, description="Retries of a request on 429/5xx/connection errors.")
+    retry_interval: float | None = Field(None, ge=0, description="Base seconds between retries (exponential "
+                                         "backoff with jitter; default 0.5).")
     use_cache: str | None = Field(None, description="Resume from (and write into) this earlier run folder.")
     rescore: bool = Field(False, description="Recompute reviews and reports from saved predictions.")
     repeats: int = Field(1, ge=1, description="Generations per sample (pass@k, majority vote).")
@@ -48,6 +149,56 @@ class TaskConfig(BaseModel):
     replicas: int = Field(1, ge=1, description="With --executor ray: model replicas (Ray actors).")
     ray_resources: dict[str, Any] = Field(default_factory=dict,
                                           description="Ray resources per replica: num_cpus, num_gpus, memory, resources.")
+    no_timestamp: bool = Field(False, description="Write the run into work_dir itself, not a timestamped folder.")
+    debug: bool = Field(False, description="Debug-level log messages.")
+    collect_perf: bool = Field(True, description="Record latency (and TTFT when streaming) per sample.")
+    ignore_errors: bool = Field(True, description="EvalScope's key; evs never aborts a run on a failed sample "
+                                "(each is recorded and counted), whatever its value.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _client_keys(cls, data):
+        """EvalScope's TaskConfig keys (``TaskConfig(eval_type=…)`` works as in EvalScope), and
+        generation_config's client keys (timeout, retries…), which configure the run."""
+        if not isinstance(data, dict):
+            return data
+        from evs_core.compat import normalize_task
+
+        data = normalize_task(data)
+        if not isinstance(data.get("generation_config"), dict):
+            return data
+        gen = check_generation(data["generation_config"])
+        for key in ("timeout", "retries", "retry_interval"):
+            if key in gen:
+                value = gen.pop(key)
+                if data.get(key) is None:  # the top-level key wins, as EvalScope's deprecated one does
+                    data[key] = value
+        if "batch_size" in gen:
+            value = gen.pop("batch_size")
+            if data.get("concurrency") is None:
+                data["concurrency"] = value
+        if "n" in gen:
+            value = gen.pop("n")
+            if value and value > 1:  # EvalScope: n>1 means repeats
+                if data.get("repeats") not in (None, 1, value):
+                    raise ValueError(f"generation_config.n ({value}) and repeats ({data['repeats']}) disagree")
+                data["repeats"] = value
+        data["generation_config"] = gen
+        return data
+
+    @field_validator("model_id")
+    @classmethod
+    def _model_id(cls, v):
+        if v is not None and not v.strip():
+            raise ValueError("must not be empty")
+        return v
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, v):
+        if not v or not v.strip():
+            raise ValueError("must not be empty")
+        return v
 
     @field_validator("benchmark_file", mode="before")
     @classmethod
@@ -90,15 +241,17 @@ class TaskConfig(BaseModel):
             return "mock"
         return "transformers"
 
+    @property
+    def display_name(self) -> str:
+        """The model's name in reports and output folders."""
+        return self.model_id or self.model
+
     def public_dict(self) -> dict[str, Any]:
-        """The config as saved in run folders and reports: the API key is masked."""
-        d = self.model_dump()
-        if d.get("api_key") and d["api_key"] != "EMPTY":
-            d["api_key"] = "***"
-        judge = d.get("judge") or {}
-        if judge.get("api_key") and judge["api_key"] != "EMPTY":
-            judge["api_key"] = "***"
-        return d
+        """The config as saved in run folders and reports: keys, credential headers and URL
+        passwords are masked (:mod:`evs_core.redact`)."""
+        from evs_core.redact import redactor_for
+
+        return redactor_for(self).obj(self.model_dump())
 
 
 def _format_error(err: ValidationError) -> str:
@@ -117,9 +270,9 @@ def _format_error(err: ValidationError) -> str:
 
 def make_config(data: dict[str, Any]) -> TaskConfig:
     """Validate a dict into a :class:`TaskConfig`, or raise a one-line ConfigError."""
-    data = dict(data)
-    if "eval_batch_size" in data:  # EvalScope's name
-        data.setdefault("concurrency", data.pop("eval_batch_size"))
+    from evs_core.compat import normalize_task
+
+    data = normalize_task(data)
     try:
         return TaskConfig(**data)
     except ValidationError as exc:
@@ -131,7 +284,11 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"config file not found: {p}")
-    text = p.read_text(encoding="utf-8")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {p} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                          f"{exc.start})") from None
     try:
         if p.suffix.lower() == ".json":
             data = json.loads(text)

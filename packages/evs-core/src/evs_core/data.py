@@ -95,6 +95,15 @@ def _suffix_of(name: str, table: dict[str, str]) -> str | None:
 
 
 def read_records(path: str | Path, loaders: Any = None) -> list[dict[str, Any]]:
+    """Rows of a data file; a file that is not UTF-8 is one line naming it, never a traceback."""
+    try:
+        return _read_records(path, loaders)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+                          "save the file as UTF-8") from None
+
+
+def _read_records(path: str | Path, loaders: Any = None) -> list[dict[str, Any]]:
     """Read one local data file into a list of dicts with the loader registered for its suffix."""
     p = Path(path)
     if not p.exists():

@@ -145,12 +145,17 @@ class OpenAIAPIModel(ModelAdapter):
     """An OpenAI-compatible server (vLLM, SGLang, TGI, Ollama, OpenAI…), chat or completions.
 
     ``model_args``: ``api`` (``chat`` or ``completions``), ``headers`` (dict), ``max_connections``,
-    ``supports_images`` (default true) and the image options of :class:`evs_core.images.ImageOptions`
-    (``image_max_pixels``, ``image_max_side``, ``image_max_bytes``, ``image_format``, ``image_quality``,
-    ``image_detail``, ``image_url_mode``): image parts are sent as base64 data URLs, resized to the
-    limits; an image that cannot be read or fit fails its sample with ``ImageError``, before sending.
-    Retries 408/409/425/429/5xx and connection errors ``config.retries`` times with
-    exponential backoff and jitter; other 4xx fail at once.
+    ``backoff``, ``supports_images`` (default true) and the image options of
+    :class:`evs_core.images.ImageOptions` (``image_max_pixels``, ``image_max_side``, ``image_max_bytes``,
+    ``image_format``, ``image_quality``, ``image_detail``, ``image_url_mode``): image parts are sent as
+    base64 data URLs, resized to the limits; an image that cannot be read or fit fails its sample with
+    ``ImageError``, before sending. Retries 408/409/425/429/5xx, connection errors, timeouts and malformed bodies
+    ``config.retries`` times with exponential backoff and jitter; other 4xx fail at once.
+
+    ``generation_config`` as the OpenAI SDK reads it: ``extra_body`` is merged into the request
+    body, ``extra_headers`` into the headers, ``extra_query`` into the URL; ``stream: true`` reads
+    server-sent events, records the time to the first token (``ttft_s``) and gives up a request
+    that sends no byte for ``config.idle_timeout`` seconds (then retries it).
     """
 
     name = "openai_api"
@@ -165,6 +170,9 @@ class OpenAIAPIModel(ModelAdapter):
             from evs_core.errors import ConfigError, suggest
 
             key = sorted(unknown)[0]
+            if key == "chat_template":
+                raise ConfigError("chat_template applies to local models; an API server applies its own template "
+                                  "(vLLM: --chat-template when starting the server)")
             raise ConfigError(f"unknown model_args key '{key}' for the API model{suggest(key, self.ARGS)}")
         if not config.api_url:
             raise EvsError("the API model needs --api-url")
@@ -175,7 +183,8 @@ class OpenAIAPIModel(ModelAdapter):
         self.api = config.model_args.get("api", "chat")
         if self.api not in ("chat", "completions"):
             raise EvsError(f"model_args.api must be 'chat' or 'completions', not '{self.api}'")
-        self.backoff = float(config.model_args.get("backoff", 0.5))
+        backoff = config.model_args.get("backoff", getattr(config, "retry_interval", None))
+        self.backoff = float(backoff if backoff is not None else 0.5)
         from evs_core.images import ImageOptions
 
         self.image_options = ImageOptions.from_model_args(config.model_args)
@@ -212,20 +221,33 @@ class OpenAIAPIModel(ModelAdapter):
             reason = str(exc) or type(exc).__name__
             raise EvsError(f"cannot reach --api-url {self.config.api_url}: {type(exc).__name__}: {reason}") from None
 
-    def _body(self, request: Request) -> tuple[str, dict[str, Any]]:
+    def _body(self, request: Request) -> tuple[str, dict[str, Any], dict[str, Any]]:
+        """(path, body, transport options: stream, headers, params) of a request."""
         gen = {**self.config.generation_config, **request.generation}
         gen.pop("do_sample", None)
+        if "stop_seqs" in gen:
+            gen.setdefault("stop", gen.pop("stop_seqs"))
         if "max_new_tokens" in gen:
-            gen.setdefault("max_tokens", gen.pop("max_new_tokens"))
+            value = gen.pop("max_new_tokens")
+            gen.setdefault("max_tokens", value)
+        extra_body = gen.pop("extra_body", None) or {}
+        transport = {"stream": bool(gen.pop("stream", False)), "headers": gen.pop("extra_headers", None) or {},
+                     "params": gen.pop("extra_query", None) or {}}
         body: dict[str, Any] = {"model": self.config.model, **gen}
+        if transport["stream"]:
+            body["stream"] = True
+            body.setdefault("stream_options", {"include_usage": True})
         if self.api == "completions" or request.messages is None:
             prompt = request.prompt
             if prompt is None:
                 prompt = "\n\n".join(str(m["content"]) for m in request.messages or [])
             body["prompt"] = prompt
-            return "/completions", body
-        body["messages"] = request.messages
-        return "/chat/completions", body
+            path = "/completions"
+        else:
+            body["messages"] = request.messages
+            path = "/chat/completions"
+        body.update(extra_body)  # as the OpenAI SDK: extra_body keys land at the top level of the body
+        return path, body, transport
 
     async def agenerate(self, request: Request) -> ModelOutput:
         import aiohttp
@@ -250,22 +272,40 @@ class OpenAIAPIModel(ModelAdapter):
                     return ModelOutput(error=f"ImageError: {exc}")
                 request = Request(messages=messages, prompt=request.prompt, kind=request.kind,
                                   continuations=request.continuations, generation=request.generation)
-        path, body = self._body(request)
-        payload = json_with_images(body) if n_images else None
+        path, body, transport = self._body(request)
         client = self._get_client()
         start = time.perf_counter()
         last_error = ""
+        kwargs: dict[str, Any] = {"json": body}
+        if n_images:  # the base64 images spliced in, not scanned by the JSON encoder
+            kwargs = {"data": json_with_images(body), "headers": {"Content-Type": "application/json"}}
+        if transport["headers"]:
+            kwargs["headers"] = {**kwargs.get("headers", {}), **transport["headers"]}
+        if transport["params"]:
+            kwargs["params"] = transport["params"]
+        if transport["stream"]:
+            idle = min(self.config.idle_timeout, self.config.timeout)
+            kwargs["timeout"] = aiohttp.ClientTimeout(total=self.config.timeout, sock_read=idle,
+                                                      sock_connect=min(10.0, self.config.timeout))
         for attempt in range(self.config.retries + 1):
             if attempt:
                 delay = self.backoff * (2 ** (attempt - 1))
                 await asyncio.sleep(delay * (0.5 + random.random()))
+            t0 = time.perf_counter()
             try:
-                post = {"data": payload, "headers": {"Content-Type": "application/json"}} if payload else {"json": body}
-                async with client.post(self.base_url + path, **post) as resp:
+                async with client.post(self.base_url + path, **kwargs) as resp:
                     status = resp.status
+                    if transport["stream"] and status < 400:
+                        try:
+                            return await self._read_stream(resp, t0, start)
+                        except _Malformed as exc:
+                            last_error = f"MalformedResponse: {exc}"
+                            continue
                     raw = await resp.read()
             except TimeoutError:
-                last_error = "Timeout: no complete answer within --timeout"
+                last_error = ("Timeout: no byte for --idle-timeout while streaming" if transport["stream"]
+                              and time.perf_counter() - t0 < self.config.timeout * 0.999
+                              else "Timeout: no complete answer within --timeout")
                 continue
             except aiohttp.ClientError as exc:
                 last_error = f"ConnectionError: {type(exc).__name__}: {exc}"
@@ -278,9 +318,10 @@ class OpenAIAPIModel(ModelAdapter):
                 return ModelOutput(error=self._http_error(status, text, n_images), latency_s=time.perf_counter() - start)
             try:
                 return self._parse(json.loads(text), time.perf_counter() - start)
-            except (ValueError, KeyError, IndexError, TypeError) as exc:
-                return ModelOutput(error=f"MalformedResponse: {type(exc).__name__}: {exc}",
-                                   latency_s=time.perf_counter() - start)
+            except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+                # A cut or garbled body is a server fault like a 5xx: retried, then recorded.
+                last_error = f"MalformedResponse: {type(exc).__name__}: {exc}"
+                continue
         return ModelOutput(error=last_error or "failed", latency_s=time.perf_counter() - start)
 
     @staticmethod
@@ -293,6 +334,61 @@ class OpenAIAPIModel(ModelAdapter):
             return f"ImageRejected: the endpoint refused the request's {n_images} image(s) (HTTP {status}: {head})"
         return f"HTTP {status}: {head}"
 
+    async def _read_stream(self, resp, t0: float, start: float) -> ModelOutput:
+        """Server-sent events of a streamed completion, joined into one output."""
+        parts: list[str] = []
+        reasoning: list[str] = []
+        finish = None
+        usage = None
+        model = None
+        ttft = None
+        done = False
+        buf = b""
+        async for chunk in resp.content.iter_any():
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                line = line.strip()
+                if not line or line.startswith(b":") or not line.startswith(b"data:"):
+                    continue
+                data = line[5:].strip()
+                if data == b"[DONE]":
+                    done = True
+                    break
+                try:
+                    event = json.loads(data)
+                except ValueError:
+                    raise _Malformed(f"bad event {data[:80]!r}") from None
+                if not isinstance(event, dict):
+                    raise _Malformed("an event is not a JSON object")
+                if event.get("error"):
+                    raise _Malformed(f"error event: {str(event['error'])[:200]}")
+                model = event.get("model") or model
+                if event.get("usage"):
+                    usage = event["usage"]
+                for choice in event.get("choices") or []:
+                    delta = choice.get("delta") or {}
+                    piece = delta.get("content") if "delta" in choice else choice.get("text")
+                    think = delta.get("reasoning_content") or delta.get("reasoning")
+                    if (piece or think) and ttft is None:
+                        ttft = time.perf_counter() - t0
+                    if piece:
+                        parts.append(piece)
+                    if think:
+                        reasoning.append(think)
+                    if choice.get("finish_reason"):
+                        finish = choice["finish_reason"]
+            if done:
+                break
+        if not done and finish is None:
+            raise _Malformed("the stream ended before [DONE]")
+        latency = time.perf_counter() - start
+        out = self._parse({"choices": [{"message": {"content": "".join(parts),
+                                                     "reasoning_content": "".join(reasoning) or None},
+                                        "finish_reason": finish}], "usage": usage, "model": model}, latency)
+        out.ttft_s = ttft if getattr(self.config, "collect_perf", True) else None
+        return out
+
     def _parse(self, data: dict[str, Any], latency: float) -> ModelOutput:
         choice = data["choices"][0]
         if "message" in choice:
@@ -302,6 +398,8 @@ class OpenAIAPIModel(ModelAdapter):
         else:
             text = choice.get("text") or ""
             reasoning = None
+        if not isinstance(text, str):
+            raise TypeError("content is not a string")
         answer, think = split_reasoning(text)
         if think is not None:
             reasoning = (reasoning + "\n" + think) if reasoning else think
@@ -314,7 +412,7 @@ class OpenAIAPIModel(ModelAdapter):
                 completion_tokens=usage.get("completion_tokens") or 0,
                 total_tokens=usage.get("total_tokens") or 0,
             ) if usage else None,
-            latency_s=latency,
+            latency_s=latency if getattr(self.config, "collect_perf", True) else None,
             finish_reason=choice.get("finish_reason"),
             model=data.get("model"),
         )
@@ -323,6 +421,10 @@ class OpenAIAPIModel(ModelAdapter):
         if self._client is not None:
             await self._client.close()
             self._client = None
+
+
+class _Malformed(Exception):
+    """A streamed response that cannot be read (retried like a 5xx)."""
 
 
 class MockModel(ModelAdapter):

@@ -7,9 +7,9 @@
         logs/eval_log.log
         predictions/<model>/<dataset>.jsonl   one line per (sample, repeat), appended as it finishes
         reviews/<model>/<dataset>.jsonl       one line per (sample, repeat)
-        reports/<model>/<dataset>.json        the report (schema: evs_core.schema.Report)
         media/<sha256>.<ext>                  images sent inline, written once and referenced from
                                               predictions as ``media/<sha256>.<ext>``
+        reports/<model>/<dataset>.json        the report (schema: evs_core.schema.Report)
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +30,32 @@ def safe_name(model: str) -> str:
     p = model.rstrip("/\\")
     if os.sep in p and Path(p).exists():
         p = Path(p).name
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", p).strip("_") or "model"
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", p).strip("_") or "model"
+    if len(name) > MAX_NAME:  # file names are limited to 255 bytes: keep a readable head and a digest
+        import hashlib
+
+        name = name[: MAX_NAME - 13] + "_" + hashlib.sha256(name.encode()).hexdigest()[:12]
+    return name
+
+
+MAX_NAME = 120
 
 
 def new_run_dir(work_dir: str | Path) -> Path:
+    """A fresh ``<work_dir>/<timestamp>[_n]`` folder. Creating it is the claim (``mkdir`` without
+    ``exist_ok``), so two runs started in the same second, even in two processes, never share one."""
     base = Path(work_dir)
+    base.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d_%H%M%S")
     run = base / stamp
     n = 1
-    while run.exists():
-        run = base / f"{stamp}_{n}"
-        n += 1
+    while True:
+        try:
+            run.mkdir()
+            break
+        except FileExistsError:
+            run = base / f"{stamp}_{n}"
+            n += 1
     for sub in SUBDIRS:
         (run / sub).mkdir(parents=True, exist_ok=True)
     return run
@@ -63,6 +79,14 @@ def _request_with_images(obj: Any) -> bool:
     return False
 
 
+def _line_with_media(obj: Any, store) -> str:
+    if store is not None and _request_with_images(obj):
+        d = obj.model_dump(mode="json")
+        d["request"]["messages"] = store.externalize(d["request"]["messages"])
+        return json.dumps(d, ensure_ascii=False)
+    return obj.model_dump_json() if hasattr(obj, "model_dump_json") else json.dumps(obj, ensure_ascii=False)
+
+
 class JsonlAppender:
     """Appends one JSON object per line and flushes it, so a crash loses at most a partial line.
 
@@ -71,9 +95,10 @@ class JsonlAppender:
     :class:`evs_core.images.MediaStore`).
     """
 
-    def __init__(self, path: Path, media_dir: Path | None = None):
+    def __init__(self, path: Path, redact: Callable[[str], str] | None = None, media_dir: Path | None = None):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.redact = redact
         if media_dir is None:
             run = run_dir_of(path)
             media_dir = run / "media" if run is not None else None
@@ -81,19 +106,15 @@ class JsonlAppender:
         self._media = None
         self._f = open(path, "a", encoding="utf-8")
 
-    def _line(self, obj: Any) -> str:
-        if self._media_dir is not None and _request_with_images(obj):
-            if self._media is None:
-                from evs_core.images import MediaStore
-
-                self._media = MediaStore(self._media_dir)
-            d = obj.model_dump(mode="json")
-            d["request"]["messages"] = self._media.externalize(d["request"]["messages"])
-            return json.dumps(d, ensure_ascii=False)
-        return obj.model_dump_json() if hasattr(obj, "model_dump_json") else json.dumps(obj, ensure_ascii=False)
-
     def write(self, obj: Any) -> None:
-        self._f.write(self._line(obj) + "\n")
+        if self._media is None and self._media_dir is not None and _request_with_images(obj):
+            from evs_core.images import MediaStore
+
+            self._media = MediaStore(self._media_dir)
+        line = _line_with_media(obj, self._media)
+        if self.redact is not None:
+            line = self.redact(line)
+        self._f.write(line + "\n")
         self._f.flush()
 
     def close(self) -> None:
@@ -117,7 +138,10 @@ def read_jsonl_tolerant(path: Path) -> tuple[list[dict[str, Any]], int]:
     return rows, bad
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str, redact: Callable[[str], str] | None = None) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename (never half-written)."""
+    if redact is not None:
+        text = redact(text)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
@@ -127,20 +151,11 @@ def atomic_write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def atomic_write_jsonl(path: Path, rows: list[Any]) -> None:
-    if any(_request_with_images(r) for r in rows) and run_dir_of(path) is not None:
+def atomic_write_jsonl(path: Path, rows: list[Any], redact: Callable[[str], str] | None = None) -> None:
+    store = None
+    if run_dir_of(path) is not None and any(_request_with_images(r) for r in rows):
         from evs_core.images import MediaStore
 
         store = MediaStore(run_dir_of(path) / "media")
-        lines = []
-        for r in rows:
-            if _request_with_images(r):
-                d = r.model_dump(mode="json")
-                d["request"]["messages"] = store.externalize(d["request"]["messages"])
-                lines.append(json.dumps(d, ensure_ascii=False))
-            else:
-                lines.append(r.model_dump_json())
-        atomic_write_text(path, "".join(line + "\n" for line in lines))
-        return
-    lines = [r.model_dump_json() if hasattr(r, "model_dump_json") else json.dumps(r, ensure_ascii=False) for r in rows]
-    atomic_write_text(path, "".join(line + "\n" for line in lines))
+    lines = [_line_with_media(r, store) for r in rows]
+    atomic_write_text(path, "".join(line + "\n" for line in lines), redact=redact)

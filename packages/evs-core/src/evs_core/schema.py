@@ -48,6 +48,7 @@ class ModelOutput(_Model):
     reasoning: str | None = None
     usage: Usage | None = None
     latency_s: float | None = None
+    ttft_s: float | None = None  # time to the first content token, when the response was streamed
     finish_reason: str | None = None
     logprobs: list[float] | None = None  # log-likelihood of each choice, for MC scoring
     error: str | None = None

@@ -4,8 +4,12 @@
 with whatever ``responder(body: dict) -> str`` returns (the request body is the parsed JSON),
 and ``GET /v1/models``. Faults for tests: ``fail_rate`` (HTTP 500 for that share of requests,
 chosen reproducibly by ``seed``), ``latency`` (seconds before each answer), ``reasoning``
-(a ``reasoning_content`` field), ``reject`` (``reject(body) -> str | None``: a message
-answers HTTP 400 with it, as a text-only server refuses image input). It runs in a thread; use it as a context manager.
+(a ``reasoning_content`` field), ``malformed`` (the first n answers are cut JSON bodies),
+``stall`` (seconds of silence after the first streamed chunk), ``echo_auth`` (HTTP 401 whose
+body repeats the request's Authorization header, as some servers do). A body with
+``"stream": true`` is answered with server-sent events, one chunk per word. It runs in a thread;
+use it as a context manager. ``reject`` (``reject(body) -> str | None``): a message answers
+HTTP 400 with it, as a text-only server refuses image input. ``headers`` keeps the headers of each POST.
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ def last_user_text(body: dict[str, Any]) -> str:
 class FakeOpenAIServer:
     def __init__(self, responder: Callable[[dict[str, Any]], str] | None = None, *, fail_rate: float = 0.0,
                  latency: float = 0.0, seed: int = 0, reasoning: Callable[[dict[str, Any]], str] | None = None,
-                 model: str = "fake-model", reject: Callable[[dict[str, Any]], str | None] | None = None) -> None:
+                 model: str = "fake-model", malformed: int = 0, stall: float = 0.0,
+                 echo_auth: bool = False, reject: Callable[[dict[str, Any]], str | None] | None = None) -> None:
         self.responder = responder or (lambda body: "The answer is 42.")
         self.reasoning = reasoning
         self.reject = reject
@@ -45,6 +50,10 @@ class FakeOpenAIServer:
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self.malformed = malformed
+        self.stall = stall
+        self.echo_auth = echo_auth
         self.failures = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -92,15 +101,33 @@ class FakeOpenAIServer:
                     time.sleep(outer.latency)
                 with outer._lock:
                     outer.requests.append(body)
+                    outer.headers.append(dict(self.headers.items()))
                     fail = outer.fail_rate > 0 and outer._rng.random() < outer.fail_rate
                     if fail:
                         outer.failures += 1
+                    garble = outer.malformed > 0
+                    if garble:
+                        outer.malformed -= 1
+                if outer.echo_auth:
+                    self._send(401, {"error": {"message": f"invalid credentials: {self.headers.get('Authorization')}"}})
+                    return
                 if fail:
                     self._send(500, {"error": {"message": "injected failure"}})
                     return
                 refusal = outer.reject(body) if outer.reject is not None else None
                 if refusal:
                     self._send(400, {"error": {"message": refusal, "type": "invalid_request_error"}})
+                    return
+                if garble:
+                    data = b'{"id": "x", "choices": [{"message": {"content": "cut'
+                    try:
+                        self.send_response(200)
+                        self.send_header("Content-Type", "application/json")
+                        self.send_header("Content-Length", str(len(data)))
+                        self.end_headers()
+                        self.wfile.write(data)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass
                     return
                 try:
                     text = outer.responder(body)
@@ -121,7 +148,39 @@ class FakeOpenAIServer:
                 else:
                     self._send(404, {"error": {"message": "not found"}})
                     return
+                if body.get("stream"):
+                    self._stream(text, choice, usage, chat=obj == "chat.completion")
+                    return
                 self._send(200, {"id": "x", "object": obj, "model": outer.model, "choices": [choice], "usage": usage})
+
+            def _stream(self, text, choice, usage, chat):
+                def event(payload):
+                    self.wfile.write(b"data: " + json.dumps(payload).encode() + b"\n\n")
+                    self.wfile.flush()
+
+                def piece(s):
+                    return {"delta": {"content": s}} if chat else {"text": s}
+
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.close_connection = True
+                    base = {"id": "x", "model": outer.model, "object": "chat.completion.chunk"}
+                    if chat:
+                        event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]})
+                    if outer.stall:
+                        time.sleep(outer.stall)
+                    words = text.split(" ")
+                    for i, w in enumerate(words):
+                        event({**base, "choices": [{"index": 0, **piece(w if i == 0 else " " + w)}]})
+                    event({**base, "choices": [{"index": 0, **piece(""), "finish_reason": choice["finish_reason"]}]})
+                    event({**base, "choices": [], "usage": usage})
+                    self.wfile.write(b"data: [DONE]\n\n")
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
 
         return Handler
 

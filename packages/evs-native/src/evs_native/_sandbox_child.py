@@ -1,20 +1,29 @@
-"""The child side of :mod:`evs_native.sandbox`: run untrusted code under limits.
+"""The inside of :mod:`evs_native.sandbox`: a checker process and the candidate it forks.
 
-Run as ``python -I _sandbox_child.py JOB.json``. Standard library only. It reads the job,
-moves into a new network namespace when the kernel allows it, sets resource limits, changes
-into the job's working directory, installs an audit hook that refuses process creation,
-network connections and writes outside the working directory, then runs the program in one
-of these modes:
+Run inside the sandbox as ``main([JOB_FD, PROGRAM_FD, VERDICT_FD])`` (evs passes this module's
+compiled code to ``python -I -B -c``; under bubblewrap the process is PID 1 of a fresh PID
+namespace). Standard library only.
 
-``script``  run the program as ``__main__`` (HumanEval: prompt + completion + tests + check);
-``call``    LiveCodeBench functional tests: call ``fn_name`` (a method of ``Solution`` when
-            the code defines that class) on each JSON-encoded input, compare with ``==``;
-``stdio``   LiveCodeBench standard-input tests: run the program on each input, compare the
-            output line by line (exact, else as decimal numbers).
+Two processes share the sandbox and never trust each other's memory:
 
-The verdict is printed as one line ``<nonce><json>`` on the original standard output.
-Nothing here is a security boundary against a determined attacker; it contains the accidents
-and habits of model-written code (forks, sleeps, stray files, sockets, runaway memory).
+* the **checker** (this process) makes itself non-dumpable (so a process of the same uid can
+  neither read its memory nor open its files through ``/proc``), forks the candidate, then
+  reads the job (tests and expected answers) from ``JOB_FD``, which the candidate closed
+  before any of its code ran. It drives the tests, compares the answers with plain Python
+  values and writes the verdict to ``VERDICT_FD``, which the candidate never holds;
+* the **candidate** closes ``JOB_FD`` and ``VERDICT_FD``, reads only its program from
+  ``PROGRAM_FD``, applies the resource limits, runs the program and then answers the
+  checker's calls over a pair of pipes: arguments in, return values out, both serialised as
+  plain data (numbers, strings, bytes, lists, tuples, dicts, sets, None). An object whose
+  ``__eq__`` lies, or a replaced builtin, stays in the candidate's process; what reaches the
+  checker is data compared by the checker's own builtins.
+
+Modes: ``check`` (HumanEval: the checker runs the problem's prompt, binds the entry point's name
+to a proxy of the candidate function, which lives in the other process, runs the tests and
+calls ``check(candidate)``); ``call`` and
+``stdio`` (LiveCodeBench functional and standard-input tests, LiveCodeBench's
+``testing_util`` semantics); ``script`` (run a program to its end: the pass there is the
+program's own word, for containment tests and trusted code only).
 """
 
 from __future__ import annotations
@@ -23,12 +32,13 @@ import builtins
 import io
 import json
 import os
+import select
 import signal
+import struct
 import sys
 import time
 
-CLONE_NEWUSER = 0x10000000
-CLONE_NEWNET = 0x40000000
+MAX_MESSAGE = 64 * 1024 * 1024
 
 # The imports LiveCodeBench prepends to every solution (its ``import_string``).
 IMPORT_STRING = (
@@ -43,50 +53,162 @@ IMPORT_STRING = (
 )
 
 
-class TestTimeout(Exception):
+class Timeout(Exception):
     pass
 
 
-def _enter_network_namespace() -> str:
-    """Move into an empty network namespace (only a down loopback); return how, or 'none'."""
-    if not sys.platform.startswith("linux"):
-        return "none"
+class CandidateGone(Exception):
+    pass
+
+
+class ProtocolError(Exception):
+    pass
+
+
+# -- plain-data codec ----------------------------------------------------------------------------
+def encode(v, depth: int = 0):
+    """A JSON-able form of a plain value; lenient (runs in the candidate: its word is only data)."""
+    if depth > 500:
+        raise ValueError("value nested too deeply")
+    if v is None or v is True or v is False:
+        return v
+    if isinstance(v, int):
+        return int.__int__(v) if type(v) is not int else v
+    if isinstance(v, float):
+        f = float.__float__(v)
+        if f != f or f in (float("inf"), float("-inf")):
+            return {"F": repr(f)}
+        return f
+    if isinstance(v, str):
+        return str.__str__(v)
+    if isinstance(v, (bytes, bytearray)):
+        return {"B": bytes(v).hex()}
+    if isinstance(v, complex):
+        return {"C": [encode(v.real), encode(v.imag)]}
+    if isinstance(v, list):
+        return [encode(x, depth + 1) for x in list.__iter__(v)]
+    if isinstance(v, tuple):
+        return {"T": [encode(x, depth + 1) for x in tuple.__iter__(v)]}
+    if isinstance(v, dict):
+        return {"D": [[encode(k, depth + 1), encode(x, depth + 1)] for k, x in dict.items(v)]}
+    if isinstance(v, frozenset):
+        return {"Z": [encode(x, depth + 1) for x in v]}
+    if isinstance(v, set):
+        return {"S": [encode(x, depth + 1) for x in v]}
+    tolist = getattr(v, "tolist", None)  # numpy scalars and arrays
+    if callable(tolist) and type(v).__module__.startswith("numpy"):
+        return encode(tolist(), depth + 1)
+    raise TypeError(f"a value of type {type(v).__module__}.{type(v).__qualname__} is not plain data")
+
+
+def decode(v, depth: int = 0):
+    """The plain value of an encoded form; strict (runs in the checker)."""
+    if depth > 600:
+        raise ProtocolError("value nested too deeply")
+    t = type(v)
+    if v is None or t is bool or t is int or t is float or t is str:
+        return v
+    if t is list:
+        return [decode(x, depth + 1) for x in v]
+    if t is dict and len(v) == 1:
+        (tag, x), = v.items()
+        if tag == "T" and type(x) is list:
+            return tuple(decode(y, depth + 1) for y in x)
+        if tag == "D" and type(x) is list:
+            out = {}
+            for pair in x:
+                if type(pair) is not list or len(pair) != 2:
+                    raise ProtocolError("bad dict item")
+                out[decode(pair[0], depth + 1)] = decode(pair[1], depth + 1)
+            return out
+        if tag in ("S", "Z") and type(x) is list:
+            items = [decode(y, depth + 1) for y in x]
+            return set(items) if tag == "S" else frozenset(items)
+        if tag == "B" and type(x) is str:
+            return bytes.fromhex(x)
+        if tag == "C" and type(x) is list and len(x) == 2:
+            return complex(decode(x[0], depth + 1), decode(x[1], depth + 1))
+        if tag == "F" and x in ("nan", "inf", "-inf"):
+            return float(x)
+    raise ProtocolError(f"not plain data: {str(v)[:80]}")
+
+
+# -- framing: length-prefixed JSON over a pair of pipes -------------------------------------------
+class Channel:
+    def __init__(self, rfd: int, wfd: int) -> None:
+        self.rfd, self.wfd = rfd, wfd
+
+    def close(self) -> None:
+        for fd in (self.rfd, self.wfd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def send(ch: Channel, obj) -> None:
+    data = json.dumps(obj, separators=(",", ":")).encode("utf-8")
+    data = struct.pack("!I", len(data)) + data
     try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.unshare(CLONE_NEWNET) == 0:
-            return "netns"
-        if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
-            return "userns+netns"
-    except Exception:  # noqa: BLE001 - best effort; the audit hook still refuses sockets
-        pass
-    return "none"
+        while data:
+            data = data[os.write(ch.wfd, data):]
+    except BrokenPipeError:
+        raise CandidateGone("the program ended") from None
 
 
+def _recv_exact(ch: Channel, n: int, deadline: float | None) -> bytes:
+    chunks, got = [], 0
+    while got < n:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([ch.rfd], [], [], left)[0]:
+                raise Timeout("time limit exceeded")
+        try:
+            chunk = os.read(ch.rfd, min(n - got, 1 << 20))
+        except OSError as exc:
+            raise CandidateGone(str(exc)) from None
+        if not chunk:
+            raise CandidateGone("the program ended")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def recv(ch: Channel, deadline: float | None = None):
+    (n,) = struct.unpack("!I", _recv_exact(ch, 4, deadline))
+    if n > MAX_MESSAGE:
+        raise ProtocolError(f"message of {n} bytes is over the limit")
+    try:
+        return json.loads(_recv_exact(ch, n, deadline).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError(f"unreadable message: {exc}") from None
+
+
+def _truncate(s, n: int = 300) -> str:
+    s = s if isinstance(s, str) else repr(s)
+    return s if len(s) <= n else s[: n // 2] + "...(truncated)..." + s[-n // 2:]
+
+
+# -- the candidate side --------------------------------------------------------------------------
 def _set_limits(limits: dict) -> None:
     import resource
 
-    def lim(which, value):
-        if value is None or not hasattr(resource, which):
+    def lim(which, soft, hard=None):
+        if soft is None or not hasattr(resource, which):
             return
         try:
-            resource.setrlimit(getattr(resource, which), (int(value), int(value)))
+            resource.setrlimit(getattr(resource, which), (int(soft), int(hard if hard is not None else soft)))
         except (ValueError, OSError):
             pass
 
     cpu = limits.get("cpu_seconds")
-    if cpu is not None and hasattr(resource, "RLIMIT_CPU"):
-        try:
-            resource.setrlimit(resource.RLIMIT_CPU, (int(cpu), int(cpu) + 1))
-        except (ValueError, OSError):
-            pass
+    lim("RLIMIT_CPU", cpu, cpu + 1 if cpu is not None else None)
     mem = limits.get("memory_mb")
     lim("RLIMIT_AS", mem * 1024 * 1024 if mem else None)
     fsize = limits.get("file_size_mb")
     lim("RLIMIT_FSIZE", fsize * 1024 * 1024 if fsize is not None else None)
-    lim("RLIMIT_NPROC", limits.get("max_processes"))
     lim("RLIMIT_CORE", 0)
+    lim("RLIMIT_NPROC", limits.get("max_processes"))  # counts the sandbox's processes of our uid
 
 
 BLOCKED_EVENTS = {
@@ -95,7 +217,6 @@ BLOCKED_EVENTS = {
     "ctypes.dlopen", "resource.setrlimit", "resource.prlimit", "os.setuid", "os.setgid", "os.chroot",
     "pty.spawn", "webbrowser.open",
 }
-# Events whose path arguments (positions) must lie inside the working directory.
 PATH_EVENTS = {
     "os.mkdir": (0,), "os.rename": (0, 1), "os.remove": (0,), "os.rmdir": (0,), "os.symlink": (1,),
     "os.link": (1,), "os.chmod": (0,), "os.chown": (0,), "os.truncate": (0,), "os.utime": (0,),
@@ -105,11 +226,11 @@ WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 
 
 def _install_guard(workdir: str) -> None:
-    realpath = os.path.realpath
-    join = os.path.join
-    fspath = os.fspath
+    """Best-effort audit hook, used only without namespaces (``unsafe-none``): it catches the
+    accidents of ordinary code and is no wall (C code and ctypes-free tricks get past it)."""
+    realpath, join, fspath = os.path.realpath, os.path.join, os.fspath
     root = realpath(workdir)
-    allowed = (root + os.sep, )
+    allowed = (root + os.sep,)
     devices = {"/dev/null", "/dev/stdout", "/dev/stderr"}
 
     def inside(path) -> bool:
@@ -143,20 +264,6 @@ def _install_guard(workdir: str) -> None:
     sys.addaudithook(hook)
 
 
-def _alarm(seconds: float) -> None:
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-
-
-def _on_alarm(signum, frame):
-    raise TestTimeout("time limit exceeded")
-
-
-def _truncate(s, n: int = 300) -> str:
-    s = s if isinstance(s, str) else repr(s)
-    return s if len(s) <= n else s[: n // 2] + "...(truncated)..." + s[-n // 2:]
-
-
-# -- LiveCodeBench grading (its testing_util semantics) ------------------------------------------
 def clean_if_name(code: str) -> str:
     """Unwrap a trailing ``if __name__ == '__main__':`` block."""
     import ast
@@ -187,6 +294,231 @@ def make_function(code: str) -> str:
         return code
 
 
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {_truncate(str(exc), 500)}"
+
+
+def _load(job: dict):
+    """Run the candidate's program; return the callable the checker will call (or None)."""
+    mode, program = job["mode"], job["program"]
+    if mode == "script":
+        exec(compile(program, "<program>", "exec"), {"__name__": "__main__", "__builtins__": builtins})
+        return None
+    if mode == "check":
+        ns = {"__name__": "__main__", "__builtins__": builtins}
+        exec(compile(program, "<program>", "exec"), ns)
+        fn = ns.get(job["entry_point"])
+        if not callable(fn):
+            raise NameError(f"the program defines no function '{job['entry_point']}'")
+        return fn
+    if mode == "call":
+        code = IMPORT_STRING + "\n\n" + program
+        ns = {"__name__": "tmp_sol", "__builtins__": builtins}
+        exec(compile(code, "<solution>", "exec"), ns)
+        target = ns["Solution"]() if "class Solution" in code else None
+        fn = getattr(target, job["fn_name"], None) if target is not None else ns.get(job["fn_name"])
+        if fn is None:
+            raise NameError(f"no function '{job['fn_name']}'")
+        return fn
+    if mode == "stdio":
+        ns = {"__name__": "tmp_sol", "__builtins__": builtins}
+        exec(compile(make_function(clean_if_name(program)), "<solution>", "exec"), ns)
+        return ns["wrapped_function"]
+    raise ValueError(f"unknown mode {mode}")
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _say(sock, obj) -> None:
+    _flush()
+    send(sock, obj)
+
+
+def candidate_main(sock, prog_fd: int, guard_workdir: str | None) -> None:
+    with os.fdopen(prog_fd, encoding="utf-8") as f:
+        job = json.load(f)
+    _set_limits(job["limits"])
+    if guard_workdir:
+        os.chdir(guard_workdir)
+        sys.path[:0] = [guard_workdir]
+        _install_guard(guard_workdir)
+    mode = job["mode"]
+    try:
+        fn = _load(job)
+    except SystemExit as exc:
+        _say(sock, {"error": f"SystemExit: {exc.code!r}"})
+        os._exit(0)
+    except BaseException as exc:  # noqa: BLE001
+        _say(sock, {"error": _error_text(exc)})
+        os._exit(0)
+    if mode == "script":
+        _say(sock, {"done": True})
+        os._exit(0)
+    _say(sock, {"ready": True})
+    real_stdin, real_stdout = sys.stdin, sys.stdout
+    while True:
+        try:
+            msg = recv(sock)
+        except Exception:  # noqa: BLE001 - the checker went away
+            os._exit(0)
+        reply: dict
+        if mode == "stdio":
+            sys.stdin = io.TextIOWrapper(io.BytesIO(msg["stdin"].encode("utf-8")), encoding="utf-8")
+            captured = io.StringIO()
+            sys.stdout = captured
+            try:
+                fn()
+                reply = {"out": captured.getvalue()}
+            except SystemExit:
+                reply = {"out": captured.getvalue()}
+            except BaseException as exc:  # noqa: BLE001
+                reply = {"raise": [type(exc).__name__, _truncate(str(exc), 500)]}
+            finally:
+                sys.stdin, sys.stdout = real_stdin, real_stdout
+        else:
+            try:
+                args = [decode(a) for a in msg["args"]]
+                result = fn(*args)
+                reply = {"ok": encode(result)}
+            except BaseException as exc:  # noqa: BLE001
+                reply = {"raise": [type(exc).__name__, _truncate(str(exc), 500)]}
+        try:
+            _say(sock, reply)
+        except (TypeError, ValueError) as exc:
+            _say(sock, {"raise": ["TypeError", str(exc)]})
+
+
+# -- the checker side ----------------------------------------------------------------------------
+class Checker:
+    def __init__(self, sock: Channel, pid: int) -> None:
+        self.sock, self.pid, self.status = sock, pid, None
+
+    def ended(self) -> str:
+        """How the candidate ended (it is dead or killed after this)."""
+        self.kill()
+        if self.status is None:
+            try:
+                _, st = os.waitpid(self.pid, 0)
+                self.status = st
+            except ChildProcessError:
+                return "ended"
+        st = self.status
+        if os.WIFSIGNALED(st):
+            try:
+                name = signal.Signals(os.WTERMSIG(st)).name
+            except ValueError:
+                name = f"signal {os.WTERMSIG(st)}"
+            return f"killed by {name}"
+        return f"exit code {os.WEXITSTATUS(st)}" if os.WIFEXITED(st) else "ended"
+
+    def kill(self) -> None:
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+    def ready(self, deadline: float) -> dict | None:
+        """None when the program loaded, else the failure verdict."""
+        try:
+            msg = recv(self.sock, deadline)
+        except Timeout:
+            return {"passed": False, "results": [-3], "error_code": -3, "error": "Time Limit Exceeded"}
+        except (CandidateGone, ProtocolError):
+            return {"passed": False, "results": [-1], "error_code": -1,
+                    "error": f"crashed: the program {self.ended()} before it was loaded"}
+        if msg == {"ready": True}:
+            return None
+        err = msg.get("error") if isinstance(msg, dict) else None
+        return {"passed": False, "results": [-1], "error_code": -1,
+                "error": f"Compilation error: {_truncate(str(err), 500)}"}
+
+    def call(self, payload: dict, deadline: float):
+        send(self.sock, payload)
+        try:
+            return recv(self.sock, deadline)
+        except CandidateGone:
+            raise CandidateGone(f"the program {self.ended()}") from None
+
+
+def _raise_from(reply: dict):
+    name, message = reply["raise"] if isinstance(reply.get("raise"), list) and len(reply["raise"]) == 2 else (
+        "Error", "?")
+    cls = getattr(builtins, str(name), None)
+    if isinstance(cls, type) and issubclass(cls, Exception) and cls is not StopIteration:
+        try:
+            exc = cls(str(message))
+        except Exception:  # noqa: BLE001
+            exc = RuntimeError(f"{name}: {message}")
+    else:
+        exc = RuntimeError(f"{name}: {message}")
+    raise exc
+
+
+def _value(reply):
+    if not isinstance(reply, dict):
+        raise ProtocolError("bad reply")
+    if "ok" in reply:
+        return decode(reply["ok"])
+    if "raise" in reply:
+        _raise_from(reply)
+    raise ProtocolError("bad reply")
+
+
+def check_script(ch: Checker, job: dict) -> dict:
+    deadline = time.monotonic() + job["timeout"]
+    try:
+        msg = recv(ch.sock, deadline)
+    except Timeout:
+        return {"passed": False, "error": "timed out", "error_code": -3}
+    except (CandidateGone, ProtocolError):
+        return {"passed": False, "error": f"crashed: the program {ch.ended()}"}
+    if msg == {"done": True}:
+        return {"passed": True}
+    err = msg.get("error") if isinstance(msg, dict) else None
+    return {"passed": False, "error": f"failed: {_truncate(str(err), 500)}"}
+
+
+def check_function(ch: Checker, job: dict) -> dict:
+    """HumanEval: run the problem's own ``check(candidate)`` here, the candidate over there."""
+    deadline = time.monotonic() + job["timeout"]
+    failed = ch.ready(deadline)
+    if failed:
+        if failed["error_code"] == -3:
+            return {"passed": False, "error": "timed out", "error_code": -3}
+        return {"passed": False, "error": "failed: " + failed["error"].replace("Compilation error: ", "", 1)}
+
+    def candidate(*args):
+        try:
+            payload = {"args": [encode(a) for a in args]}
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"sandbox: a test argument is not plain data: {exc}") from None
+        return _value(ch.call(payload, deadline))
+
+    ns = {"__name__": "__check__", "__builtins__": builtins}
+    try:
+        # The problem's prompt (its helpers), the entry point's name bound to the candidate (tests
+        # may call it by name), then the tests and their check(candidate).
+        exec(compile(job["prompt"], "<prompt>", "exec"), ns)
+        ns[job["entry_point"]] = candidate
+        exec(compile(job["test"], "<tests>", "exec"), ns)
+        ns["check"](candidate)
+    except Timeout:
+        return {"passed": False, "error": "timed out", "error_code": -3}
+    except CandidateGone as exc:
+        return {"passed": False, "error": f"crashed: {exc}"}
+    except ProtocolError as exc:
+        return {"passed": False, "error": f"failed: {exc}"}
+    except BaseException as exc:  # noqa: BLE001 - SystemExit too, as the reference does
+        return {"passed": False, "error": f"failed: {_error_text(exc)}"}
+    return {"passed": True}
+
+
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.strip().split("\n")]
 
@@ -200,7 +532,7 @@ def _decimals(line: str):
         return None
 
 
-def _outputs_match(pred: str, gold: str) -> tuple[bool, str]:
+def outputs_match(pred: str, gold: str) -> tuple[bool, str]:
     p, g = _lines(pred), _lines(gold)
     if len(p) != len(g):
         return False, "Wrong answer: mismatched output length"
@@ -213,136 +545,113 @@ def _outputs_match(pred: str, gold: str) -> tuple[bool, str]:
     return True, ""
 
 
-def _compile_module(code: str, timeout: float) -> dict:
-    ns: dict = {"__name__": "tmp_sol", "__builtins__": builtins}
-    _alarm(timeout)
-    try:
-        exec(compile(code, "<solution>", "exec"), ns)
-    finally:
-        _alarm(0)
-    return ns
-
-
-def grade_call(code: str, tests: dict, timeout: float) -> dict:
-    code = IMPORT_STRING + "\n\n" + code
-    try:
-        ns = _compile_module(code, timeout)
-        target = ns["Solution"]() if "class Solution" in code else None
-        fn_name = tests["fn_name"]
-        method = getattr(target, fn_name, None) if target is not None else ns.get(fn_name)
-    except BaseException as exc:  # noqa: BLE001
-        return {"passed": False, "results": [-1], "error_code": -1, "error": f"Compilation error: {exc!r}"}
-    if method is None:
-        return {"passed": False, "results": [-1], "error_code": -1, "error": f"no function '{tests['fn_name']}'"}
-    results = []
+def check_tests(ch: Checker, job: dict) -> dict:
+    """LiveCodeBench: every test in order, stop at the first failure."""
+    mode, tests, per_test = job["mode"], job["tests"], job["test_timeout"]
+    failed = ch.ready(time.monotonic() + per_test)
+    if failed:
+        return failed
+    results: list = []
     for inp, out in zip(tests["inputs"], tests["outputs"], strict=False):
-        args = [json.loads(line) for line in inp.split("\n")]
-        expected = json.loads(out)
-        _alarm(timeout)
+        deadline = time.monotonic() + per_test
         try:
-            pred = method(*args)
-            _alarm(0)
-        except TestTimeout:
+            if mode == "call":
+                args = [json.loads(line) for line in inp.split("\n")]
+                expected = json.loads(out)
+                reply = ch.call({"args": [encode(a) for a in args]}, deadline)
+                pred = _value(reply)
+                if isinstance(pred, tuple):
+                    pred = list(pred)
+                if pred != expected:
+                    results.append(-2)
+                    return {"passed": False, "results": results, "error_code": -2, "error": "Wrong Answer",
+                            "output": _truncate(pred), "expected": _truncate(expected)}
+            else:
+                if isinstance(inp, list):
+                    inp = "\n".join(inp)
+                reply = ch.call({"stdin": inp}, deadline)
+                if isinstance(reply, dict) and "raise" in reply:
+                    _raise_from(reply)
+                got = reply.get("out") if isinstance(reply, dict) else None
+                if not isinstance(got, str):
+                    raise ProtocolError("bad reply")
+                ok, why = outputs_match(got, out)
+                if not ok:
+                    results.append(-2)
+                    return {"passed": False, "results": results, "error_code": -2, "error": why,
+                            "output": _truncate(got), "expected": _truncate(out)}
+        except Timeout:
             results.append(-3)
             return {"passed": False, "results": results, "error_code": -3, "error": "Time Limit Exceeded"}
-        except BaseException as exc:  # noqa: BLE001
-            _alarm(0)
+        except (CandidateGone, ProtocolError) as exc:
             results.append(-4)
-            return {"passed": False, "results": results, "error_code": -4, "error": f"Runtime Error: {exc!r}"}
-        finally:
-            _alarm(0)
-        if isinstance(pred, tuple):
-            pred = list(pred)
-        if pred != expected:
-            results.append(-2)
-            return {"passed": False, "results": results, "error_code": -2, "error": "Wrong Answer",
-                    "output": _truncate(pred), "expected": _truncate(expected)}
+            return {"passed": False, "results": results, "error_code": -4, "error": f"Runtime Error: {exc}"}
+        except Exception as exc:  # noqa: BLE001
+            results.append(-4)
+            return {"passed": False, "results": results, "error_code": -4,
+                    "error": f"Runtime Error: {type(exc).__name__}({_truncate(str(exc))!r})"}
         results.append(True)
     return {"passed": True, "results": results}
 
 
-def grade_stdio(code: str, tests: dict, timeout: float) -> dict:
-    code = make_function(clean_if_name(code))
+def _non_dumpable() -> bool:
+    """prctl(PR_SET_DUMPABLE, 0): no process of our uid may ptrace us or open our /proc files."""
     try:
-        ns = _compile_module(code, timeout)
-        method = ns["wrapped_function"]
-    except BaseException as exc:  # noqa: BLE001
-        return {"passed": False, "results": [-1], "error_code": -1, "error": f"Compilation error: {exc!r}"}
-    results = []
-    real_stdin, real_stdout = sys.stdin, sys.stdout
-    for inp, out in zip(tests["inputs"], tests["outputs"], strict=False):
-        if isinstance(inp, list):
-            inp = "\n".join(inp)
-        sys.stdin = io.TextIOWrapper(io.BytesIO(inp.encode("utf-8")), encoding="utf-8")
-        captured = io.StringIO()
-        sys.stdout = captured
-        _alarm(timeout)
-        error = None
-        try:
-            method()
-        except SystemExit:
-            pass
-        except TestTimeout:
-            error = (-3, "Time Limit Exceeded")
-        except BaseException as exc:  # noqa: BLE001
-            error = (-4, f"Runtime Error: {exc!r}")
-        finally:
-            _alarm(0)
-            sys.stdin, sys.stdout = real_stdin, real_stdout
-        if error:
-            results.append(error[0])
-            return {"passed": False, "results": results, "error_code": error[0], "error": error[1]}
-        ok, why = _outputs_match(captured.getvalue(), out)
-        if not ok:
-            results.append(-2)
-            return {"passed": False, "results": results, "error_code": -2, "error": why,
-                    "output": _truncate(captured.getvalue()), "expected": _truncate(out)}
-        results.append(True)
-    return {"passed": True, "results": results}
+        import ctypes
 
-
-def run_script(code: str) -> dict:
-    ns = {"__name__": "__main__", "__builtins__": builtins}
-    try:
-        exec(compile(code, "<program>", "exec"), ns)
-    except TestTimeout:
-        return {"passed": False, "error": "timed out"}
-    except BaseException as exc:  # noqa: BLE001 - SystemExit too, as the reference does
-        return {"passed": False, "error": f"failed: {type(exc).__name__}: {_truncate(str(exc), 500)}"}
-    return {"passed": True}
-
-
-def main() -> None:
-    with open(sys.argv[1], encoding="utf-8") as f:
-        job = json.load(f)
-    nonce = job["nonce"]
-    out_fd = os.dup(1)
-    write, dumps = os.write, json.dumps
-    netns = _enter_network_namespace() if not job["limits"].get("network") else "host"
-    _set_limits(job["limits"])
-    os.chdir(job["workdir"])
-    signal.signal(signal.SIGALRM, _on_alarm)
-    sys.path[:0] = [job["workdir"]]
-    _install_guard(job["workdir"])
-    start = time.perf_counter()
-    mode = job["mode"]
-    if mode == "script":
-        verdict = run_script(job["program"])
-    elif mode == "call":
-        verdict = grade_call(job["program"], job["tests"], job["test_timeout"])
-    elif mode == "stdio":
-        verdict = grade_stdio(job["program"], job["tests"], job["test_timeout"])
-    else:
-        verdict = {"passed": False, "error": f"unknown mode {mode}"}
-    verdict["netns"] = netns
-    verdict["seconds"] = time.perf_counter() - start
-    try:
-        sys.stdout.flush()
+        return ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0) == 0
     except Exception:  # noqa: BLE001
-        pass
-    write(out_fd, ("\n" + nonce + dumps(verdict, default=repr) + "\n").encode())
+        return False
+
+
+def main(argv: list[str]) -> None:
+    job_fd, prog_fd, verdict_fd = (int(x) for x in argv[:3])
+    guard_workdir = argv[3] if len(argv) > 3 else None  # only without namespaces
+    protected = _non_dumpable()
+    keep = sorted({0, 1, 2, job_fd, prog_fd, verdict_fd})
+    start = 3
+    for fd in keep[3:] + [1 << 16]:
+        os.closerange(start, min(fd, 1 << 16))
+        start = fd + 1
+    to_cand_r, to_cand_w = os.pipe()
+    to_check_r, to_check_w = os.pipe()
+    mine, theirs = Channel(to_check_r, to_cand_w), Channel(to_cand_r, to_check_w)
+    pid = os.fork()
+    if pid == 0:  # the candidate: nothing of the checker's job ever reaches this process
+        try:
+            os.close(job_fd)
+            os.close(verdict_fd)
+            mine.close()
+            candidate_main(theirs, prog_fd, guard_workdir)
+        finally:
+            os._exit(0)
+    os.close(prog_fd)
+    theirs.close()
+    with os.fdopen(job_fd, encoding="utf-8") as f:
+        job = json.load(f)
+    t0 = time.perf_counter()
+    ch = Checker(mine, pid)
+    mode = job["mode"]
+    try:
+        if mode == "script":
+            verdict = check_script(ch, job)
+        elif mode == "check":
+            verdict = check_function(ch, job)
+        elif mode in ("call", "stdio"):
+            verdict = check_tests(ch, job)
+        else:
+            verdict = {"passed": False, "error": f"unknown mode {mode}"}
+    except BaseException as exc:  # noqa: BLE001 - the verdict is always written
+        verdict = {"passed": False, "error": f"checker error: {_error_text(exc)}"}
+    ch.kill()
+    verdict["seconds"] = time.perf_counter() - t0
+    verdict["checker_protected"] = protected
+    data = json.dumps(verdict, default=repr).encode("utf-8")
+    while data:
+        data = data[os.write(verdict_fd, data):]
+    os.close(verdict_fd)
     os._exit(0)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -34,32 +34,77 @@ def _json_opt(ctx, param, value):
     return parse_json_arg("--" + param.name.replace("_", "-"), value)
 
 
+def _dict_opt(ctx, param, value):
+    """JSON or EvalScope's k=v,k=v form."""
+    from evs_core.compat import parse_dict_arg
+
+    return parse_dict_arg(param.opts[0], value)
+
+
+def _refuse(ctx, param, value):
+    if value in (None, False, ()):
+        return None
+    from evs_core.compat import refusal
+    from evs_core.errors import ConfigError
+
+    raise ConfigError(refusal(param.name))
+
+
+def _refused_options(f):
+    """Every EvalScope argument evs refuses is still an option, so it is refused with its reason."""
+    from evs_core.compat import EVAL_ARGS
+
+    for a in reversed(EVAL_ARGS):
+        if a.refused:
+            f = click.option(a.option, a.name, is_flag=a.flag, default=None, expose_value=False, hidden=True,
+                             callback=_refuse, is_eager=True)(f)
+    return f
+
+
 @click.command("eval", context_settings={"show_default": True})
 @click.option("--model", help="Model: API model id, local folder, hub id, 'smollm2-135m-instruct' (offline) or 'mock'.")
+@click.option("--model-id", help="The model's name in reports and output folders (default: --model).")
 @click.option("--model-type", help="Adapter: openai_api, transformers, mock (inferred when omitted).")
+@click.option("--eval-type", help="EvalScope's name for --model-type: openai_api, llm_ckpt (→ transformers), mock_llm.")
+@click.option("--model-task", help="text_generation (EvalScope's name; image models: evs aigc).")
+@click.option("--eval-backend", help="Native (EvalScope's name; the only backend of evs eval).")
 @click.option("--api-url", help="Base URL of an OpenAI-compatible API, e.g. http://127.0.0.1:8000/v1.")
-@click.option("--api-key", help="API key ('EMPTY' for local servers).")
+@click.option("--api-key", help="API key ('EMPTY' for local servers). Never written to any output.")
 @click.option("--datasets", cls=MultiValueOption, multiple=True,
               help="Benchmarks to run: names or benchmark spec files (.yaml); space- or comma-separated; repeatable.")
 @click.option("--benchmark-file", "benchmark_file", multiple=True, type=click.Path(dir_okay=False),
               help="A benchmark spec file (YAML/TOML) to register and run; repeatable.")
 @click.option("--limit", type=float, help="Samples per subset (integer) or fraction (0<x<1).")
 @click.option("--dataset-args", callback=_json_opt, help='Per-benchmark JSON, e.g. \'{"gsm8k": {"few_shot_num": 2}}\'.')
-@click.option("--generation-config", callback=_json_opt, help='JSON sampling parameters, e.g. \'{"temperature": 0}\'.')
-@click.option("--model-args", callback=_json_opt, help="JSON adapter arguments (local: device, dtype, batch_size…).")
-@click.option("--judge-args", "judge", callback=_json_opt,
+@click.option("--generation-config", callback=_dict_opt,
+              help='Sampling parameters, JSON or k=v: \'{"temperature": 0}\', max_tokens=512,stream=true. '
+                   "timeout/retries/n/stream configure the client; extra_body merges into the request.")
+@click.option("--model-args", callback=_dict_opt,
+              help="Adapter arguments, JSON or k=v (local: device, dtype/precision, device_map, revision, batch_size…).")
+@click.option("--chat-template", help="Jinja chat template for a local model (→ model_args.chat_template).")
+@click.option("--judge-args", "judge_args", callback=_json_opt,
               help='JSON LLM-judge settings, e.g. \'{"model": "qwen", "api_url": "http://127.0.0.1:8000/v1", "strategy": "llm"}\'.')
+@click.option("--judge", "judge", callback=_json_opt, help="EvalScope's name for --judge-args (its typed form with 'models' too).")
+@click.option("--judge-strategy", help="Judge strategy: rule, llm, llm_when_rule_fails (EvalScope: auto, llm_recall).")
+@click.option("--judge-model-args", callback=_json_opt, help="EvalScope's older judge model JSON (model_id, api_url, api_key).")
 @click.option("--dataset-dir", help="Local data root laid out as DIR/<benchmark>/…; never downloads.")
-@click.option("--dataset-hub", type=click.Choice(["huggingface", "modelscope"]), help="Online data source.")
+@click.option("--dataset-hub", type=click.Choice(["huggingface", "modelscope", "local"]), help="Online data source.")
 @click.option("--work-dir", help="Where run folders are written (default: outputs).")
+@click.option("--no-timestamp", is_flag=True, default=None, help="Write the run into --work-dir itself.")
 @click.option("--concurrency", "--eval-batch-size", "concurrency", type=int,
               help="Samples in flight (API) or batch size (local). Default 8.")
 @click.option("--timeout", type=float, help="Seconds per request (default 300).")
-@click.option("--retries", type=int, help="Retries on 429/5xx/connection errors (default 3).")
+@click.option("--idle-timeout", type=float, help="Seconds without a byte before a streamed request is retried (default 60).")
+@click.option("--retries", type=int, help="Retries on 429/5xx/connection errors/malformed bodies (default 3).")
+@click.option("--stream", is_flag=True, default=None, help="Stream responses (records TTFT); = generation_config stream=true.")
 @click.option("--repeats", type=int, help="Generations per sample (default 1).")
 @click.option("--use-cache", help="Resume this earlier run folder: completed samples are not asked again.")
-@click.option("--rescore", is_flag=True, default=None, help="With --use-cache: recompute reviews and reports, no model calls.")
+@click.option("--rescore", "--rerun-review", "rescore", is_flag=True, default=None,
+              help="With --use-cache: recompute reviews and reports from the saved predictions, no model calls.")
 @click.option("--seed", type=int, help="Seed (default 42).")
+@click.option("--collect-perf/--no-collect-perf", default=None, help="Record latency per sample (TTFT when streaming).")
+@click.option("--ignore-errors", is_flag=True, default=None, help="Always on: failed samples are recorded and counted.")
+@click.option("--debug", is_flag=True, default=None, help="Debug-level log messages.")
 @click.option("--no-progress", is_flag=True, default=None, help="Hide the progress bar.")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default=None,
               help="Run model calls here, or on Ray actors (one per replica). [default: local]")
@@ -74,19 +119,23 @@ def _json_opt(ctx, param, value):
               help="Server for --serve-model: vllm (when installed) or evs's small transformers server. [default: auto]")
 @click.option("--serve-args", callback=_json_opt, help="JSON for the server: vllm serve flags, or local model_args.")
 @click.option("--serve-timeout", type=float, default=None, help="Seconds to wait for the server to be healthy. [default: 600]")
+@_refused_options
 @click.option("--eval-backend", default="native",
               help="Evaluator: native, or one registered by a plugin (e.g. vlmevalkit from evs-vlm).")
 @click.option("--eval-config", type=click.Path(dir_okay=False), help="The backend's own config file (with --eval-backend).")
-def eval_command(config_file, datasets, limit, benchmark_file, serve_model, backend, serve_args, serve_timeout,
-                 eval_backend, eval_config, **flags):
-    """Evaluate a model on benchmarks and write predictions, reviews and reports."""
+def eval_command(config_file, datasets, limit, judge_args, benchmark_file, serve_model, backend, serve_args,
+                 serve_timeout, eval_backend, eval_config, **flags):
+    """Evaluate a model on benchmarks and write predictions, reviews and reports.
+
+    EvalScope's `evalscope eval` arguments work with the same meaning (see docs/migrating-from-evalscope.md).
+    """
     from evs_core.config import load_config_file
+    from evs_core.errors import ConfigError
 
     from evs_native.engine import print_table, run_task
 
     if eval_backend != "native":
         from evs_core.backends import BackendOptions, load_backend_config
-        from evs_core.errors import ConfigError
         from evs_core.registry import get_registries
 
         evaluator = get_registries(click.get_current_context().find_root().obj).eval_backends.load(eval_backend)()
@@ -102,6 +151,10 @@ def eval_command(config_file, datasets, limit, benchmark_file, serve_model, back
         raise click.UsageError("--eval-config goes with --eval-backend NAME")
 
     data = load_config_file(config_file) if config_file else {}
+    if judge_args is not None and flags.get("judge") is not None:
+        raise ConfigError("give --judge-args or --judge, not both")
+    if judge_args is not None:
+        flags["judge"] = judge_args
     if datasets:
         data["datasets"] = [d for item in datasets for d in item.replace(",", " ").split()]
     if limit is not None:
@@ -153,11 +206,15 @@ def _eval_served(data, serve, pm):
 
 
 @click.group("benchmarks", invoke_without_command=True)
+@click.option("--tag", help="Only benchmarks with this tag.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def benchmarks_group(ctx):
-    """List the benchmarks evs knows (from every installed plugin)."""
+def benchmarks_group(ctx, tag=None, as_json=False):
+    """List the benchmarks evs knows (from every installed plugin); same as `evs benchmarks list`."""
     if ctx.invoked_subcommand is None:
-        ctx.invoke(list_benchmarks)
+        ctx.invoke(list_benchmarks, tag=tag, as_json=as_json)
+    elif tag or as_json:
+        raise click.UsageError(f"--tag/--json go after the subcommand: evs benchmarks {ctx.invoked_subcommand} --json")
 
 
 @benchmarks_group.command("list")

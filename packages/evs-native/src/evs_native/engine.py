@@ -55,7 +55,17 @@ def run_task(config: TaskConfig | dict[str, Any] | str | Path | None = None, *, 
              **kwargs: Any) -> dict[str, Report]:
     """Run an evaluation and return ``{dataset: Report}``. Also writes the run folder."""
     cfg = to_config(config, **kwargs)
-    return asyncio.run(Evaluator(cfg, pm=pm, console=console).run())
+    from evs_core.errors import EvsError
+    from evs_core.redact import redactor_for
+
+    try:
+        return asyncio.run(Evaluator(cfg, pm=pm, console=console).run())
+    except EvsError as exc:  # a message may quote a URL or a server's reply: no secret reaches the terminal
+        red = redactor_for(cfg)
+        text = red.text(str(exc))
+        if text != str(exc):
+            exc.args = (text,)
+        raise
 
 
 @dataclass
@@ -73,6 +83,44 @@ def _package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             pass
     return out
+
+
+def check_writable_dir(option: str, path: str | Path) -> None:
+    """One line when ``path`` cannot be a folder: it is a file, or a parent of it is."""
+    p = Path(path).expanduser()
+    for q in (p, *p.parents):
+        if q.exists():
+            if not q.is_dir():
+                where = "is a file" if q == p else f"is under a file ({q})"
+                raise ConfigError(f"{option} {path} {where}; give a folder")
+            break
+
+
+def check_resumable(cfg: TaskConfig) -> None:
+    """``--use-cache`` must name an evs run folder of the same model and datasets."""
+    import yaml
+
+    run = Path(cfg.use_cache)
+    if not run.is_dir():
+        raise ConfigError(f"--use-cache folder does not exist: {cfg.use_cache}")
+    saved_path = run / "configs" / "task_config.yaml"
+    if not saved_path.is_file():
+        raise ConfigError(f"--use-cache {cfg.use_cache} is not an evs run folder (no configs/task_config.yaml); "
+                          "give the folder of an earlier run, e.g. outputs/20250101_120000")
+    try:
+        saved = yaml.safe_load(saved_path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError):
+        raise ConfigError(f"--use-cache {cfg.use_cache}: configs/task_config.yaml is damaged") from None
+    if not isinstance(saved, dict):
+        raise ConfigError(f"--use-cache {cfg.use_cache}: configs/task_config.yaml is damaged")
+    old_model = saved.get("model_id") or saved.get("model")
+    if old_model != cfg.display_name:
+        raise ConfigError(f"--use-cache {cfg.use_cache} is a run of model '{old_model}', not '{cfg.display_name}'; "
+                          "resume with the same model or start a new run")
+    old_sets = saved.get("datasets") or []
+    if sorted(set(old_sets)) != sorted(set(cfg.datasets)):
+        raise ConfigError(f"--use-cache {cfg.use_cache} is a run of datasets {', '.join(old_sets)}, not "
+                          f"{', '.join(cfg.datasets)}; resume with the same datasets or start a new run")
 
 
 def error_kind(error: str) -> str:
@@ -95,6 +143,10 @@ class Evaluator:
         self.model: ModelAdapter | None = None
         self.judge = None
         self.contexts: dict[str, RunContext] = {}
+        from evs_core.redact import redactor_for
+
+        #: Everything the run writes passes through it: no key, credential header or URL password.
+        self.redact = redactor_for(config).text
 
     # -- preparation: everything that can fail on bad input happens before any model call ---
     def _register_spec_files(self) -> None:
@@ -141,8 +193,13 @@ class Evaluator:
                                   f"{suggest(name, cfg.datasets)}")
         if cfg.dataset_dir is not None and not Path(cfg.dataset_dir).expanduser().is_dir():
             raise ConfigError(f"--dataset-dir does not exist or is not a folder: {cfg.dataset_dir}")
-        if cfg.use_cache is not None and not Path(cfg.use_cache).is_dir():
-            raise ConfigError(f"--use-cache folder does not exist: {cfg.use_cache}")
+        if cfg.use_cache is not None:
+            check_resumable(cfg)
+        else:
+            check_writable_dir("--work-dir", cfg.work_dir)
+            if cfg.no_timestamp and (Path(cfg.work_dir) / "configs" / "task_config.yaml").exists():
+                raise ConfigError(f"--no-timestamp: {cfg.work_dir} already holds a run; resume it with "
+                                  f"--use-cache {cfg.work_dir} or choose another --work-dir")
         if cfg.rescore and cfg.use_cache is None:
             raise ConfigError("--rescore needs --use-cache <run dir> holding the predictions to re-score")
         model_type = cfg.resolved_model_type()
@@ -175,21 +232,29 @@ class Evaluator:
             run = Path(self.cfg.use_cache)
             for sub in ("configs", "logs", "predictions", "reviews", "reports"):
                 (run / sub).mkdir(parents=True, exist_ok=True)
+        elif self.cfg.no_timestamp:
+            run = Path(self.cfg.work_dir)
+            for sub in ("configs", "logs", "predictions", "reviews", "reports"):
+                (run / sub).mkdir(parents=True, exist_ok=True)
         else:
             run = new_run_dir(self.cfg.work_dir)
         import yaml
 
         atomic_write_text(run / "configs" / "task_config.yaml",
-                          yaml.safe_dump(self.cfg.public_dict(), sort_keys=False, allow_unicode=True))
+                          yaml.safe_dump(self.cfg.public_dict(), sort_keys=False, allow_unicode=True),
+                          redact=self.redact)
         handler = logging.FileHandler(run / "logs" / "eval_log.log", encoding="utf-8")
+        from evs_core.redact import redactor_for
+
+        handler.addFilter(redactor_for(self.cfg).logging_filter())
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         log.addHandler(handler)
-        log.setLevel(logging.INFO)
+        log.setLevel(logging.DEBUG if self.cfg.debug else logging.INFO)
         self._log_handler = handler
         return run
 
     def _paths(self, bench: str) -> tuple[Path, Path, Path]:
-        m = safe_name(self.cfg.model)
+        m = safe_name(self.cfg.display_name)
         assert self.run_dir is not None
         return (self.run_dir / "predictions" / m / f"{bench}.jsonl",
                 self.run_dir / "reviews" / m / f"{bench}.jsonl",
@@ -265,8 +330,8 @@ class Evaluator:
             reviews = {(r.sample_id, r.repeat): r for r in _read_jsonl(review_path, Review, name)}
             out = {k: p for k, p in out.items() if k in reviews}
             # Rewrite without damaged/failed lines so appends start on a clean line.
-            atomic_write_jsonl(pred_path, list(out.values()))
-            atomic_write_jsonl(review_path, [reviews[k] for k in out])
+            atomic_write_jsonl(pred_path, list(out.values()), redact=self.redact)
+            atomic_write_jsonl(review_path, [reviews[k] for k in out], redact=self.redact)
         missing = [k for k in out if k[0] not in wanted]
         for k in missing:  # predictions of samples outside this run's selection are kept on disk only
             out.pop(k)
@@ -286,7 +351,7 @@ class Evaluator:
         writers = {}
         for name in self.benchmarks:
             pred_path, review_path, _ = self._paths(name)
-            writers[name] = (JsonlAppender(pred_path), JsonlAppender(review_path))
+            writers[name] = (JsonlAppender(pred_path, self.redact), JsonlAppender(review_path, self.redact))
         queue: asyncio.Queue[Unit] = asyncio.Queue()
         for u in units:
             queue.put_nowait(u)
@@ -321,9 +386,9 @@ class Evaluator:
                 pw.write(pred)
                 rw.write(review)
                 cached[unit.bench][(pred.sample_id, pred.repeat)] = pred
-                if output.error:
+                if review.error:  # the model call, the scorer or the judge failed: counted as the report counts
                     errors[unit.bench] += 1
-                    log.warning("%s %s: %s", unit.bench, unit.sample.id, output.error)
+                    log.warning("%s %s: %s", unit.bench, unit.sample.id, review.error)
                 progress.update(tasks[unit.bench], advance=1, errors=errors[unit.bench])
 
         try:
@@ -357,7 +422,7 @@ class Evaluator:
                 return await self.score_unit(bench, s, p.output, ctx.for_repeat(r))
 
         reviews = list(await asyncio.gather(*(one(s, r, p) for s, r, p in units)))
-        atomic_write_jsonl(self._paths(name)[1], reviews)
+        atomic_write_jsonl(self._paths(name)[1], reviews, redact=self.redact)
 
     def stored_reviews(self, name: str) -> list[Review]:
         """This run's reviews as written on disk, in sample order (the last line of a unit wins)."""
@@ -372,7 +437,7 @@ class Evaluator:
             reviews = self.stored_reviews(name)
             report = self.make_report(name, bench, reviews, cached[name])
             _, _, report_path = self._paths(name)
-            atomic_write_text(report_path, report.model_dump_json(indent=2))
+            atomic_write_text(report_path, report.model_dump_json(indent=2), redact=self.redact)
             try:  # e.g. a heatmap PNG next to the report
                 bench.after_report(report, report_path)
             except Exception as exc:  # noqa: BLE001 - an extra never fails the run
@@ -382,7 +447,7 @@ class Evaluator:
             from evs_native.html_report import write_report
 
             try:
-                write_report(self.run_dir)
+                write_report(self.run_dir, redact=self.redact)
             except Exception as exc:  # noqa: BLE001 - the shareable page never fails the run
                 log.warning("report.html could not be written: %s: %s", type(exc).__name__, exc)
         self.console.print(f"Run folder: {self.run_dir}")
@@ -417,7 +482,7 @@ class Evaluator:
             usage["mean_latency_s"] = sum(lat) / len(lat)
         num_units = len(self.samples[name]) * self.cfg.repeats
         return Report(
-            model=self.cfg.model,
+            model=self.cfg.display_name,
             dataset=name,
             benchmark_version=bench.version,
             metric=bench.primary,

@@ -265,11 +265,16 @@ def render(run_dirs: list[str | Path]) -> str:
     return page("evs eval report", "".join(body), subtitle=Raw(subtitle))
 
 
-def write_report(run_dir: str | Path, others: list[str | Path] = (), out: str | Path | None = None) -> Path:
-    """Write ``report.html`` (into ``run_dir`` unless ``out`` is given) and return its path."""
+def write_report(run_dir: str | Path, others: list[str | Path] = (), out: str | Path | None = None,
+                 redact=None) -> Path:
+    """Write ``report.html`` (into ``run_dir`` unless ``out`` is given) and return its path.
+
+    ``redact`` (the run's :class:`evs_core.redact.Redactor` ``.text``) masks its secrets; without
+    it, credential-shaped text (URL passwords, Bearer tokens) is still masked."""
     text = render([run_dir, *others])
     path = Path(out) if out else Path(run_dir) / "report.html"
     from evs_core.outputs import atomic_write_text
+    from evs_core.redact import Redactor
 
-    atomic_write_text(path, text)
+    atomic_write_text(path, text, redact=redact or Redactor().text)
     return path

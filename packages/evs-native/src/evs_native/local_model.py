@@ -88,10 +88,26 @@ class TransformersModel(ModelAdapter):
     name = "transformers"
     supports_loglikelihood = True
     ARGS = {"device", "dtype", "batch_size", "trust_remote_code", "revision", "gguf_file", "max_length",
-            "chat_template", "batch_wait_ms"}
+            "chat_template", "batch_wait_ms", "precision", "device_map"}
 
     def __init__(self, config) -> None:
         super().__init__(config)
+        args = dict(config.model_args)
+        # EvalScope's names: precision (torch.float16 or float16) is dtype, device_map is device.
+        for es, evs in (("precision", "dtype"), ("device_map", "device")):
+            if es in args:
+                value = args.pop(es)
+                if evs in args and args[evs] != value:
+                    raise ConfigError(f"model_args: give {evs} or {es}, not both")
+                args[evs] = str(value).removeprefix("torch.") if es == "precision" else value
+        if args.get("dtype") not in (None, "auto", "float32", "float16", "bfloat16"):
+            raise ConfigError(f"model_args.dtype must be auto, float32, float16 or bfloat16, not {args['dtype']!r}")
+        if not isinstance(args.get("device", "auto"), str):
+            raise ConfigError("model_args.device (device_map) must be auto, cpu, cuda or cuda:N; a per-layer map "
+                              "is not supported")
+        if config.model_args != args:
+            config = config.model_copy(update={"model_args": args})
+            self.config = config
         unknown = set(config.model_args) - self.ARGS
         if unknown:
             key = sorted(unknown)[0]

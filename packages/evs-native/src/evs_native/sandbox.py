@@ -1,37 +1,52 @@
-"""Run model-written programs in a contained subprocess (HumanEval, LiveCodeBench).
+"""Run model-written programs in a kernel-enforced sandbox (HumanEval, LiveCodeBench).
 
-Each program runs in its own Python subprocess (``_sandbox_child.py``) with:
+Each program runs under bubblewrap (``bwrap``, Debian package ``bubblewrap``) in its own user,
+PID, mount, IPC, UTS, cgroup and network namespaces:
 
-* a wall-clock timeout; the child leads a new session, and its whole process group is killed
-  (SIGKILL) on timeout and after it exits;
-* resource limits (``setrlimit``): CPU seconds, address space, size of any file written,
-  number of processes (not enforced by Linux for root, so forks are also refused below), no
-  core dumps;
-* a fresh temporary working directory (also ``HOME`` and ``TMPDIR``), deleted afterwards;
-* no network: on Linux the child moves into an empty network namespace (``unshare``; as root,
-  or through a user namespace where unprivileged ones are allowed), and in every case an audit
-  hook refuses ``socket.connect``/``bind``/``sendto``;
-* the audit hook also refuses process creation (fork, exec, spawn, subprocess, system),
-  signals to other processes, ``ctypes`` loading, raising limits, and any write, rename,
-  delete or chmod outside the working directory.
+* as a real unprivileged host uid (``nobody`` when evs runs as root, ``EVS_SANDBOX_UID`` to
+  choose another; the caller's own uid otherwise), with no capabilities, no new privileges
+  and no further user namespaces;
+* on a read-only view of ``/usr`` (and the ``/bin``, ``/lib``… links), a few files of
+  ``/etc`` and the Python installation; a private, size-limited ``/tmp`` is the only writable
+  place (also ``HOME`` and the working directory). Nothing of evs is mounted: not the work
+  dir, the data, the configs, the sources, nor any other process (a fresh ``/proc`` of the
+  sandbox's own PID namespace); a clean environment (no API key);
+* an empty network namespace (only its own loopback);
+* resource limits (``setrlimit``): CPU seconds, address space, size of a file, number of
+  processes (counted inside the sandbox's user namespace), no core dumps; a wall-clock timeout;
+* every process of a program dies with it: the checker is PID 1 of the PID namespace, so when
+  it ends (or bwrap, or evs, dies: ``--die-with-parent``) the kernel kills every process left,
+  ``setsid`` or not.
 
-A program that trips any of these fails; it never fails the run. Programs run concurrently,
-at most ``EVS_SANDBOX_WORKERS`` at once (default: the number of CPUs, at most 8), through
-:func:`arun`, which never blocks the event loop. This contains the accidents of model-written
-code; it is not a boundary against a deliberate attacker (use a VM for that).
+The verdict comes from a checker process the program cannot reach (see
+``_sandbox_child.py``): the program never holds the tests' expected answers nor the channel
+the verdict is written to, and its return values reach the checker as plain data.
+
+When evs runs as root and the Python installation sits under a directory the sandbox uid may
+not enter (``/root/.pyenv``…), a private mount namespace is prepared once per process
+(``unshare --mount``) in which that directory is covered by a read-only bind of the
+installation alone; each sandbox is started in it with ``nsenter``, and the namespace lives
+only as long as evs holds a file descriptor to it.
+
+Without namespaces (no bwrap, user namespaces disabled) code benchmarks refuse to run unless
+the user opts out explicitly (``isolation="unsafe-none"``): a plain subprocess with the same
+limits, a temporary directory, a clean environment and a best-effort audit hook, as the
+calling user. Programs run concurrently, at most ``EVS_SANDBOX_WORKERS`` at once (default:
+the number of CPUs, at most 8), through :func:`arun`, which never blocks the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import os
-import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import weakref
 from dataclasses import asdict, dataclass, field
@@ -40,6 +55,15 @@ from typing import Any
 
 CHILD = Path(__file__).with_name("_sandbox_child.py")
 OUTPUT_TAIL = 4000
+ISOLATIONS = ("bwrap", "unsafe-none")
+START_GRACE = 10.0  # seconds allowed for the sandbox to start, beyond the program's own limits
+SYSTEM_LINKS = ("bin", "lib", "lib32", "lib64", "libx32", "sbin")
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "alternatives", "passwd", "group",
+             "nsswitch.conf")
+
+
+class SandboxUnavailable(RuntimeError):
+    """The requested isolation cannot run on this machine."""
 
 
 @dataclass(frozen=True)
@@ -48,11 +72,12 @@ class Limits:
 
     timeout: float = 10.0  # wall-clock seconds for the whole program
     test_timeout: float = 6.0  # seconds per test case (LiveCodeBench modes)
-    cpu_seconds: int | None = None  # default: the timeout rounded up, plus one
-    memory_mb: int = 2048  # address space
+    cpu_seconds: int | None = None  # default: the wall-clock budget rounded up, plus one
+    memory_mb: int = 2048  # address space of the program
     file_size_mb: int = 16  # largest file the program may write
-    max_processes: int = 512  # RLIMIT_NPROC (counts all processes of the user; ignored for root)
-    network: bool = False
+    max_processes: int = 64  # processes and threads of the sandbox (RLIMIT_NPROC in its user namespace)
+    tmp_mb: int = 64  # size of the private /tmp
+    network: bool = False  # share the host's network (never for model-written code)
 
     def child_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -67,7 +92,7 @@ class Result:
 
     passed: bool
     status: str  # passed | failed | timeout | crashed
-    details: dict[str, Any] = field(default_factory=dict)  # the child's verdict
+    details: dict[str, Any] = field(default_factory=dict)  # the checker's verdict
     returncode: int | None = None
     duration_s: float = 0.0
     stdout: str = ""
@@ -77,14 +102,14 @@ class Result:
     def error(self) -> str | None:
         if self.passed:
             return None
+        if self.details.get("error"):
+            return str(self.details["error"])
         if self.status == "timeout":
             return "timed out"
-        if self.status == "crashed":
-            sig = -self.returncode if self.returncode and self.returncode < 0 else None
-            name = signal.Signals(sig).name if sig else f"exit code {self.returncode}"
-            tail = self.stderr.strip().splitlines()[-1:] or [""]
-            return f"crashed ({name}) {tail[0]}".strip()
-        return str(self.details.get("error") or "failed")
+        sig = -self.returncode if self.returncode and self.returncode < 0 else None
+        name = signal.Signals(sig).name if sig else f"exit code {self.returncode}"
+        tail = self.stderr.strip().splitlines()[-1:] or [""]
+        return f"crashed ({name}) {tail[0]}".strip()
 
 
 def workers() -> int:
@@ -94,13 +119,225 @@ def workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
-def _tail(path: Path) -> str:
+# -- where and as whom -----------------------------------------------------------------------------
+def sandbox_ids() -> tuple[int, int] | None:
+    """The host uid/gid programs run as when evs is root (None: run as the calling user)."""
+    if os.geteuid() != 0:
+        return None
+    env = os.environ.get("EVS_SANDBOX_UID")
+    if env:
+        uid = int(env)
+        return uid, int(os.environ.get("EVS_SANDBOX_GID", env))
+    import pwd
+
     try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            f.seek(max(0, size - 64 * 1024))
-            return f.read().decode("utf-8", "replace")
+        pw = pwd.getpwnam("nobody")
+        return pw.pw_uid, pw.pw_gid
+    except KeyError:
+        return 65534, 65534
+
+
+def _may_enter(path: str, uid: int, gid: int) -> bool:
+    """Whether ``uid`` may walk down to ``path`` and read it (mode bits; root is not exempt here)."""
+    p = Path(path)
+    for d in [*reversed(p.parents), p]:
+        try:
+            st = d.stat()
+        except OSError:
+            return False
+        bits = 0o100 if st.st_uid == uid else 0o010 if st.st_gid == gid else 0o001
+        if not st.st_mode & bits:
+            return False
+    return True
+
+
+def _python_paths() -> list[str]:
+    """The directories the interpreter needs, outside /usr, outermost first."""
+    exe_dir = os.path.dirname(os.path.realpath(sys.executable))
+    out: list[str] = []
+    for p in sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, exe_dir},
+                    key=lambda x: (len(x), x)):
+        p = os.path.realpath(p)
+        if p == "/usr" or p.startswith("/usr/"):
+            continue
+        if any(p == q or p.startswith(q.rstrip("/") + "/") for q in out):
+            continue
+        out.append(p)
+    return out
+
+
+_lock = threading.Lock()
+_stage: dict[str, Any] = {}
+_probe: dict[str, str | None] = {}
+
+
+@atexit.register
+def _release() -> None:
+    """Close the staged mount namespace and the checker's code file (both live as long as evs)."""
+    if "fd" in _stage:
+        os.close(_stage.pop("fd"))
+    if "code" in _stage:
+        _stage.pop("code")[0].close()
+
+_STAGE_SCRIPT = r'''
+set -e
+i=3
+for s in $SOURCES; do eval "exec $i<\"\$s\""; i=$((i + 1)); done
+for b in $TOPS; do mount -t tmpfs -o mode=0755,size=1m evs-stage "$b"; done
+i=3
+for s in $SOURCES; do
+  mkdir -p "$s"
+  mount --no-canonicalize --bind "/proc/self/fd/$i" "$s"
+  mount -o remount,bind,ro "$s"
+  i=$((i + 1))
+done
+echo ready
+read _
+'''
+
+
+def _staging_fd(uid: int, gid: int, sources: list[str]) -> int | None:
+    """A mount namespace where ``sources`` are readable by ``uid``; None when no staging is needed."""
+    blocked = [s for s in sources if not _may_enter(s, uid, gid)]
+    if not blocked:
+        return None
+    with _lock:
+        if "fd" in _stage:
+            return _stage["fd"]
+        if len(blocked) > 6:
+            raise SandboxUnavailable("too many Python directories to stage")
+        tops: list[str] = []
+        for s in blocked:
+            p = Path(s)
+            top = next(str(d) for d in [*reversed(p.parents), p] if not _may_enter(str(d), uid, gid))
+            if top == "/":
+                raise SandboxUnavailable(f"uid {uid} may not enter /")
+            if top not in tops:
+                tops.append(top)
+        tools = [shutil.which(t) for t in ("unshare", "mount", "sh")]
+        if not all(tools):
+            raise SandboxUnavailable("staging the Python installation needs unshare, mount and sh (util-linux)")
+        if any(c.isspace() or c in "\"$`\\" for c in "".join(blocked + tops)):
+            raise SandboxUnavailable("a Python directory whose path has spaces or quotes cannot be staged")
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "SOURCES": " ".join(blocked), "TOPS": " ".join(tops)}
+        holder = subprocess.Popen(
+            [tools[0], "--mount", "--propagation", "private", tools[2], "-c", _STAGE_SCRIPT],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        assert holder.stdout is not None and holder.stdin is not None
+        line = holder.stdout.readline()
+        try:
+            if line.strip() != b"ready":
+                err = holder.stderr.read().decode("utf-8", "replace").strip() if holder.stderr else ""
+                raise SandboxUnavailable(f"could not prepare the sandbox's mount namespace: {err or 'no reply'}")
+            fd = os.open(f"/proc/{holder.pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+        finally:
+            holder.stdin.close()
+            holder.wait()
+            holder.stdout.close()
+            if holder.stderr:
+                holder.stderr.close()
+        _stage["fd"] = fd
+        return fd
+
+
+def _bwrap_args(bwrap: str, limits: Limits, ids: tuple[int, int] | None) -> list[str]:
+    uid, gid = ids if ids else (os.getuid(), os.getgid())
+    a = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--uid", str(uid), "--gid", str(gid),
+         "--hostname", "sandbox", "--die-with-parent", "--new-session", "--as-pid-1", "--cap-drop", "ALL",
+         "--clearenv", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin", "--setenv", "HOME", "/tmp",
+         "--setenv", "TMPDIR", "/tmp", "--setenv", "LANG", "C.UTF-8", "--setenv", "OMP_NUM_THREADS", "1",
+         "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "MKL_NUM_THREADS", "1"]
+    if limits.network:
+        a.append("--share-net")
+    a += ["--ro-bind", "/usr", "/usr"]
+    for name in SYSTEM_LINKS:
+        path = "/" + name
+        if os.path.islink(path):
+            a += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            a += ["--ro-bind", path, path]
+    for name in ETC_FILES:
+        a += ["--ro-bind-try", "/etc/" + name, "/etc/" + name]
+    a += ["--proc", "/proc", "--dev", "/dev", "--size", str(int(limits.tmp_mb) * 1024 * 1024), "--tmpfs", "/tmp"]
+    for p in _python_paths():
+        a += ["--ro-bind", p, p]
+    a += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp"]
+    return a
+
+
+# The sandbox's first (and only) Python: load the checker's code object from an inherited file
+# (compiled once per evs process: no source to compile per program), close it, run main().
+_BOOT = ("import marshal,os,sys\n"
+         "f,n=int(sys.argv[1]),int(sys.argv[2])\n"
+         "c=marshal.loads(os.pread(f,n,0))\n"
+         "os.close(f)\n"
+         "g={'__name__':'evs_sandbox_child','__builtins__':__builtins__}\n"
+         "exec(c,g)\n"
+         "g['main'](sys.argv[3:])\n")
+
+
+def _child_code() -> tuple[int, int]:
+    """(fd, size) of a file holding the marshalled code of ``_sandbox_child.py``."""
+    with _lock:
+        if "code" not in _stage:
+            import marshal
+
+            data = marshal.dumps(compile(CHILD.read_text(encoding="utf-8"), str(CHILD), "exec"))
+            f = tempfile.TemporaryFile()
+            f.write(data)
+            f.flush()
+            _stage["code"] = (f, len(data))
+        f, size = _stage["code"]
+        return f.fileno(), size
+
+
+# -- availability ------------------------------------------------------------------------------------
+def availability(isolation: str = "bwrap") -> str | None:
+    """None when programs can run with ``isolation`` here, else why not (one line)."""
+    if isolation not in ISOLATIONS:
+        return f"unknown sandbox isolation {isolation!r} (valid: {', '.join(ISOLATIONS)})"
+    if isolation == "unsafe-none":
+        return None
+    if isolation in _probe:
+        return _probe[isolation]
+    reason: str | None
+    if not sys.platform.startswith("linux"):
+        reason = "the sandbox needs Linux namespaces"
+    elif not shutil.which("bwrap"):
+        reason = "bubblewrap (bwrap) is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    else:
+        try:
+            r = run("pass", limits=Limits(timeout=30), isolation=isolation)
+        except SandboxUnavailable as exc:
+            reason = str(exc)
+        except OSError as exc:
+            reason = f"bwrap could not start: {exc}"
+        else:
+            if r.passed and r.details.get("checker_protected"):
+                reason = None
+            elif r.passed:
+                reason = "the sandbox's checker could not protect itself (prctl)"
+            else:
+                tail = (r.stderr.strip().splitlines() or [r.error or "no verdict"])[-1]
+                reason = f"bwrap cannot create its namespaces here: {tail}"
+    _probe[isolation] = reason
+    return reason
+
+
+def require(isolation: str = "bwrap") -> None:
+    """Raise :class:`SandboxUnavailable` when programs cannot run with ``isolation`` here."""
+    reason = availability(isolation)
+    if reason:
+        raise SandboxUnavailable(reason)
+
+
+# -- one program ------------------------------------------------------------------------------------
+def _tail(f) -> str:
+    try:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        f.seek(max(0, size - 64 * 1024))
+        return f.read().decode("utf-8", "replace")
     except OSError:
         return ""
 
@@ -112,79 +349,121 @@ def _kill_group(pid: int) -> None:
         pass
 
 
-def run(program: str, *, mode: str = "script", tests: dict[str, Any] | None = None,
-        limits: Limits | None = None, stdin: str | None = None) -> Result:
-    """Run ``program`` in a contained subprocess and wait for it (blocking).
+def _json_file(obj: Any):
+    f = tempfile.TemporaryFile()
+    f.write(json.dumps(obj).encode("utf-8"))
+    f.flush()
+    f.seek(0)
+    return f
 
-    ``mode``: ``script`` (pass = runs to the end without an exception), ``call`` or ``stdio``
-    (LiveCodeBench tests ``{"inputs": [...], "outputs": [...], "fn_name": ...}``).
+
+def run(program: str, *, mode: str = "script", tests: dict[str, Any] | None = None,
+        limits: Limits | None = None, stdin: str | None = None, isolation: str = "bwrap") -> Result:
+    """Run ``program`` in the sandbox and wait for it (blocking).
+
+    ``mode``: ``check`` (HumanEval: ``tests = {"prompt": ..., "test": code defining
+    check(candidate), "entry_point": name}``; ``program`` = prompt + completion), ``call`` or ``stdio``
+    (LiveCodeBench ``tests = {"inputs": [...], "outputs": [...], "fn_name": ...}``), or
+    ``script`` (pass = the program runs to its end, as the program itself reports; for
+    trusted code and containment tests). ``isolation``: ``bwrap`` or ``unsafe-none``.
     """
+    if isolation not in ISOLATIONS:
+        raise SandboxUnavailable(f"unknown sandbox isolation {isolation!r} (valid: {', '.join(ISOLATIONS)})")
     limits = limits or Limits()
-    base = Path(tempfile.mkdtemp(prefix="evs-sandbox-"))
-    work = base / "work"
-    work.mkdir()
-    nonce = "@@evs-" + secrets.token_hex(8) + "@@"
-    # Tests run in sequence: each gets its own time, plus the start-up allowance.
-    n_tests = len((tests or {}).get("inputs") or []) if mode != "script" else 0
+    tests = tests or {}
+    n_tests = len(tests.get("inputs") or []) if mode in ("call", "stdio") else 0
     wall = limits.timeout + (limits.test_timeout + 1) * n_tests
     child_limits = limits.child_dict()
     if limits.cpu_seconds is None:
         child_limits["cpu_seconds"] = int(wall) + 1
-    job = {"mode": mode, "program": program, "tests": tests, "nonce": nonce, "workdir": str(work),
-           "limits": child_limits, "test_timeout": limits.test_timeout}
-    job_path = base / "job.json"
-    job_path.write_text(json.dumps(job), encoding="utf-8")
-    out_path, err_path = base / "stdout", base / "stderr"
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work), "TMPDIR": str(work),
-           "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT"):
-        if key in os.environ:
-            env[key] = os.environ[key]
-    start = time.perf_counter()
-    returncode: int | None = None
-    timed_out = False
+    checker_job = {"mode": mode, "timeout": limits.timeout, "test_timeout": limits.test_timeout,
+                   "prompt": tests.get("prompt"), "test": tests.get("test"),
+                   "entry_point": tests.get("entry_point"), "tests": tests if mode in ("call", "stdio") else None}
+    program_job = {"mode": mode, "program": program, "limits": child_limits,
+                   "entry_point": tests.get("entry_point"), "fn_name": tests.get("fn_name")}
+    files = [_json_file(checker_job), _json_file(program_job), tempfile.TemporaryFile(),
+             tempfile.TemporaryFile(), tempfile.TemporaryFile()]
+    job_f, prog_f, verdict_f, out_f, err_f = files
+    fds = [job_f.fileno(), prog_f.fileno(), verdict_f.fileno()]
+    workdir: str | None = None
+    in_f = None
+    kwargs: dict[str, Any] = {}
     try:
-        with open(out_path, "wb") as out, open(err_path, "wb") as err:
-            stdin_arg: Any = subprocess.DEVNULL
-            if stdin is not None:
-                in_path = base / "stdin"
-                in_path.write_text(stdin, encoding="utf-8")
-                stdin_arg = open(in_path, "rb")  # noqa: SIM115 - closed below
-            try:
-                proc = subprocess.Popen([sys.executable, "-I", str(CHILD), str(job_path)], stdin=stdin_arg,
-                                        stdout=out, stderr=err, cwd=str(work), env=env, start_new_session=True,
-                                        close_fds=True)
-            finally:
-                if stdin_arg is not subprocess.DEVNULL:
-                    stdin_arg.close()
-            try:
-                returncode = proc.wait(timeout=wall)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                _kill_group(proc.pid)
-                returncode = proc.wait()
-            finally:
-                _kill_group(proc.pid)  # stragglers left in the group
-        duration = time.perf_counter() - start
-        stdout, stderr = _tail(out_path), _tail(err_path)
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
-    details: dict[str, Any] = {}
-    idx = stdout.rfind(nonce)
-    if idx >= 0:
-        line = stdout[idx + len(nonce):].split("\n", 1)[0]
+        if stdin is not None:
+            in_f = tempfile.TemporaryFile()
+            in_f.write(stdin.encode("utf-8"))
+            in_f.flush()
+            in_f.seek(0)
+        code_fd, code_size = _child_code()
+        py = [sys.executable, "-I", "-B", "-c", _BOOT, str(code_fd), str(code_size), *map(str, fds)]
+        if isolation == "bwrap":
+            bwrap = shutil.which("bwrap")
+            if not bwrap:
+                raise SandboxUnavailable("bubblewrap (bwrap) is not installed (Debian/Ubuntu: apt-get install bubblewrap)")
+            ids = sandbox_ids()
+            argv = _bwrap_args(bwrap, limits, ids) + py
+            env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+            pass_fds = [*fds, code_fd]
+            if ids is not None:
+                ns_fd = _staging_fd(*ids, _python_paths())
+                if ns_fd is None:
+                    kwargs.update(user=ids[0], group=ids[1], extra_groups=[])
+                else:
+                    nsenter = shutil.which("nsenter")
+                    if not nsenter:
+                        raise SandboxUnavailable("nsenter (util-linux) is needed to start the sandbox as root")
+                    argv = [nsenter, f"--mount=/proc/self/fd/{ns_fd}", "-S", str(ids[0]), "-G", str(ids[1]),
+                            "--", *argv]
+                    pass_fds.append(ns_fd)
+            cwd = "/"
+        else:
+            workdir = tempfile.mkdtemp(prefix="evs-sandbox-")
+            argv = py + [workdir]
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": workdir, "TMPDIR": workdir,
+                   "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+            pass_fds = [*fds, code_fd]
+            cwd = workdir
+        start = time.perf_counter()
+        timed_out = False
+        proc = subprocess.Popen(argv, stdin=in_f if in_f is not None else subprocess.DEVNULL, stdout=out_f,
+                                stderr=err_f, cwd=cwd, env=env, start_new_session=True, close_fds=True,
+                                pass_fds=pass_fds, **kwargs)
         try:
-            details = json.loads(line)
+            returncode = proc.wait(timeout=wall + START_GRACE)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc.pid)
+            returncode = proc.wait()
+        finally:
+            _kill_group(proc.pid)  # stragglers of the unsafe mode's process group
+        duration = time.perf_counter() - start
+        stdout, stderr = _tail(out_f), _tail(err_f)
+        verdict_f.seek(0)
+        raw = verdict_f.read(1 << 20)
+    finally:
+        for f in files + ([in_f] if in_f is not None else []):
+            f.close()
+        if workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    details: dict[str, Any] = {}
+    if raw:
+        try:
+            details = json.loads(raw.decode("utf-8", "replace"))
         except json.JSONDecodeError:
             details = {}
-        stdout = stdout[:idx].rstrip("\n")
+        if not isinstance(details, dict):
+            details = {}
+    if details:
+        details["isolation"] = "bwrap" if isolation == "bwrap" else "none"
     if timed_out:
         status, passed = "timeout", False
     elif not details:
         status, passed = "crashed", False
     else:
-        passed = bool(details.get("passed"))
-        status = "passed" if passed else ("timeout" if details.get("error_code") == -3 else "failed")
+        passed = details.get("passed") is True
+        err = str(details.get("error") or "")
+        status = ("passed" if passed else "timeout" if details.get("error_code") == -3
+                  else "crashed" if err.startswith("crashed") else "failed")
     return Result(passed=passed, status=status, details=details, returncode=returncode, duration_s=duration,
                   stdout=stdout[-OUTPUT_TAIL:], stderr=stderr[-OUTPUT_TAIL:])
 

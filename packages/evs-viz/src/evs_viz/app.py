@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,29 @@ def fmt(x: Any, digits: int = 4) -> str:
     return str(x)
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=\"'^%@])")
+
+
+def md(x: Any) -> str:
+    """User data (model names, answers, gold, error bodies, subset names, paths) for a Markdown
+    context: every Markdown/HTML character escaped, lines joined, so it shows as text and an image
+    or link a model wrote is never fetched or followed."""
+    text = " ".join(str(x).split()) if x is not None else ""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _table(df: pd.DataFrame) -> None:
+    """``st.table`` renders Markdown in cells, index and headers: escape every text in them."""
+
+    def esc(v: Any) -> Any:
+        return md(v) if isinstance(v, str) else v
+
+    df = df.copy()
+    df.index = df.index.map(lambda v: tuple(map(esc, v)) if isinstance(v, tuple) else esc(v))
+    df.columns = df.columns.map(esc)
+    st.table(df.map(esc))
+
+
 def fmt_ci(ci: Any) -> str:
     if isinstance(ci, (list, tuple)) and len(ci) == 2 and all(isinstance(v, (int, float)) for v in ci):
         return f"[{ci[0]:.3f}, {ci[1]:.3f}]"
@@ -81,11 +105,11 @@ def init_choice(key: str, options: list[str], default: str | None = None, qp: st
 def show_notes(notes: list[D.Note]) -> None:
     for n in notes:
         if n.level == "error":
-            st.error(n.message, icon=":material/error:")
+            st.error(md(n.message), icon=":material/error:")
         elif n.level == "warning":
-            st.warning(n.message, icon=":material/warning:")
+            st.warning(md(n.message), icon=":material/warning:")
         else:
-            st.caption(n.message)
+            st.caption(md(n.message))
 
 
 def status_badge(run: D.Run) -> str:
@@ -104,7 +128,7 @@ def goto(page: str, **state: str) -> None:
 
 def page_runs(runs: list[D.Run]) -> None:
     st.header("Runs")
-    st.caption(f"{len(runs)} run(s) under `{ROOT}`, newest first.")
+    st.caption(f"{len(runs)} run(s) under {md(ROOT)}, newest first.")
     if not runs:
         st.info("No eval or perf runs found here. Write some with `evs eval --work-dir DIR` or "
                 "`evs perf --output-dir DIR`, then `evs viz --outputs DIR`.")
@@ -130,7 +154,7 @@ def page_runs(runs: list[D.Run]) -> None:
             [{"model": m, "dataset": d, "score": row.entry.score} for m, d, row in cells]
         ).pivot(index="model", columns="dataset", values="score")
         mat["mean"] = mat.mean(axis=1)
-        st.table(mat.map(lambda v: fmt(v) if pd.notna(v) else "–"))
+        _table(mat.map(lambda v: fmt(v) if pd.notna(v) else "–"))
         fig = go.Figure(go.Heatmap(z=mat.drop(columns="mean").values, x=list(mat.columns[:-1]), y=list(mat.index),
                                    zmin=0, zmax=1, colorscale="Blues", text=mat.drop(columns="mean").map(fmt).values,
                                    texttemplate="%{text}"))
@@ -153,14 +177,14 @@ def page_runs(runs: list[D.Run]) -> None:
         shown += 1
         with st.container(border=True):
             a, b = st.columns([8, 1])
-            a.markdown(f"**{run.kind}** · `{run.rel}` · {run.created_str} · {status_badge(run)}")
+            a.markdown(f"**{run.kind}** · {md(run.rel)} · {run.created_str} · {status_badge(run)}")
             if run.kind == "eval":
-                parts = [f"{e.model_name} / {e.dataset}: **{fmt(e.score, 3)}**" if e.score is not None
-                         else f"{e.model_name} / {e.dataset}: no report" for e in run.entries]
+                parts = [f"{md(e.model_name)} / {md(e.dataset)}: **{fmt(e.score, 3)}**" if e.score is not None
+                         else f"{md(e.model_name)} / {md(e.dataset)}: no report" for e in run.entries]
                 a.markdown(" · ".join(parts) or "no results yet")
                 b.button("Open", key=f"open-{run.rel}", on_click=goto, args=("Run",), kwargs={"run": run.rel})
             else:
-                pts = ", ".join(p.label for p in run.points) or "no summary"
+                pts = ", ".join(md(p.label) for p in run.points) or "no summary"
                 a.markdown(f"{len(run.points)} load point(s): {pts}")
                 b.button("Open", key=f"open-{run.rel}", on_click=goto, args=("Perf",), kwargs={"perf_runs": [run.rel]})
             show_notes(run.all_notes)
@@ -180,8 +204,8 @@ def page_run(runs: list[D.Run]) -> None:
     rel = st.selectbox("Run folder", rels, key="run", format_func=lambda x: f"{x}  ({by[x].status}, {by[x].created_str})")
     st.query_params["run"] = rel
     run = by[rel]
-    st.markdown(f"{status_badge(run)} · {run.created_str} · models: **{', '.join(run.models) or '–'}** · "
-                f"datasets: **{', '.join(run.datasets) or '–'}**")
+    st.markdown(f"{status_badge(run)} · {run.created_str} · models: **{md(', '.join(run.models)) or '–'}** · "
+                f"datasets: **{md(', '.join(run.datasets)) or '–'}**")
     show_notes(run.all_notes)
 
     rows, subrows = [], []
@@ -201,12 +225,12 @@ def page_run(runs: list[D.Run]) -> None:
                                 "num": s.get("num"), "score": s.get("score"), "95% CI": fmt_ci(ci)})
     st.subheader("Scores by dataset")
     if rows:
-        st.table(pd.DataFrame(rows))
+        _table(pd.DataFrame(rows))
     else:
         st.info("No results yet.")
     if subrows:
         st.subheader("Scores by category and subset")
-        st.table(pd.DataFrame([{**r, "score": fmt(r["score"]), "num": fmt(r["num"])} for r in subrows]))
+        _table(pd.DataFrame([{**r, "score": fmt(r["score"]), "num": fmt(r["num"])} for r in subrows]))
 
     reported = [e for e in run.entries if e.report]
     if reported:
@@ -259,12 +283,12 @@ def page_run(runs: list[D.Run]) -> None:
                                       "score": fmt(stat.get("score")), "num": fmt(stat.get("num")),
                                       "95% CI": fmt_ci(stat.get("ci95"))})
             if mrows:
-                st.table(pd.DataFrame(mrows))
+                _table(pd.DataFrame(mrows))
             else:
                 st.caption("No per-metric statistics.")
             for e in reported:
                 if e.report.get("errors"):
-                    st.caption(f"{e.model_name} / {e.dataset} errors: {json.dumps(e.report['errors'])}")
+                    st.caption(md(f"{e.model_name} / {e.dataset} errors: {json.dumps(e.report['errors'])}"))
     st.subheader("Task config")
     if run.config_text:
         st.code(D.redact(run.config_text), language="yaml")
@@ -305,7 +329,7 @@ def page_compare(runs: list[D.Run]) -> None:
         table.append(row)
     st.subheader("Scores")
     st.caption("Newest report per model and dataset, with its 95 % CI. Sources are listed at the bottom.")
-    st.table(pd.DataFrame(table).set_index("dataset"))
+    _table(pd.DataFrame(table).set_index("dataset"))
 
     axes: list[tuple[str, dict[str, float]]] = []
     if len(datasets) >= 3:
@@ -366,7 +390,7 @@ def page_compare(runs: list[D.Run]) -> None:
                 "model better on": len(res.a_only), "baseline better on": len(res.b_only),
             })
     if diffs:
-        st.table(pd.DataFrame(diffs))
+        _table(pd.DataFrame(diffs))
     else:
         st.caption("No paired samples.")
 
@@ -382,7 +406,7 @@ def page_compare(runs: list[D.Run]) -> None:
     b = c3.selectbox("Model B", rest, key="c_b")
     ra, rb = latest.get((a, dset)), latest.get((b, dset))
     if not ra or not rb:
-        st.info(f"{a if not ra else b} has no report on {dset}.")
+        st.info(f"{md(a if not ra else b)} has no report on {md(dset)}.")
     else:
         sa = samples(str(ROOT), ra.run.rel, ra.entry.model, dset)
         sb = samples(str(ROOT), rb.run.rel, rb.entry.model, dset)
@@ -390,15 +414,15 @@ def page_compare(runs: list[D.Run]) -> None:
         ia = {(r["sample_id"], r["repeat"]): r for r in sa.rows}
         ib = {(r["sample_id"], r["repeat"]): r for r in sb.rows}
         m1, m2, m3 = st.columns(3)
-        m1.metric(f"{a} right, {b} wrong", len(res.a_only))
-        m2.metric(f"{b} right, {a} wrong", len(res.b_only))
+        m1.metric(f"{md(a)} right, {md(b)} wrong", len(res.a_only))
+        m2.metric(f"{md(b)} right, {md(a)} wrong", len(res.b_only))
         m3.metric("Paired samples", res.n)
         if res.only_in_a or res.only_in_b:
-            st.caption(f"Not paired: {res.only_in_a} sample(s) only in {a}, {res.only_in_b} only in {b}.")
-        for title, keys in ((f"{a} better than {b}", res.a_only), (f"{b} better than {a}", res.b_only)):
+            st.caption(f"Not paired: {res.only_in_a} sample(s) only in {md(a)}, {res.only_in_b} only in {md(b)}.")
+        for title, keys in ((f"{md(a)} better than {md(b)}", res.a_only), (f"{md(b)} better than {md(a)}", res.b_only)):
             st.markdown(f"**{title}** ({len(keys)})")
             if keys:
-                st.table(pd.DataFrame([{
+                _table(pd.DataFrame([{
                     "sample_id": k[0], "repeat": k[1], "gold": fmt(ia[k]["target"]),
                     f"{a} answer": fmt(ia[k]["extracted"]), f"{a} score": fmt(ia[k]["score"], 2),
                     f"{b} answer": fmt(ib[k]["extracted"]), f"{b} score": fmt(ib[k]["score"], 2),
@@ -406,7 +430,7 @@ def page_compare(runs: list[D.Run]) -> None:
                 if len(keys) > 200:
                     st.caption(f"First 200 of {len(keys)}.")
     with st.expander("Sources"):
-        st.table(pd.DataFrame([{"model": m, "dataset": d, "run": r.run.rel, "created": r.run.created_str}
+        _table(pd.DataFrame([{"model": m, "dataset": d, "run": r.run.rel, "created": r.run.created_str}
                                for (m, d), r in sorted(latest.items()) if m in chosen]))
 
 
@@ -435,7 +459,7 @@ def page_samples(runs: list[D.Run]) -> None:
     ss = samples(str(ROOT), rel, entry.model if entry else model, dataset)
     show_notes(entry.notes if entry else [])
     for kind, n in ss.bad_lines.items():
-        st.warning(f"{kind}: {n} unreadable line(s) skipped", icon=":material/warning:")
+        st.warning(f"{md(kind)}: {n} unreadable line(s) skipped", icon=":material/warning:")
 
     f1, f2 = st.columns([2, 3])
     status = f1.radio("Show", ["all", "pass", "fail", "error", "no answer"], horizontal=True, key="s_status")
@@ -446,7 +470,7 @@ def page_samples(runs: list[D.Run]) -> None:
     n_err = sum(bool(r["error"]) for r in ss.rows)
     n_none = len(D.search_rows(ss.rows, "", "no answer"))
     st.caption(f"{len(rows)} of {len(ss.rows)} shown · {n_pass} pass · {n_fail} fail · {n_err} error · "
-               f"{n_none} no answer · metric: {ss.metric or '–'}")
+               f"{n_none} no answer · metric: {md(ss.metric or '–')}")
     if not rows:
         st.info("No sample matches.")
         return
@@ -467,15 +491,15 @@ def page_samples(runs: list[D.Run]) -> None:
     st.query_params["sample"] = label
     r = rows[labels.index(label)]
     verdict = "error" if r["error"] else {True: "pass", False: "fail", None: "unscored"}[r["passed"]]
-    st.markdown(f"### Sample `{r['sample_id']}` · {verdict}")
-    st.caption(f"{model} on {dataset} · run {rel} · subset {r['subset']} · repeat {r['repeat']}")
+    st.markdown(f"### Sample {md(r['sample_id'])} · {verdict}")
+    st.caption(f"{md(model)} on {md(dataset)} · run {md(rel)} · subset {md(r['subset'])} · repeat {md(r['repeat'])}")
     left, right = st.columns(2)
     with left:
         st.markdown("**Input**")
         if not r["messages"]:
             st.caption("No request recorded.")
         for m in r["messages"]:
-            st.markdown(f"*{m.get('role', '?')}*")
+            st.markdown(f"*{md(m.get('role', '?'))}*")
             content = m.get("content")
             if D.image_urls(content):  # text and images in their order
                 n = 0
@@ -501,16 +525,16 @@ def page_samples(runs: list[D.Run]) -> None:
         if r["reasoning"]:
             with st.expander(f"Reasoning ({len(r['reasoning'])} characters), kept apart from the answer"):
                 st.code(r["reasoning"], language=None, wrap_lines=True)
-        st.markdown(f"**Gold answer:** `{fmt(r['target'])}`  \n**Extracted answer:** `{fmt(r['extracted'])}`"
-                    f"{' (rule: ' + r['extraction_rule'] + ')' if r.get('extraction_rule') else ''}  \n"
-                    f"**Score:** {', '.join(f'{k} = {v:g}' for k, v in r['scores'].items()) or '–'}")
+        st.markdown(f"**Gold answer:** {md(fmt(r['target']))}  \n**Extracted answer:** {md(fmt(r['extracted']))}"
+                    f"{' (rule: ' + md(r['extraction_rule']) + ')' if r.get('extraction_rule') else ''}  \n"
+                    f"**Score:** {md(', '.join(f'{k} = {v:g}' for k, v in r['scores'].items())) or '–'}")
         if r["judge"]:
             st.markdown("**Judge explanation**")
             st.code(r["judge"], language=None, wrap_lines=True)
         if r["error"]:
-            st.error(f"Error: {r['error']}")
+            st.error(f"Error: {md(r['error'])}")
         if r["usage"] or r["latency_s"] is not None:
-            st.caption(f"usage: {json.dumps(r['usage'])} · latency: {fmt(r['latency_s'], 3)} s")
+            st.caption(md(f"usage: {json.dumps(r['usage'])} · latency: {fmt(r['latency_s'], 3)} s"))
 
 
 def _image_width(data: bytes) -> int:
@@ -562,8 +586,8 @@ def page_perf(runs: list[D.Run]) -> None:
     for rel in chosen:
         run = by[rel]
         s0 = run.points[0].summary if run.points else {}
-        who = " · ".join(f"{k}: **{s0[k]}**" for k in ("model_id", "backend", "endpoint", "dataset") if s0.get(k))
-        st.markdown(f"**`{rel}`** · {run.created_str} · {status_badge(run)} · {len(run.points)} point(s)"
+        who = " · ".join(f"{k}: **{md(s0[k])}**" for k in ("model_id", "backend", "endpoint", "dataset") if s0.get(k))
+        st.markdown(f"**{md(rel)}** · {run.created_str} · {status_badge(run)} · {len(run.points)} point(s)"
                     + (f" · {who}" if who else ""))
         show_notes(run.all_notes)
     if len(chosen) == 1 and len(by[chosen[0]].points) == 1:
@@ -575,7 +599,10 @@ def page_perf(runs: list[D.Run]) -> None:
             v = D._num(s.get(k))
             col.metric(title, "–" if v is None else f"{v:.2f}" if k not in ("completed", "failed") else f"{v:g}")
     st.subheader("Summary" if len(chosen) == 1 else "Comparison of runs")
-    st.table(pd.DataFrame(table).set_index(["run", "point"]))
+    if not table:
+        st.info("No readable summary in the chosen run(s): their files are damaged or cut (see the notes above).")
+        return
+    _table(pd.DataFrame(table).set_index(["run", "point"]))
 
     points = [(rel, p) for rel in chosen for p in by[rel].points]
     metrics = [m for m in D.PERF_METRICS if any(m in p.percentiles for _, p in points)]
@@ -626,7 +653,7 @@ def page_perf(runs: list[D.Run]) -> None:
             st.plotly_chart(fig, width="stretch", key="sweep")
     for rel in chosen:
         if by[rel].config_text:
-            with st.expander(f"Config of {rel}"):
+            with st.expander(f"Config of {md(rel)}"):
                 st.code(D.redact(by[rel].config_text), language="yaml")
 
 
@@ -641,19 +668,24 @@ def main() -> None:
             v = st.query_params.get("page", "Runs").capitalize()
             st.session_state["page"] = v if v in PAGES else "Runs"
         page = st.radio("Page", PAGES, key="page", label_visibility="collapsed")
-        st.caption(f"Outputs: `{ROOT}`")
+        st.caption(f"Outputs: {md(ROOT)}")
         if st.button("Reload runs", icon=":material/refresh:"):
             discover.clear()
             samples.clear()
     st.query_params["page"] = page.lower()
     if not ROOT.is_dir():
-        st.error(f"The outputs folder {ROOT} does not exist.")
+        st.error(f"The outputs folder {md(ROOT)} does not exist.")
         return
     runs = discover(str(ROOT))
     if page == "Arena":
         arena_page.render(ROOT)
         return
-    {"Runs": page_runs, "Run": page_run, "Compare": page_compare, "Samples": page_samples, "Perf": page_perf}[page](runs)
+    try:
+        {"Runs": page_runs, "Run": page_run, "Compare": page_compare, "Samples": page_samples, "Perf": page_perf}[page](runs)
+    except Exception as exc:  # noqa: BLE001 - a viewer shows one line, never a traceback with server paths
+        if type(exc).__module__.startswith("streamlit"):  # reruns and stops are Streamlit's control flow
+            raise
+        st.error(f"This page cannot be shown for these files ({type(exc).__name__}); the other pages still work.")
 
 
 main()

@@ -281,7 +281,52 @@ def is_eval_run(path: Path) -> bool:
     return sum((path / d).is_dir() for d in EVAL_SUBDIRS) >= 2 or (path / "reports").is_dir()
 
 
+def from_evalscope_report(data: Any) -> dict[str, Any] | None:
+    """An EvalScope report (``reports/<model>/<dataset>.json``: ``model_name``, ``dataset_name``,
+    ``metrics[].categories[].subsets[]``; schema 1 or 2) in evs's report shape, or None."""
+    if not isinstance(data, dict) or "model_name" not in data or "dataset_name" not in data:
+        return None
+    metrics = data.get("metrics")
+    if not isinstance(metrics, list) or not metrics or not all(isinstance(m, dict) for m in metrics):
+        return None
+
+    def mname(m: dict) -> str:
+        ident = m.get("identity") if isinstance(m.get("identity"), dict) else {}
+        return str(m.get("name") or m.get("legacy_name") or ident.get("key") or ident.get("name") or "score")
+
+    primary = metrics[0]
+    pid = data.get("primary_metric_identity")
+    if isinstance(pid, dict):
+        primary = next((m for m in metrics if m.get("identity") == pid), primary)
+    out_metrics, subsets = {}, []
+    for m in metrics:
+        sc = _num(m.get("score"))
+        if sc is not None:
+            out_metrics[mname(m)] = {"score": sc, "num": int(_num(m.get("num")) or 0)}
+    for cat in primary.get("categories") or []:
+        if not isinstance(cat, dict):
+            continue
+        cname = cat.get("name")
+        cname = "/".join(map(str, cname)) if isinstance(cname, list) else str(cname or "")
+        for sub in cat.get("subsets") or []:
+            if isinstance(sub, dict) and _num(sub.get("score")) is not None:
+                subsets.append({"name": str(sub.get("name", "default")), "num": int(_num(sub.get("num")) or 0),
+                                "score": _num(sub.get("score")), "kind": "subset",
+                                **({"category": cname} if cname and cname != "default" else {})})
+    score = _num(data.get("score"))
+    if score is None:
+        score = _num(primary.get("score"))
+    num = int(_num(primary.get("num")) or sum(x["num"] for x in subsets))
+    return {"model": str(data["model_name"]), "dataset": str(data["dataset_name"]), "metric": mname(primary),
+            "score": score if score is not None else 0.0, "num": num, "num_samples": num, "num_errors": 0,
+            "metrics": out_metrics, "subsets": subsets, "source": "evalscope",
+            "benchmark_version": str(data.get("schema_version", ""))}
+
+
 def _validate_report(data: Any) -> tuple[dict | None, Note | None]:
+    converted = from_evalscope_report(data)
+    if converted is not None:
+        return converted, None
     if not isinstance(data, dict):
         return None, Note("error", "is not a JSON object")
     missing = [k for k in ("model", "dataset", "score") if k not in data]
@@ -304,6 +349,9 @@ def _validate_report(data: Any) -> tuple[dict | None, Note | None]:
 def load_eval_run(root: Path, path: Path) -> Run:
     run = Run(kind="eval", root=root, path=path, rel=_rel(root, path))
     cfg = path / "configs" / "task_config.yaml"
+    if not cfg.is_file():  # EvalScope: configs/task_config_<hash>.yaml
+        cfg = next(iter(sorted((path / "configs").glob("task_config*.yaml"))), cfg) if (path / "configs").is_dir() \
+            else cfg
     if cfg.is_file():
         try:
             run.config_text = cfg.read_text(encoding="utf-8")
@@ -369,6 +417,67 @@ def load_eval_run(root: Path, path: Path) -> Run:
 
 # ---------------------------------------------------------------------------------------------
 # Perf runs
+
+
+#: EvalScope perf's benchmark_summary.json keys (current and older releases) -> (evs key, factor).
+EVALSCOPE_PERF_KEYS: dict[str, tuple[str, float]] = {
+    "Test Duration (s)": ("duration", 1), "Time taken for tests (s)": ("duration", 1),
+    "Concurrency": ("max_concurrency", 1), "Number of concurrency": ("max_concurrency", 1),
+    "Request Rate (req/s)": ("request_rate", 1), "Request rate (req/s)": ("request_rate", 1),
+    "Total Requests": ("num_requests", 1), "Total requests": ("num_requests", 1),
+    "Success Requests": ("completed", 1), "Succeed requests": ("completed", 1),
+    "Failed Requests": ("failed", 1), "Failed requests": ("failed", 1),
+    "Req Throughput (req/s)": ("request_throughput", 1), "Request throughput (req/s)": ("request_throughput", 1),
+    "Avg Latency (s)": ("mean_e2el_ms", 1000), "Average latency (s)": ("mean_e2el_ms", 1000),
+    "Output Throughput (tok/s)": ("output_throughput", 1), "Output token throughput (tok/s)": ("output_throughput", 1),
+    "Total Throughput (tok/s)": ("total_token_throughput", 1),
+    "Total token throughput (tok/s)": ("total_token_throughput", 1),
+    "Avg TTFT (ms)": ("mean_ttft_ms", 1), "Average time to first token (s)": ("mean_ttft_ms", 1000),
+    "Avg TPOT (ms)": ("mean_tpot_ms", 1), "Average time per output token (s)": ("mean_tpot_ms", 1000),
+    "Avg ITL (ms)": ("mean_itl_ms", 1), "Average inter-token latency (s)": ("mean_itl_ms", 1000),
+    "Avg Input Tokens": ("mean_input_tokens", 1), "Average input tokens per request": ("mean_input_tokens", 1),
+    "Avg Output Tokens": ("mean_output_tokens", 1), "Average output tokens per request": ("mean_output_tokens", 1),
+}
+#: EvalScope perf's benchmark_percentile.json columns -> (evs metric, factor to ms).
+EVALSCOPE_PERCENTILE_KEYS = {"TTFT (ms)": ("ttft", 1), "TTFT (s)": ("ttft", 1000), "TPOT (ms)": ("tpot", 1),
+                             "TPOT (s)": ("tpot", 1000), "ITL (ms)": ("itl", 1), "ITL (s)": ("itl", 1000),
+                             "Latency (s)": ("e2el", 1000), "Latency (ms)": ("e2el", 1)}
+
+
+def from_evalscope_perf(data: Any) -> dict[str, Any] | None:
+    """An EvalScope perf summary (``benchmark_summary.json``) in evs's summary keys, or None."""
+    if not isinstance(data, dict):
+        return None
+    hits = [k for k in data if k in EVALSCOPE_PERF_KEYS]
+    if len(hits) < PERF_MIN_KEYS:
+        return None
+    out: dict[str, Any] = {"source": "evalscope"}
+    for k in hits:
+        v = _num(data[k])
+        if v is not None:
+            key, factor = EVALSCOPE_PERF_KEYS[k]
+            out[key] = v * factor
+        elif str(data[k]).strip().upper() == "INF" and EVALSCOPE_PERF_KEYS[k][0] == "request_rate":
+            out["request_rate"] = "inf"
+    if out.get("request_rate") in (-1, -1.0):
+        out["request_rate"] = "inf"
+    return out
+
+
+def from_evalscope_percentiles(data: Any) -> list[dict[str, Any]] | None:
+    """EvalScope's ``benchmark_percentile.json`` rows (``{"Percentiles": "90%", "TTFT (ms)": …}``)
+    as rows of ``{"percentile": 90, "ttft_ms": …}``, or None."""
+    if not isinstance(data, list) or not data or not all(isinstance(r, dict) and "Percentiles" in r for r in data):
+        return None
+    rows = []
+    for r in data:
+        row: dict[str, Any] = {"percentile": _num(r.get("Percentiles"))}
+        for k, v in r.items():
+            if k in EVALSCOPE_PERCENTILE_KEYS and _num(v) is not None:
+                metric, factor = EVALSCOPE_PERCENTILE_KEYS[k]
+                row[f"{metric}_ms"] = _num(v) * factor
+        rows.append(row)
+    return rows
 
 
 def perf_summaries_in(data: Any) -> list[dict[str, Any]]:
@@ -648,8 +757,9 @@ def _attach_details(folder: Path, points: list[PerfPoint], summary_paths: set[Pa
             continue
         if f.suffix == ".json":
             data, reason = read_json(f)
-            if reason or perf_summaries_in(data):
+            if reason or perf_summaries_in(data) or from_evalscope_perf(data):
                 continue
+            data = from_evalscope_percentiles(data) or data
             targets: list[tuple[PerfPoint, Any]] = []
             if isinstance(data, dict) and any(isinstance(data.get(lb), dict) for lb in by_label):
                 targets = [(by_label[lb], data[lb]) for lb in by_label if isinstance(data.get(lb), dict)]
@@ -727,7 +837,8 @@ def discover(root: str | Path) -> list[Run]:
                 if "perf" in name.lower() or "summary" in name.lower() or "bench" in name.lower():
                     broken_json.append((f, reason))
                 continue
-            summaries = perf_summaries_in(data)
+            es = from_evalscope_perf(data)
+            summaries = [es] if es is not None else perf_summaries_in(data)
             if summaries:
                 perf_files.setdefault(d, []).append((f, summaries))
 

@@ -59,7 +59,14 @@ def read_schema(path: str | Path) -> dict[str, Any]:
     p = Path(path).expanduser()
     if not p.is_file():
         raise ConfigError(f"collection schema not found: {p}")
-    text = p.read_text(encoding="utf-8")
+    if p.suffix.lower() == ".jsonl":
+        raise ConfigError(f"{p}: a pre-sampled mixed JSONL (EvalScope's WeightedSampler output) is not read by evs; "
+                          "give the schema file (CollectionSchema.dump_json) as local_path and the number of samples "
+                          "as --limit: evs draws them itself, seeded")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: collection schema is not UTF-8 text") from None
     try:
         if p.suffix.lower() in (".yaml", ".yml"):
             import yaml
@@ -74,7 +81,9 @@ def read_schema(path: str | Path) -> dict[str, Any]:
     return data
 
 
-_NODE_KEYS = {"name", "weight", "args", "datasets", "benchmark"}
+#: task_type, tags and hierarchy are written by EvalScope's CollectionSchema.dump_json(); evs keeps
+#: them as descriptions (the hierarchy is the path of groups, which evs derives from the nesting).
+_NODE_KEYS = {"name", "weight", "args", "datasets", "benchmark", "task_type", "tags", "hierarchy"}
 
 
 def parse_tree(schema: dict[str, Any], known: list[str], where: str = "schema") -> Node:
@@ -179,10 +188,10 @@ class DataCollection(Benchmark):
         self.schema = schema
         self.tree = parse_tree(schema, self.registries.benchmarks.names(), where=str(self.args["local_path"]))
         total = self.args["total"] if self.args["total"] is not None else schema.get("total")
-        if isinstance(total, bool) or not isinstance(total, int) or total <= 0:
+        if total is not None and (isinstance(total, bool) or not isinstance(total, int) or total <= 0):
             raise ConfigError(f"{NAME}: 'total' (in the schema or dataset_args.{NAME}.total) must be a positive "
                               f"integer, not {total!r}")
-        self.total = total
+        self.total = total  # None: an EvalScope schema (no total); --limit gives the sample count
         self.members: dict[str, Benchmark] = {}
         for leaf in self.tree.leaves():
             cls = self.registries.benchmarks.load(leaf.benchmark)
@@ -213,6 +222,11 @@ class DataCollection(Benchmark):
         return drawn
 
     def load_samples(self, limit: int | float | None = None) -> list[Sample]:
+        if self.total is None:
+            if limit is None or limit < 1:
+                raise ConfigError(f"{NAME}: the schema gives no 'total': set the number of samples to draw with "
+                                  f"--limit N or dataset_args.{NAME}.total (EvalScope: WeightedSampler.sample(N))")
+            self.total = int(limit)
         drawn = self.draw()
         if limit is not None:
             k = int(limit) if limit >= 1 else max(1, int(len(drawn) * limit))

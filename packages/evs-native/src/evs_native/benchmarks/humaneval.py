@@ -44,10 +44,10 @@ class HumanEval(Benchmark):
         "function described…'); every fenced block of the reply is considered and the program is the last "
         "block defining the entry point with the helpers and imports it uses from the other blocks; "
         "the program run is prompt + code + the problem's tests + check(entry_point), as openai/human-eval "
-        "builds it, in a contained subprocess (timeout, CPU/memory/file limits, no network, temporary "
-        "directory). Metric: pass (0/1); with --repeats n the report adds pass@k by the unbiased estimator. "
-        "Deviation: programs run in a subprocess with limits instead of exec() in a forked worker; a "
-        "program that forks, opens sockets or writes outside its directory fails."
+        "builds it, in a sandbox (bubblewrap namespaces as an unprivileged uid; timeout, CPU/memory/file "
+        "limits, no network, private /tmp). Metric: pass (0/1); with --repeats n the report adds pass@k by "
+        "the unbiased estimator. Deviation: the tests run in a checker process apart from the model's code, "
+        "which returns plain data (numbers, strings, containers) to them."
     )
     tags = ["code", "python"]
     hf_id = "openai/openai_humaneval"
@@ -58,7 +58,7 @@ class HumanEval(Benchmark):
     metrics = ["pass"]
     primary_metric = "pass"
     generation: ClassVar[dict[str, Any]] = {"max_tokens": 1024}
-    extra_args: ClassVar[dict[str, Any]] = {"timeout": 4.0, "memory_mb": 2048}
+    extra_args: ClassVar[dict[str, Any]] = {"timeout": 4.0, "memory_mb": 2048, "sandbox": "bwrap"}
 
     FIELDS = ("task_id", "prompt", "test", "entry_point")
 
@@ -67,6 +67,9 @@ class HumanEval(Benchmark):
         t = self.args["timeout"]
         if not isinstance(t, (int, float)) or isinstance(t, bool) or t <= 0:
             raise ConfigError(f"dataset_args.{self.name}.timeout must be a positive number of seconds, not {t!r}")
+        from evs_native.benchmarks._code_sandbox import check_sandbox
+
+        check_sandbox(self.name, self.args)
 
     def record_to_sample(self, record: dict[str, Any], index: int, subset: str) -> Sample:
         for f in self.FIELDS:
@@ -87,8 +90,14 @@ class HumanEval(Benchmark):
         found = self.extract(output.text, sample)
         code = found.answer or ""
         extraction_rule = found.rule
-        program = check_program(sample.metadata, code)
+        # check_program's parts, run apart: prompt + code in the sandboxed candidate process; the
+        # prompt, the tests and check(entry_point) in the sandbox's checker, which calls the candidate.
+        p = sample.metadata
         limits = sandbox.Limits(timeout=float(self.args["timeout"]), memory_mb=int(self.args["memory_mb"]))
-        result = await sandbox.arun(program, mode="script", limits=limits)
-        return make_review(sample, output, ctx, target=None, extracted=code, extraction_rule=extraction_rule, scores={"pass": float(result.passed)},
-                           metadata={"status": result.status, **({"detail": result.error} if result.error else {})})
+        tests = {"prompt": p["prompt"], "test": p["test"], "entry_point": p["entry_point"]}
+        result = await sandbox.arun(p["prompt"] + code, mode="check", tests=tests, limits=limits,
+                                    isolation=self.args["sandbox"])
+        return make_review(sample, output, ctx, target=None, extracted=code, extraction_rule=extraction_rule,
+                           scores={"pass": float(result.passed)},
+                           metadata={"status": result.status, "isolation": result.details.get("isolation"),
+                                     **({"detail": result.error} if result.error else {})})

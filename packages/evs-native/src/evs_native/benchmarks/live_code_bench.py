@@ -93,7 +93,8 @@ class LiveCodeBench(Benchmark):
         "problem passes when every public and private test passes: functional problems call the starter "
         "function (a Solution method) on JSON inputs and compare with ==; stdin problems compare the output "
         "line by line, exactly or as decimals, as LiveCodeBench's testing_util does. Each program runs in "
-        "a contained subprocess (per-test timeout, memory/CPU/file limits, no network). Metric: pass "
+        "the sandbox (bubblewrap namespaces as an unprivileged uid; per-test timeout, memory/CPU/file "
+        "limits, no network); the answers are compared in a checker process apart from it. Metric: pass "
         "(pass@1; pass@k over --repeats)."
     )
     tags = ["code", "python"]
@@ -108,7 +109,7 @@ class LiveCodeBench(Benchmark):
     system_prompt = SYSTEM_PROMPT
     generation: ClassVar[dict[str, Any]] = {"max_tokens": 2048}
     extra_args: ClassVar[dict[str, Any]] = {"start_date": None, "end_date": None, "timeout": 6.0,
-                                            "memory_mb": 2048}
+                                            "memory_mb": 2048, "sandbox": "bwrap"}
 
     @classmethod
     def default_args(cls) -> dict[str, Any]:
@@ -125,6 +126,9 @@ class LiveCodeBench(Benchmark):
         t = self.args["timeout"]
         if not isinstance(t, (int, float)) or isinstance(t, bool) or t <= 0:
             raise ConfigError(f"dataset_args.live_code_bench.timeout must be a positive number, not {t!r}")
+        from evs_native.benchmarks._code_sandbox import check_sandbox
+
+        check_sandbox(self.name, self.args)
 
     def load_rows(self, split: str, subset: str) -> list[dict[str, Any]]:
         root = self.local_root()
@@ -170,8 +174,8 @@ class LiveCodeBench(Benchmark):
         if not code.strip():
             return make_review(sample, output, ctx, target=None, extracted=code, extraction_rule=extraction_rule, scores={"pass": 0.0},
                                metadata={"status": "no code"})
-        result = await sandbox.arun(code, mode=mode, tests=tests, limits=limits)
-        meta = {"status": result.status, "mode": mode,
+        result = await sandbox.arun(code, mode=mode, tests=tests, limits=limits, isolation=self.args["sandbox"])
+        meta = {"status": result.status, "mode": mode, "isolation": result.details.get("isolation"),
                 "tests_passed": sum(1 for r in result.details.get("results", []) if r is True),
                 "tests": len(tests["inputs"])}
         if result.error:
