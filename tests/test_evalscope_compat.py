@@ -69,6 +69,13 @@ def test_every_evalscope_eval_option_is_accepted_or_refused(option, tmp_path, ca
     if option == "--no-collect-perf":
         assert option in visible
         return
+    if option == "--eval-config":  # a plugin backend's config (evs-vlm's vlmevalkit); alone it is an error
+        assert option in visible
+        code, _, err = _run(["eval", "--model", "mock", "--datasets", "gsm8k", "--work-dir", str(tmp_path / "out"),
+                             option, "task.yaml"], capsys)
+        assert code == 2 and "--eval-config goes with --eval-backend NAME" in err
+        assert not (tmp_path / "out").exists()
+        return
     assert name in BY_NAME, f"{option} is in EvalScope but not in evs_core.compat.EVAL_ARGS"
     arg = BY_NAME[name]
     if not arg.refused:

@@ -55,7 +55,7 @@ def _refused_options(f):
     from evs_core.compat import EVAL_ARGS
 
     for a in reversed(EVAL_ARGS):
-        if a.refused:
+        if a.refused and a.name != "eval_config":  # --eval-config goes with --eval-backend (plugin backends)
             f = click.option(a.option, a.name, is_flag=a.flag, default=None, expose_value=False, hidden=True,
                              callback=_refuse, is_eager=True)(f)
     return f
@@ -67,7 +67,6 @@ def _refused_options(f):
 @click.option("--model-type", help="Adapter: openai_api, transformers, mock (inferred when omitted).")
 @click.option("--eval-type", help="EvalScope's name for --model-type: openai_api, llm_ckpt (→ transformers), mock_llm.")
 @click.option("--model-task", help="text_generation (EvalScope's name; image models: evs aigc).")
-@click.option("--eval-backend", help="Native (EvalScope's name; the only backend of evs eval).")
 @click.option("--api-url", help="Base URL of an OpenAI-compatible API, e.g. http://127.0.0.1:8000/v1.")
 @click.option("--api-key", help="API key ('EMPTY' for local servers). Never written to any output.")
 @click.option("--datasets", cls=MultiValueOption, multiple=True,
@@ -134,7 +133,7 @@ def eval_command(config_file, datasets, limit, judge_args, benchmark_file, serve
 
     from evs_native.engine import print_table, run_task
 
-    if eval_backend != "native":
+    if (eval_backend or "native").lower() != "native":
         from evs_core.backends import BackendOptions, load_backend_config
         from evs_core.registry import get_registries
 
