@@ -9,7 +9,15 @@ import time
 
 import pytest
 from evs_core.errors import ConfigError, EvsError
+from evs_perf.run import RunError
 from evs_perf.run import run_perf as run
+
+
+def run_failing(options):
+    """A run whose every request fails: it writes its files, then raises RunError (exit 1)."""
+    with pytest.raises(RunError, match="every request failed") as info:
+        run(options)
+    return info.value.result
 
 
 def _free_port():
@@ -47,7 +55,7 @@ def test_4xx_on_the_first_request_stops_with_the_server_message(mock_server, per
 
 def test_http_errors_later_are_counted(mock_server, perf_options):
     srv = mock_server(fault="status:503")
-    s = run(perf_options(url=srv.url, concurrency="2", requests="6", warmup=0))["summaries"][0]
+    s = run_failing(perf_options(url=srv.url, concurrency="2", requests="6", warmup=0))["summaries"][0]
     assert s["completed"] == 0 and s["failed"] == 6
     assert s["errors_by_kind"] == {"http_status": 6}
     assert "HTTP 503" in s["error_examples"]["http_status"]
@@ -56,7 +64,7 @@ def test_http_errors_later_are_counted(mock_server, perf_options):
 def test_server_closing_mid_stream_is_a_counted_failure(mock_server, perf_options):
     srv = mock_server(fault="close-mid-stream", ttft_ms=5, itl_ms=1)
     t = time.perf_counter()
-    s = run(perf_options(url=srv.url, concurrency="2", requests="6", max_tokens="16"))["summaries"][0]
+    s = run_failing(perf_options(url=srv.url, concurrency="2", requests="6", max_tokens="16"))["summaries"][0]
     assert time.perf_counter() - t < 10
     assert s["failed"] == 6 and s["errors_by_kind"] == {"disconnect": 6}
     assert "in the middle of the response" in s["error_examples"]["disconnect"]
@@ -64,7 +72,7 @@ def test_server_closing_mid_stream_is_a_counted_failure(mock_server, perf_option
 
 def test_malformed_sse_is_a_counted_failure(mock_server, perf_options):
     srv = mock_server(fault="malformed", ttft_ms=1)
-    s = run(perf_options(url=srv.url, concurrency="2", requests="4"))["summaries"][0]
+    s = run_failing(perf_options(url=srv.url, concurrency="2", requests="4"))["summaries"][0]
     assert s["failed"] == 4 and s["errors_by_kind"] == {"malformed": 4}
     assert "malformed SSE data" in s["error_examples"]["malformed"]
 

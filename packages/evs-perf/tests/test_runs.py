@@ -24,6 +24,8 @@ def test_summary_files_and_keys(mock_server, perf_options):
     for key in VLLM_KEYS:
         assert key in s, key
     assert s["completed"] == 16 and s["total_output_tokens"] == 320
+    assert (s["schema"], s["schema_version"]) == ("evs-perf/summary", 2)  # documented in docs/perf.md
+    assert json.loads((d / "sweep.json").read_text())["schema"] == "evs-perf/sweep"
     assert s["request_goodput"] == pytest.approx(s["request_throughput"])
     assert s["p99.9_ttft_ms"] >= s["p99_ttft_ms"] >= s["median_ttft_ms"] >= s["min_ttft_ms"]
     assert s["client"]["cpu_ms_per_request"] > 0 and "client_bound" in s

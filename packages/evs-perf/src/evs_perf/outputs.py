@@ -25,13 +25,16 @@ from pathlib import Path
 
 from evs_core.errors import require
 
+from evs_perf.redact import redact, redact_obj
+
 
 def _public(summary: dict) -> dict:
     return {k: v for k, v in summary.items() if not k.startswith("_")}
 
 
 class RecordStore:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, secrets=()):
+        self.secrets = list(secrets)
         self.db = sqlite3.connect(str(path))
         self.db.executescript("""
         CREATE TABLE IF NOT EXISTS requests (
@@ -56,12 +59,13 @@ class RecordStore:
             if r.chunk_times is not None:
                 rel = map(sub, r.chunk_times, repeat(r.t_start, len(r.chunk_times)))
                 chunks = array("f", map(mul, rel, repeat(1000.0, len(r.chunk_times)))).tobytes()
-            rows.append((label, r.index, r.worker, int(r.ok), r.error_kind, r.error, r.status,
+            err = redact(r.error, self.secrets) if r.error else r.error
+            rows.append((label, r.index, r.worker, int(r.ok), r.error_kind, err, r.status,
                          r.t_start - t0, r.queue * 1000, r.connect * 1000, ttft, e2el, tpot, r.prompt_tokens,
                          r.completion_tokens, r.token_source, r.planned_input, r.planned_output,
                          len(r.chunk_times) if r.chunk_times is not None else None, chunks))
         self.db.executemany("INSERT INTO requests VALUES (%s)" % ",".join("?" * 20), rows)
-        self.db.execute("INSERT OR REPLACE INTO points VALUES (?, ?)", (label, json.dumps(_public(summary))))
+        self.db.execute("INSERT OR REPLACE INTO points VALUES (?, ?)", (label, json.dumps(redact_obj(_public(summary), self.secrets))))
         self.db.commit()
 
     def close(self):
@@ -69,14 +73,18 @@ class RecordStore:
 
 
 # -- files --------------------------------------------------------------------------------------
-def write_all(run_dir: Path, summaries: list[dict], slo_result, html: bool = True):
+def write_all(run_dir: Path, summaries: list[dict], slo_result, html: bool = True, secrets=(), extra_html=""):
     run_dir = Path(run_dir)
+    summaries = [{**redact_obj(_public(s), secrets), "_stats": s["_stats"]} for s in summaries]
     if len(summaries) == 1:
         (run_dir / "summary.json").write_text(json.dumps(_public(summaries[0]), indent=2), encoding="utf-8")
     else:
         for s in summaries:
             (run_dir / f"summary_{s['label']}.json").write_text(json.dumps(_public(s), indent=2), encoding="utf-8")
-    sweep = {"points": [_public(s) for s in summaries], "slo": slo_result}
+    from evs_perf.run import SUMMARY_SCHEMA, SUMMARY_SCHEMA_VERSION
+
+    sweep = {"schema": "evs-perf/sweep", "schema_version": SUMMARY_SCHEMA_VERSION, "summary_schema": SUMMARY_SCHEMA,
+             "points": [_public(s) for s in summaries], "slo": slo_result}
     (run_dir / "sweep.json").write_text(json.dumps(sweep, indent=2), encoding="utf-8")
     pct = {}
     for s in summaries:
@@ -87,7 +95,8 @@ def write_all(run_dir: Path, summaries: list[dict], slo_result, html: bool = Tru
             "output_tokens": [s["output_lens"][f"p{_pw(p)}"] for p in ps]}
     (run_dir / "percentiles.json").write_text(json.dumps(pct, indent=2), encoding="utf-8")
     if html:
-        (run_dir / "report.html").write_text(render_html(summaries, slo_result), encoding="utf-8")
+        text = render_html(summaries, slo_result, extra_html)
+        (run_dir / "report.html").write_text(redact(text, secrets), encoding="utf-8")
 
 
 def _pw(p):
@@ -147,7 +156,7 @@ def _svg_lines(title, xlabel, ylabel, series, w=460, h=280, logx=False):
     return "<div class='chart'>" + "".join(out) + "</div>"
 
 
-def render_html(summaries: list[dict], slo_result) -> str:
+def render_html(summaries: list[dict], slo_result, extra_html: str = "") -> str:
     def load(s):
         r = s["request_rate"]
         return s["max_concurrency"] if r == "inf" or r is None else r
@@ -182,7 +191,7 @@ padding:3px 7px;text-align:right}} .chart{{display:inline-block;margin:6px}}</st
 <p>endpoint {html.escape(str(s0.get('endpoint')))} · api {html.escape(str(s0.get('backend')))} · dataset
 {html.escape(str(s0.get('dataset')))} · evs-perf {html.escape(str(s0.get('evs_perf_version')))} · {s0.get('date')}</p>
 <table><tr>{''.join(f'<th>{k}</th>' for k in keys)}</tr>{rows}</table>{slo_html}
-<h2>Against load</h2>{''.join(charts[:5])}<h2>Percentile curves</h2>{''.join(charts[5:])}
+{extra_html}<h2>Against load</h2>{''.join(charts[:5])}<h2>Percentile curves</h2>{''.join(charts[5:])}
 </body></html>"""
 
 
@@ -309,10 +318,16 @@ class _Logger:
             self.mod.finish()
 
 
-def loggers(o, name):
+def check_loggers(cfg):
+    """The experiment loggers asked for, their modules imported now (a missing one stops the run
+    before any request): ``[(module, project)]``."""
     out = []
-    if o.get("wandb_project"):
-        out.append(_Logger(require("wandb", "--wandb-project", "evs-perf[wandb]"), o["wandb_project"], name))
-    if o.get("swanlab_project"):
-        out.append(_Logger(require("swanlab", "--swanlab-project", "evs-perf[swanlab]"), o["swanlab_project"], name))
+    if cfg.wandb_project:
+        out.append((require("wandb", "--wandb-project", "evs-perf[wandb]"), cfg.wandb_project))
+    if cfg.swanlab_project:
+        out.append((require("swanlab", "--swanlab-project", "evs-perf[swanlab]"), cfg.swanlab_project))
     return out
+
+
+def loggers(spec, name):
+    return [_Logger(mod, project, name) for mod, project in spec]
