@@ -249,6 +249,12 @@ def perf(ctx, **options):
 @click.option("--fault", default="none", show_default=True,
               help="none, close-mid-stream, malformed, hang, status:CODE, first-status:CODE.")
 @click.option("--model", "model_name", default="mock", show_default=True)
+@click.option("--eos-after", type=int, default=0, show_default=True,
+              help="End answers after this many tokens (finish_reason stop) unless the request sets ignore_eos or a "
+                   "larger min_tokens; 0: always max_tokens.")
+@click.option("--cache-block", type=int, default=16, show_default=True,
+              help="Prefix-cache block in prompt words: usage.prompt_tokens_details.cached_tokens counts the words "
+                   "of leading blocks seen before.")
 @click.option("--precise-timers/--no-precise-timers", default=True, show_default=True,
               help="Sub-millisecond send times (spins briefly before each deadline).")
 def mock_server_cmd(**options):

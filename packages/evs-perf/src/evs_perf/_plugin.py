@@ -33,6 +33,10 @@ def evs_perf_register_datasets(register):
     register("custom", "evs_perf.datasets:CustomDataset", description="jsonl with 'prompt' or 'messages' (+ max_tokens)")
     register("embeddings", "evs_perf.datasets:EmbeddingsDataset", description="texts for the embeddings API")
     register("rerank", "evs_perf.datasets:RerankDataset", description="query + documents for the rerank API")
+    register("random_multi_turn", "evs_perf.multiturn:RandomMultiTurnDataset",
+             description="generated conversations (--min-turns..--max-turns), whole history per turn")
+    register("sharegpt_multi_turn", "evs_perf.multiturn:ShareGPTMultiTurnDataset",
+             description="ShareGPT conversations replayed turn by turn with the server's own answers")
 
 
 @hookimpl

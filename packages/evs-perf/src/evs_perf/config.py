@@ -250,7 +250,11 @@ class PerfConfig:
         conc_raw = o.get("concurrency")
         c.concurrency_given = conc_raw not in (None, "1", 1, (), ["1"], [1], ("1",))
         c.concurrency = num_list(conc_raw if conc_raw not in (None, ()) else "1", "--concurrency") or [1]
-        c.rate = num_list(o.get("rate"), "--rate", float, allow_inf=True, allow_zero=False)
+        rate_parts = _parts(o.get("rate"))
+        if rate_parts and all(x == "-1" for x in rate_parts):
+            c.rate = []  # EvalScope's default --rate -1: no rate limit, i.e. closed loop at --parallel
+        else:
+            c.rate = num_list(o.get("rate"), "--rate", float, allow_inf=True, allow_zero=False)
         c.requests = num_list(o.get("requests"), "--requests", allow_zero=False)
         c.arrival = o.get("arrival") or "poisson"
         if c.arrival not in ("poisson", "constant"):

@@ -166,6 +166,11 @@ def compute(reports: list[dict], *, percentiles, concurrency, rate, tokenizer=No
         "output_throughput": out_tokens / duration if duration else 0.0,
         "total_token_throughput": (in_tokens + out_tokens) / duration if duration else 0.0,
     }
+    cached = [r for r in ok if r.cached_tokens is not None]
+    s["total_cached_tokens"] = sum(r.cached_tokens for r in cached) if cached else None
+    cached_in = sum(r.prompt_tokens or 0 for r in cached)
+    # share of prompt tokens the server served from its prefix cache (usage.prompt_tokens_details)
+    s["prefix_cache_hit_rate"] = s["total_cached_tokens"] / cached_in if cached and cached_in else None
     s["max_output_tokens_per_s"], s["max_concurrent_requests"] = _peaks(ok, measured)
     stats = {}
     for name, xs in (("ttft", ttft), ("tpot", tpot), ("itl", itl), ("chunk_gap", gaps), ("e2el", e2el),

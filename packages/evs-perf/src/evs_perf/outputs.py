@@ -42,7 +42,8 @@ class RecordStore:
             start_s REAL, queue_ms REAL, connect_ms REAL, ttft_ms REAL, e2el_ms REAL, tpot_ms REAL,
             prompt_tokens INTEGER, completion_tokens INTEGER, token_source TEXT, planned_input INTEGER,
             planned_output INTEGER, n_chunks INTEGER,
-            chunk_ms BLOB  -- float32 array: arrival of each content chunk, ms after the request start
+            chunk_ms BLOB,  -- float32 array: arrival of each content chunk, ms after the request start
+            cached_tokens INTEGER, conv INTEGER, turn INTEGER
         );
         CREATE TABLE IF NOT EXISTS points (label TEXT PRIMARY KEY, summary TEXT);
         """)
@@ -63,8 +64,9 @@ class RecordStore:
             rows.append((label, r.index, r.worker, int(r.ok), r.error_kind, err, r.status,
                          r.t_start - t0, r.queue * 1000, r.connect * 1000, ttft, e2el, tpot, r.prompt_tokens,
                          r.completion_tokens, r.token_source, r.planned_input, r.planned_output,
-                         len(r.chunk_times) if r.chunk_times is not None else None, chunks))
-        self.db.executemany("INSERT INTO requests VALUES (%s)" % ",".join("?" * 20), rows)
+                         len(r.chunk_times) if r.chunk_times is not None else None, chunks,
+                         r.cached_tokens, r.conv, r.turn))
+        self.db.executemany("INSERT INTO requests VALUES (%s)" % ",".join("?" * 23), rows)
         self.db.execute("INSERT OR REPLACE INTO points VALUES (?, ?)", (label, json.dumps(redact_obj(_public(summary), self.secrets))))
         self.db.commit()
 

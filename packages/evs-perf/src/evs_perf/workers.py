@@ -48,7 +48,8 @@ class Result:
 
     __slots__ = ("index", "worker", "warmup", "t_start", "queue", "connect", "t_first", "t_end", "ok",
                  "error_kind", "error", "status", "prompt_tokens", "completion_tokens", "token_source",
-                 "chunk_times", "text", "planned_input", "planned_output")
+                 "chunk_times", "text", "planned_input", "planned_output", "cached_tokens", "conv", "turn",
+                 "t_sched")
 
     def __init__(self, index, worker, warmup):
         self.index = index
@@ -70,6 +71,10 @@ class Result:
         self.text = None
         self.planned_input = None
         self.planned_output = None
+        self.cached_tokens = None  # usage.prompt_tokens_details.cached_tokens, when the server says
+        self.conv = None  # multi-turn: conversation and turn (1-based)
+        self.turn = None
+        self.t_sched = None  # open loop: the scheduled send time
 
     def __getstate__(self):
         return tuple(getattr(self, k) for k in self.__slots__)
@@ -78,6 +83,13 @@ class Result:
         for k, v in zip(self.__slots__, state):
             setattr(self, k, v)
 
+
+
+def _cached(usage: dict):
+    details = usage.get("prompt_tokens_details") if isinstance(usage, dict) else None
+    if isinstance(details, dict) and isinstance(details.get("cached_tokens"), int):
+        return details["cached_tokens"]
+    return None
 
 
 class Worker:
@@ -104,15 +116,21 @@ class Worker:
         self.cpu_start = self.cpu_end = 0.0
         self.sched_start = self.sched_end = None
         self.idle: list[Connection] = []
+        self.keep_text = spec.conversations is not None  # multi-turn: the answer joins the history
 
     # -- one request -----------------------------------------------------------------------------
     async def request(self, index: int, warmup: bool, conn: Connection | None, t_start: float | None = None,
-                      queue: float = 0.0):
-        r = Result(index, self.worker_id, warmup)
+                      queue: float = 0.0, payload: bytes | None = None, planned=None, result: Result | None = None):
+        r = result if result is not None else Result(index, self.worker_id, warmup)
         r.t_start = t_start if t_start is not None else _clock()
         r.queue = queue
-        k = index % len(self.payloads)
-        r.planned_input, r.planned_output = self.planned[k]
+        if payload is None:
+            order = self.spec.request_order
+            k = (order[index - self.spec.warmup] if order is not None and not warmup and
+                 index - self.spec.warmup < len(order) else index) % len(self.payloads)
+            payload = self.payloads[k]
+            planned = self.planned[k]
+        r.planned_input, r.planned_output = planned or (None, None)
         if conn is None or conn.closed or not conn.reusable:
             if conn is not None:
                 conn.close()
@@ -130,7 +148,7 @@ class Worker:
             sink.conn = conn
         else:
             sink = WholeSink()
-        fut = conn.send(self.payloads[k], sink)
+        fut = conn.send(payload, sink)
         dog = Watchdog(conn, fut, r.t_start, self.timeout, self.read_timeout)
         try:
             await fut
@@ -171,8 +189,11 @@ class Worker:
         usage = sink.usage or {}
         r.prompt_tokens = usage.get("prompt_tokens")
         r.completion_tokens = usage.get("completion_tokens")
+        r.cached_tokens = _cached(usage)
         if r.completion_tokens is not None:
             r.token_source = "usage"
+            if self.keep_text:
+                r.text = sink.texts()
         else:
             r.text = sink.texts()
 
@@ -189,12 +210,15 @@ class Worker:
         usage = usage or {}
         r.prompt_tokens = usage.get("prompt_tokens", usage.get("total_tokens"))
         r.completion_tokens = usage.get("completion_tokens")
+        r.cached_tokens = _cached(usage)
+        if self.keep_text:
+            r.text = text
         if not self.api.generates_tokens:
             r.completion_tokens = 0
             r.token_source = "usage" if usage else None
         elif r.completion_tokens is not None:
             r.token_source = "usage"
-        else:
+        elif not self.keep_text:
             r.text = text
 
     def _record(self, r: Result):
@@ -221,7 +245,9 @@ class Worker:
         spec = self.spec
         mon = asyncio.ensure_future(self.monitor())
         try:
-            if spec.rate is None:
+            if spec.conversations is not None:
+                await self.conversation_loop()
+            elif spec.rate is None:
                 await self.closed_loop()
             else:
                 await self.open_loop()
@@ -285,6 +311,49 @@ class Worker:
         self.cpu_end = time.process_time()
         self.sched_end = _schedstat()
 
+    async def conversation_loop(self):
+        """Multi-turn: each slot takes the next conversation and sends its turns one after the
+        other, each with the whole history (the user turns and the server's answers so far).
+        The first ``warmup`` conversations are warm-up. A failed turn ends its conversation (the
+        rest of it is not sent: its history would be wrong)."""
+        spec = self.spec
+        convs = spec.conversations
+        conc = max(1, min(spec.concurrency, len(convs)))
+        warm = spec.warmup
+        build = spec.conv_builder
+        conns = await self._preopen(conc)
+        await self._wait_start()
+        counter = [0]
+        seq = [0]
+        self.cpu_start = time.process_time()
+        self.sched_start = _schedstat()
+
+        async def slot(conn):
+            while counter[0] < len(convs):
+                ci = counter[0]
+                counter[0] += 1
+                is_warm = ci < warm
+                if not is_warm and self.t_measure_start is None:
+                    self.t_measure_start = _clock()
+                history: list = []
+                for ti, turn in enumerate(convs[ci], 1):
+                    history.append(turn.user)
+                    payload, planned = build(history, turn)
+                    r = Result(seq[0], self.worker_id, is_warm)
+                    seq[0] += 1
+                    r.conv, r.turn = ci, ti
+                    conn = await self.request(r.index, is_warm, conn, payload=payload, planned=planned, result=r)
+                    if not r.ok:
+                        break
+                    history.append({"role": "assistant", "content": r.text or ""})
+                    r.text = None if r.token_source == "usage" else r.text
+            if conn is not None:
+                self.idle.append(conn)
+
+        await asyncio.gather(*(slot(conns[j]) for j in range(conc)))
+        self.cpu_end = time.process_time()
+        self.sched_end = _schedstat()
+
     async def open_loop(self):
         spec = self.spec
         conc = spec.concurrency or 0
@@ -317,6 +386,8 @@ class Worker:
         t_base = _clock()
         self.t_measure_start = t_base
         self.sched_lags = array("d")
+        self.sent_offsets = array("d")  # when each arrival was dispatched, from t_base (trace replay)
+        self.t_base = t_base
 
         async def fire(idx, t_sched):
             t0 = _clock()
@@ -344,6 +415,7 @@ class Worker:
             if delay > 0:
                 await asyncio.sleep(delay)
             self.sched_lags.append(max(0.0, _clock() - when))
+            self.sent_offsets.append(_clock() - t_base)
             task = asyncio.ensure_future(fire(warm + i, when))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
@@ -358,6 +430,7 @@ class Worker:
                 "loop": "uvloop" if type(asyncio.get_running_loop()).__module__.startswith("uvloop") else "asyncio",
                 "t_measure_start": self.t_measure_start, "worker": self.worker_id,
                 "sched_lags": getattr(self, "sched_lags", array("d")),
+                "sent_offsets": getattr(self, "sent_offsets", array("d")), "t_base": getattr(self, "t_base", None),
                 "cpu_wait": (None if self.sched_start is None or self.sched_end is None else
                              (self.sched_end[0] - self.sched_start[0], self.sched_end[1] - self.sched_start[1]))}
 
