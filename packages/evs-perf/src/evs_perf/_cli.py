@@ -247,7 +247,8 @@ def perf(ctx, **options):
 @click.option("--reasoning-tokens", type=int, default=0, show_default=True,
               help="Stream this many tokens as reasoning_content before the content.")
 @click.option("--fault", default="none", show_default=True,
-              help="none, close-mid-stream, malformed, hang, status:CODE, first-status:CODE.")
+              help="none, close-mid-stream, malformed, hang, status:CODE, first-status:CODE, echo-auth (401 "
+                   "echoing the request's credentials, after the first request).")
 @click.option("--model", "model_name", default="mock", show_default=True)
 @click.option("--eos-after", type=int, default=0, show_default=True,
               help="End answers after this many tokens (finish_reason stop) unless the request sets ignore_eos or a "

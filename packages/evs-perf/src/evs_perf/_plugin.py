@@ -35,6 +35,12 @@ def evs_perf_register_datasets(register):
     register("rerank", "evs_perf.datasets:RerankDataset", description="query + documents for the rerank API")
     register("random_multi_turn", "evs_perf.multiturn:RandomMultiTurnDataset",
              description="generated conversations (--min-turns..--max-turns), whole history per turn")
+    register("workload_trace", "evs_perf.trace:WorkloadTraceDataset",
+             description="trace replay: Mooncake JSONL (timestamp ms, input/output_length, hash_ids)")
+    register("speed_benchmark", "evs_perf.speed:SpeedBenchmarkDataset",
+             description="prefill/decode speed by input length (1, 6144, 14336, 30720), one request at a time")
+    register("speed_benchmark_long", "evs_perf.speed:SpeedBenchmarkLongDataset",
+             description="speed benchmark at 63488 and 129024 input tokens")
     register("sharegpt_multi_turn", "evs_perf.multiturn:ShareGPTMultiTurnDataset",
              description="ShareGPT conversations replayed turn by turn with the server's own answers")
 

@@ -287,7 +287,11 @@ class PerfConfig:
         c.dataset = str(o.get("dataset") or "random")
         c.dataset_path = o.get("dataset_path") or None
         c.tokenizer = o.get("tokenizer") or None
-        c.input_tokens = _range_text(o.get("input_tokens") or "128", "--input-tokens")
+        if c.dataset.startswith("speed_benchmark") and o.get("input_tokens") not in (None, "128"):
+            c.input_tokens = ",".join(str(x) for x in num_list(o.get("input_tokens"), "--input-tokens",
+                                                                allow_zero=False))  # the grid of input lengths
+        else:
+            c.input_tokens = _range_text(o.get("input_tokens") or "128", "--input-tokens")
         c.max_tokens = _range_text(o.get("max_tokens") or "256", "--max-tokens")
         c.min_tokens = _positive(o.get("min_tokens"), "--min-tokens", int, allow_zero=True)
         c.prefix_tokens = _positive(o.get("prefix_tokens") or 0, "--prefix-tokens", int, allow_zero=True)
@@ -338,8 +342,8 @@ class PerfConfig:
         c.n_choices = _positive(o.get("n_choices"), "--n-choices", int)
         c.logprobs = o.get("logprobs") or None
         c.top_logprobs = _positive(o.get("top_logprobs"), "--top-logprobs", int, allow_zero=True)
-        c.connect_timeout = _positive(o.get("connect_timeout") or 10.0, "--connect-timeout")
-        c.timeout = _positive(o.get("timeout") or 600.0, "--timeout")
+        c.connect_timeout = _positive(_given(o, "connect_timeout", 10.0), "--connect-timeout")
+        c.timeout = _positive(_given(o, "timeout", 600.0), "--timeout")
         c.read_timeout = _positive(o.get("read_timeout"), "--read-timeout")
         c.test_connection = not o.get("no_test_connection")
         # run
@@ -400,9 +404,15 @@ class PerfConfig:
 
     def secrets(self) -> list[str]:
         """Values that must never appear in anything evs perf writes or prints."""
-        from evs_perf.redact import secrets_of
+        import base64
 
-        return secrets_of(self.api_key, self.headers, self.url)
+        from evs_perf.redact import secrets_of, strip_userinfo
+
+        out = secrets_of(self.api_key, self.headers, self.url)
+        _, userinfo = strip_userinfo(self.url)
+        if userinfo is not None:
+            out.append(base64.b64encode(f"{userinfo[0]}:{userinfo[1]}".encode()).decode())
+        return sorted(set(out), key=len, reverse=True)
 
 
 _ALIASES = {
@@ -412,6 +422,11 @@ _ALIASES = {
     "tokenizer_path": "tokenizer", "total_timeout": "timeout",
 }
 _DICT_ONLY = {"image_width", "image_height", "image_format", "no_test_connection", "visualizer"}
+
+
+def _given(o, key, default):
+    v = o.get(key)
+    return default if v is None else v
 
 
 def _image_size(o) -> tuple[int, int]:

@@ -93,7 +93,7 @@ class MockConfig:
             self.status = int(fault.split(":", 1)[1])
         elif fault.startswith("first-status:"):
             self.first_status = int(fault.split(":", 1)[1])
-        elif fault not in ("none", "close-mid-stream", "malformed", "hang"):
+        elif fault not in ("none", "close-mid-stream", "malformed", "hang", "echo-auth"):
             raise ValueError(f"unknown fault {fault!r}")
 
 
@@ -353,6 +353,12 @@ class _Conn(asyncio.Protocol):
             return self.transport.write(_json_response(200, {"ok": True}))
         if cfg.fault == "hang":
             return  # never answer
+        if cfg.fault == "echo-auth" and server.stats.requests > 1:
+            # a careless server that echoes the credentials it got, in a 401 body
+            got = {h.split(":", 1)[0].strip(): h.split(":", 1)[1].strip() for h in head if ":" in h}
+            return self.transport.write(_json_response(401, {"error": {
+                "message": f"invalid credentials: {got.get('Authorization') or got.get('authorization')} "
+                           f"(headers {got})"}}, "Unauthorized"))
         if cfg.status is not None or (cfg.first_status is not None and server.stats.requests == 1):
             code = cfg.status if cfg.status is not None else cfg.first_status
             return self.transport.write(_json_response(code, {"error": {"message": f"mock status {code}",
@@ -366,7 +372,10 @@ class _Conn(asyncio.Protocol):
             n = min(n, max(cfg.eos_after, int(req.get("min_tokens") or 0)))
         words = _prompt_words(req)
         prompt_tokens = len(words)
-        cached = server.cache.lookup_and_add(words) if path.endswith("/completions") else 0
+        cached = 0
+        if path.endswith("/completions"):
+            cached = server.cache.lookup_and_add(words)
+            server.cache.lookup_and_add(words + ["tok"] * n)  # the answer's KV is cached too, as in vLLM
         st = server.stats
         st.prompt_tokens += prompt_tokens
         st.cached_tokens += cached

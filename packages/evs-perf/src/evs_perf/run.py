@@ -68,8 +68,15 @@ class Point:
         self.requests = requests
         self.rate = rate
 
+    input_len: int | None = None  # speed benchmark: the point's input length
+    trace = False  # trace replay: one point
+
     @property
     def label(self) -> str:
+        if self.input_len is not None:
+            return f"in{self.input_len}"
+        if self.trace:
+            return "trace"
         if self.rate is None:
             return f"c{self.concurrency}"
         r = "inf" if self.rate == float("inf") else f"{self.rate:g}"

@@ -10,6 +10,7 @@ from it (as EvalScope's ``--extra-args`` and the OpenAI SDK's ``extra_body``).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from evs_core.errors import ConfigError
@@ -36,7 +37,7 @@ def parse_query_template(text: str | None):
     if not text:
         return None
     s = text.strip()
-    if s.startswith("{") and s.endswith("}") and '"' in s:
+    if re.match(r'\{\s*"', s):
         try:
             obj = json.loads(s)
         except ValueError as exc:

@@ -1,0 +1,116 @@
+"""Workloads against the mock server: multi-turn with prefix caching, trace replay, speed benchmark."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import urllib.request
+from pathlib import Path
+
+from evs_perf.run import run_perf as run
+
+
+def _requests(srv):
+    with urllib.request.urlopen(srv.url + "/mock/requests", timeout=5) as r:
+        return json.loads(r.read())["requests"]
+
+
+def test_multi_turn_history_per_turn_figures_and_prefix_cache_hit_rate(mock_server, perf_options):
+    srv = mock_server(ttft_ms=1, cache_block=8)
+    out = run(perf_options(url=srv.url, multi_turn=True, dataset="random", min_turns=3, max_turns=3,
+                           input_tokens="32", max_tokens="8", concurrency="2", requests="4"))
+    s = out["summaries"][0]
+    assert s["completed"] == 12 and s["conversations"] == 4 and s["workload"] == "multi_turn"
+    log = _requests(srv)[1:]  # after the unmeasured probe
+    assert len(log) == 12
+    # each turn carries the whole history: its user turns and the mock's answers so far
+    by_turn = {}
+    for r in log:
+        msgs = r["body"]["messages"]
+        turn = (len(msgs) + 1) // 2
+        assert [m["role"] for m in msgs] == ["user", "assistant"] * (turn - 1) + ["user"]
+        assert all(m["content"] == " tok" * 8 for m in msgs if m["role"] == "assistant")
+        by_turn.setdefault(turn, []).append(r)
+    assert {t: len(v) for t, v in by_turn.items()} == {1: 4, 2: 4, 3: 4}
+    # per-turn figures match what the mock saw
+    for row in s["turns"]:
+        seen = by_turn[row["turn"]]
+        assert row["requests"] == len(seen)
+        assert row["mean_input_tokens"] == sum(r["prompt_tokens"] for r in seen) / len(seen) == 32 + 40 * (row["turn"] - 1)
+        assert row["prefix_cache_hit_rate"] == sum(r["cached_tokens"] for r in seen) / sum(r["prompt_tokens"] for r in seen)
+    assert s["total_cached_tokens"] == sum(r["cached_tokens"] for r in log)
+    assert s["prefix_cache_hit_rate"] == s["total_cached_tokens"] / sum(r["prompt_tokens"] for r in log)
+    # the history (40 tokens a turn) is cached in blocks of 8: turn 2 hits 40 of 72, turn 3 80 of 112
+    assert [row["prefix_cache_hit_rate"] for row in s["turns"]] == [0.0, 40 / 72, 80 / 112]
+    assert s["history_token_share"] == (40 + 80) * 4 / (4 * (32 + 72 + 112))
+    db = sqlite3.connect(Path(out["run_dir"]) / "records.sqlite")
+    assert db.execute("select count(distinct conv), max(turn) from requests").fetchone() == (4, 3)
+    # the same load with unique prefixes: single-turn random prompts hit nothing
+    srv2 = mock_server(ttft_ms=1, cache_block=8)
+    u = run(perf_options(url=srv2.url, input_tokens="32", max_tokens="8", concurrency="2", requests="12", warmup=0,
+                         num_prompts=13))["summaries"][0]
+    assert u["prefix_cache_hit_rate"] < 0.1 < s["prefix_cache_hit_rate"]
+    assert "Multi-turn" in (Path(out["run_dir"]) / "report.html").read_text()
+
+
+def test_sharegpt_multi_turn_replays_user_turns(mock_server, perf_options, tmp_path):
+    srv = mock_server()
+    conv = [{"from": "human", "value": "hello there"}, {"from": "gpt", "value": "recorded answer"},
+            {"from": "human", "value": "second question"}, {"from": "gpt", "value": "x"},
+            {"from": "human", "value": "third"}]
+    (tmp_path / "sg.json").write_text(json.dumps([{"conversations": conv}]))
+    s = run(perf_options(url=srv.url, multi_turn=True, dataset="sharegpt", dataset_path=str(tmp_path / "sg.json"),
+                         max_turns=2, requests="2", max_tokens="4"))["summaries"][0]
+    assert s["completed"] == 4 and [t["turn"] for t in s["turns"]] == [1, 2]
+    last = _requests(srv)[-1]["body"]["messages"]
+    assert last == [{"role": "user", "content": "hello there"}, {"role": "assistant", "content": " tok" * 4},
+                    {"role": "user", "content": "second question"}]
+
+
+def test_trace_replay_schedule_lengths_and_shared_prefixes(mock_server, perf_options, tmp_path):
+    srv = mock_server(cache_block=16)
+    rows = [{"timestamp": 0, "input_length": 600, "output_length": 5, "hash_ids": [1, 2]},
+            {"timestamp": 100, "input_length": 520, "output_length": 3, "hash_ids": [1]},
+            {"timestamp": 250, "input_length": 40, "output_length": 7},
+            {"timestamp": 300, "input_length": 700, "output_length": 2, "hash_ids": [1, 2]}]
+    path = tmp_path / "trace.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = run(perf_options(url=srv.url, dataset="workload_trace", dataset_path=str(path)))
+    s = out["summaries"][0]
+    assert s["label"] == "trace" and s["completed"] == 4 and s["arrival"] == "trace"
+    assert s["trace"]["rows"] == 4 and s["trace"]["shared_prefix_blocks"] == 2
+    assert s["trace"]["send_lag_median_ms"] is not None
+    log = _requests(srv)[1:]
+    assert [r["prompt_tokens"] for r in log] == [600, 520, 40, 700]  # one word per token without a tokenizer
+    assert [r["completion_tokens"] for r in log] == [5, 3, 7, 2]
+    # rows naming the same 512-token blocks share that prefix (rows 1 and 4: block 1 and the first 88 words
+    # of block 2, row 1 being 600 long); the server's cache sees it in its own 16-word blocks
+    assert log[1]["cached_tokens"] == 512 and log[3]["cached_tokens"] == 600 - 600 % 16 and log[2]["cached_tokens"] == 0
+    db = sqlite3.connect(Path(out["run_dir"]) / "records.sqlite")
+    starts = [r[0] for r in db.execute("select start_s from requests order by idx")]
+    assert starts == sorted(starts) and starts[-1] >= 0.29  # sent on the trace's schedule, not at once
+
+
+def test_speed_benchmark_table_and_chart(mock_server, perf_options):
+    srv = mock_server(ttft_ms=2, itl_ms=0.5)
+    out = run(perf_options(url=srv.url, dataset="speed_benchmark", input_tokens="1,64,256", max_tokens="16",
+                           requests="2"))
+    labels = [s["label"] for s in out["summaries"]]
+    assert labels == ["in1", "in64", "in256"]
+    for s, n in zip(out["summaries"], (1, 64, 256)):
+        assert s["completed"] == 2 and s["max_concurrent_requests"] == 1
+        sp = s["speed"]
+        assert sp["input_tokens"] == n and sp["output_tokens"] == 16
+        assert sp["prefill_tokens_per_s"] > 0 and sp["decode_tokens_per_s"] > 0
+        # the definitions, recomputed from each request's record
+        db = sqlite3.connect(Path(out["run_dir"]) / "records.sqlite")
+        rows = db.execute("select prompt_tokens, completion_tokens, ttft_ms, e2el_ms from requests where point = ?",
+                          (s["label"],)).fetchall()
+        pre = sorted(p / (t / 1000) for p, _, t, _ in rows)
+        dec = sorted((c - 1) / ((e - t) / 1000) for _, c, t, e in rows)
+        assert abs(sp["prefill_tokens_per_s"] - (pre[0] + pre[1]) / 2) < 1e-3 * sp["prefill_tokens_per_s"]
+        assert abs(sp["decode_tokens_per_s"] - (dec[0] + dec[1]) / 2) < 1e-3 * sp["decode_tokens_per_s"]
+    log = _requests(srv)[1:]
+    assert all(r["body"]["ignore_eos"] is True and r["body"]["max_tokens"] == 16 for r in log)
+    html = (Path(out["run_dir"]) / "report.html").read_text()
+    assert "Speed benchmark" in html and "prefill tokens/s" in html and "Speed by input length" in html
