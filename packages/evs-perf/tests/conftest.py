@@ -81,33 +81,6 @@ def run(options):
     return out
 
 
-@pytest.fixture
-def timing_retry():
-    """Run a timing check up to 3 times; it passes when one attempt is within tolerance.
-
-    Sub-millisecond checks measure the machine as much as the client: a process woken from
-    epoll on a machine whose cores are saturated by other work waits milliseconds for a CPU.
-    When every attempt fails *and* the load average shows the cores saturated, the test is
-    skipped with the figures instead of failing; on a machine with free cores it fails.
-    """
-    import os
-
-    def check(attempt, tries=3):
-        problems = []
-        for _ in range(tries):
-            problem = attempt()
-            if problem is None:
-                return
-            problems.append(problem)
-        load = os.getloadavg()[0]
-        cores = os.cpu_count() or 1
-        if load > cores - 0.25:
-            pytest.skip(f"machine busy (load {load:.1f} on {cores} cores): {problems[-1]}")
-        pytest.fail("; ".join(problems))
-
-    return check
-
-
 def reset(srv):
     import urllib.request
 
