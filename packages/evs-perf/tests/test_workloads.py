@@ -114,3 +114,29 @@ def test_speed_benchmark_table_and_chart(mock_server, perf_options):
     assert all(r["body"]["ignore_eos"] is True and r["body"]["max_tokens"] == 16 for r in log)
     html = (Path(out["run_dir"]) / "report.html").read_text()
     assert "Speed benchmark" in html and "prefill tokens/s" in html and "Speed by input length" in html
+
+
+def test_server_prefill_and_decode_metrics_named_as_vllm(mock_server, perf_options):
+    from evs_perf.server_metrics import parse
+
+    srv = mock_server(ttft_ms=15, itl_ms=2)
+    s = run(perf_options(url=srv.url, concurrency="2", requests="6", max_tokens="10", warmup=0))["summaries"][0]
+    sm = s["server_metrics"]
+    log = _requests(srv)[1:]  # what the mock did for the point's requests (after the probe)
+    assert len(log) == 6 and sm["vllm:request_prefill_time_seconds"]["count"] == 6
+    prefill = sum(r["prefill_s"] for r in log) / 6 * 1000
+    decode = sum(r["decode_s"] for r in log) / 6 * 1000
+    assert abs(sm["vllm:request_prefill_time_seconds"]["mean_ms"] - prefill) < 1e-6
+    assert abs(sm["vllm:request_decode_time_seconds"]["mean_ms"] - decode) < 1e-6
+    assert sm["vllm:request_queue_time_seconds"]["mean_ms"] == 0.0
+    assert sm["vllm:prefix_cache_hit_rate"] == sum(r["cached_tokens"] for r in log) / sum(r["prompt_tokens"] for r in log)
+    text = 'vllm:request_prefill_time_seconds_sum{model_name="a"} 1.5\nvllm:request_prefill_time_seconds_sum{model_name="b"} 0.5\n' \
+           'vllm:prefix_cache_hits_total{x="1"} 3\n# HELP x\n'
+    assert parse(text) == {"request_prefill_time_seconds_sum": 2.0, "prefix_cache_hits": 3.0}
+
+
+def test_server_metrics_only_for_what_the_server_observed(mock_server, perf_options):
+    srv = mock_server()
+    s = run(perf_options(url=srv.url + "/v1", api="embeddings", dataset="embeddings", requests="2"))["summaries"][0]
+    assert s["completed"] == 2  # the mock has /metrics, but nothing streamed: no phase histogram observed
+    assert s["server_metrics"] is None or "vllm:request_prefill_time_seconds" not in s["server_metrics"]

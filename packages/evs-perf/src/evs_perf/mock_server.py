@@ -126,6 +126,36 @@ class Stats:
         self.prompt_tokens = 0
         self.cached_tokens = 0
         self.log: list = []  # the last requests: path, headers, body, prompt and cached tokens
+        # vLLM-named request histograms (sum, count) served at /metrics
+        self.hist = {k: [0.0, 0] for k in ("request_queue_time_seconds", "request_prefill_time_seconds",
+                                            "request_decode_time_seconds", "e2e_request_latency_seconds",
+                                            "time_to_first_token_seconds")}
+        self.prefix_queries = 0
+        self.prefix_hits = 0
+
+    def finished(self, entry, t_arrival: float, t_first: float, t_end: float):
+        """A streamed request ended: its prefill (arrival -> first token) and decode phases."""
+        for k, v in (("request_queue_time_seconds", 0.0), ("request_prefill_time_seconds", t_first - t_arrival),
+                     ("time_to_first_token_seconds", t_first - t_arrival),
+                     ("request_decode_time_seconds", t_end - t_first),
+                     ("e2e_request_latency_seconds", t_end - t_arrival)):
+            h = self.hist[k]
+            h[0] += v
+            h[1] += 1
+        if entry is not None:
+            entry["prefill_s"] = t_first - t_arrival
+            entry["decode_s"] = t_end - t_first
+
+    def prometheus(self) -> bytes:
+        out = []
+        for k, (total, n) in self.hist.items():
+            out.append(f"# TYPE vllm:{k} histogram")
+            out.append(f'vllm:{k}_sum{{model_name="mock"}} {total!r}')
+            out.append(f'vllm:{k}_count{{model_name="mock"}} {n}')
+        out.append("# TYPE vllm:prefix_cache_queries counter")
+        out.append(f'vllm:prefix_cache_queries_total{{model_name="mock"}} {self.prefix_queries}')
+        out.append(f'vllm:prefix_cache_hits_total{{model_name="mock"}} {self.prefix_hits}')
+        return ("\n".join(out) + "\n").encode()
 
     def add(self, t_arrival: float, t_write: float, t_read: float | None = None):
         """One stream: its arrival (kernel time when known), first content write, and read time."""
@@ -341,6 +371,10 @@ class _Conn(asyncio.Protocol):
                     {"id": cfg.model, "object": "model", "owned_by": "evs"}]}))
             if path == "/mock/stats":
                 return self.transport.write(_json_response(200, server.stats.as_json()))
+            if path == "/metrics":
+                data = server.stats.prometheus()
+                return self.transport.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4\r\n"
+                                            b"content-length: %d\r\nconnection: keep-alive\r\n\r\n" % len(data) + data)
             if path == "/mock/requests":
                 return self.transport.write(_json_response(200, {"requests": server.stats.log}))
             if path == "/mock/stats/detail":
@@ -379,10 +413,14 @@ class _Conn(asyncio.Protocol):
         st = server.stats
         st.prompt_tokens += prompt_tokens
         st.cached_tokens += cached
+        st.prefix_queries += prompt_tokens
+        st.prefix_hits += cached
+        entry = None
         if len(st.log) < 4096:
-            st.log.append({"path": path, "headers": dict(h.split(":", 1) for h in head if ":" in h),
+            entry = {"path": path, "headers": dict(h.split(":", 1) for h in head if ":" in h),
                            "body": req if len(body) < 65536 else {"omitted": len(body)},
-                           "prompt_tokens": prompt_tokens, "cached_tokens": cached, "completion_tokens": n})
+                     "prompt_tokens": prompt_tokens, "cached_tokens": cached, "completion_tokens": n}
+            st.log.append(entry)
         if path.endswith("/embeddings"):
             inputs = req.get("input")
             inputs = inputs if isinstance(inputs, list) else [inputs]
@@ -415,12 +453,14 @@ class _Conn(asyncio.Protocol):
             pieces = [(1, _chunk(b"data: {this is not json\n\n")), (0, _chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")]
         self.busy = True
         if cfg.ttft == 0 and cfg.itl == 0 and not cfg.jitter and cfg.fault == "none":
-            server.stats.add(t0, _clock(), self.t_read)
+            t_w = _clock()
+            server.stats.add(t0, t_w, self.t_read)
+            server.stats.finished(entry, t0, t_w, t_w)
             self.transport.write(_SSE_HEAD + b"".join(p for _, p in pieces))
             self.busy = False
             return
         self.transport.write(_SSE_HEAD)
-        _Streamer(self, pieces, t0).start()
+        _Streamer(self, pieces, t0, entry).start()
 
     def _later(self, when, data):
         loop = asyncio.get_running_loop()
@@ -439,9 +479,11 @@ class _Conn(asyncio.Protocol):
 class _Streamer:
     """Writes the pieces of one stream on absolute deadlines."""
 
-    __slots__ = ("conn", "pieces", "t0", "t_read", "i", "loop", "first", "deadline", "rng", "cfg")
+    __slots__ = ("conn", "pieces", "t0", "t_read", "i", "loop", "first", "deadline", "rng", "cfg", "entry", "t_first")
 
-    def __init__(self, conn: _Conn, pieces, t0):
+    def __init__(self, conn: _Conn, pieces, t0, entry=None):
+        self.entry = entry
+        self.t_first = None
         self.conn = conn
         self.pieces = pieces
         self.t0 = t0
@@ -485,7 +527,8 @@ class _Streamer:
             return
         tokens, data = self.pieces[self.i]
         if self.first and tokens:
-            conn.server.stats.add(self.t0, _clock(), self.t_read)
+            self.t_first = _clock()
+            conn.server.stats.add(self.t0, self.t_first, self.t_read)
             self.first = False
         if self.cfg.fault == "close-mid-stream" and self.i >= 2:
             conn.transport.close()
@@ -493,6 +536,8 @@ class _Streamer:
         conn.transport.write(data)
         self.i += 1
         if self.i >= len(self.pieces):
+            if self.t_first is not None:
+                conn.server.stats.finished(self.entry, self.t0, self.t_first, _clock())
             conn.done()
             return
         next_tokens = self.pieces[self.i][0]

@@ -27,6 +27,11 @@ async def probe(url: str, payload: bytes, api, stream: bool, timeout: float, con
 
 async def get_json(url: str, headers: dict, timeout: float):
     """GET a JSON document (``/v1/models``) with this client; raises HTTPError or ValueError."""
+    return json.loads(await get_bytes(url, headers, timeout))
+
+
+async def get_bytes(url: str, headers: dict, timeout: float) -> bytes:
+    """GET a document with this client; raises HTTPError (``http_status`` for non-200)."""
     ep = Endpoint(url)
     conn = await connect(ep, timeout)
     try:
@@ -39,6 +44,6 @@ async def get_json(url: str, headers: dict, timeout: float):
             dog.cancel()
         if sink.status != 200:
             raise HTTPError("http_status", http_error_message(sink.status, b"".join(sink.parts)))
-        return json.loads(b"".join(sink.parts))
+        return b"".join(sink.parts)
     finally:
         conn.close()

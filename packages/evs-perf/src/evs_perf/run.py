@@ -367,6 +367,9 @@ def run_perf(options: dict[str, Any] | PerfConfig, pm=None, console=None) -> dic
             say(f"[yellow]warning:[/] the first request failed ({first.error_kind}: {err}); going on, "
                 "failures are counted")
 
+    from evs_perf.server_metrics import Scraper, delta
+
+    scraper = Scraper(endpoint_url, headers, cfg.connect_timeout)
     run_dir = _make_run_folder(run_dir_planned, explicit)
     name = run_dir.name
     (run_dir / "config.json").write_text(json.dumps(cfg.public(), indent=2, default=str), encoding="utf-8")
@@ -384,11 +387,13 @@ def run_perf(options: dict[str, Any] | PerfConfig, pm=None, console=None) -> dic
                           if workload.warmup is None else workload.warmup)
         workers = 1 if workload.single_worker else _workers(cfg, point)
         progress = outputs.Progress(console, point.label, point.requests, cfg.no_progress)
+        before = scraper.scrape()
         cpu0 = time.process_time()
         try:
             reports = fanout.run_point(spec, workers, progress.update)
         finally:
             progress.close()
+        server_metrics = delta(before, scraper.scrape()) if before is not None else None
         parent_cpu = time.process_time() - cpu0 if workers > 1 else None
         summary, measured = compute(reports, percentiles=cfg.percentiles, concurrency=point.concurrency or None,
                                     rate=point.rate, tokenizer=tokenizer, goodput=goodput)
@@ -409,6 +414,7 @@ def run_perf(options: dict[str, Any] | PerfConfig, pm=None, console=None) -> dic
             summary["requested_duration"] = cfg.duration
         if len(cfg.concurrency) == 1 and cfg.concurrency[0] > (point.concurrency or 0) and point.rate is None:
             summary["requested_concurrency"] = cfg.concurrency[0]
+        summary["server_metrics"] = server_metrics  # vLLM /metrics over the point, warm-up included
         workload.annotate(summary, measured, reports)
         summary["error_examples"] = {k: redact(str(v), secrets) for k, v in summary["error_examples"].items()}
         db.add(point.label, measured, summary)
