@@ -7,6 +7,7 @@ import sqlite3
 import urllib.request
 from pathlib import Path
 
+import pytest
 from evs_perf.run import run_perf as run
 
 
@@ -140,3 +141,44 @@ def test_server_metrics_only_for_what_the_server_observed(mock_server, perf_opti
     s = run(perf_options(url=srv.url + "/v1", api="embeddings", dataset="embeddings", requests="2"))["summaries"][0]
     assert s["completed"] == 2  # the mock has /metrics, but nothing streamed: no phase histogram observed
     assert s["server_metrics"] is None or "vllm:request_prefill_time_seconds" not in s["server_metrics"]
+
+
+def test_local_hub_datasets(mock_server, perf_options, tmp_path):
+    from evs_perf.datasets import png_bytes
+
+    import random as _r
+
+    srv = mock_server()
+    (tmp_path / "la.json").write_text(json.dumps([{"instruction": "summarise " + "word " * 300, "output": "x"},
+                                                  {"instruction": "short one", "input": "with input"}]))
+    imgs = tmp_path / "imgs"
+    imgs.mkdir()
+    for i in range(2):
+        (imgs / f"{i}.png").write_bytes(png_bytes(4, 4, _r.Random(i)))
+    (tmp_path / "kb.jsonl").write_text(json.dumps({"image": "imgs/0.png", "instruction": "make it blue"}) + "\n")
+    s = run(perf_options(url=srv.url, dataset="longalpaca", dataset_path=str(tmp_path / "la.json"), requests="2",
+                         warmup=0, max_tokens="4"))["summaries"][0]
+    assert s["completed"] == 2 and s["input_lens"]["max"] == 301
+    for ds, path, text in (("flickr8k", imgs, "Describe this image in one sentence."),
+                           ("kontext_bench", tmp_path / "kb.jsonl", "make it blue")):
+        srv2 = mock_server()
+        s = run(perf_options(url=srv2.url, dataset=ds, dataset_path=str(path), requests="2", warmup=0,
+                             max_tokens="4"))["summaries"][0]
+        assert s["completed"] == 2, s["error_examples"]
+        content = _requests(srv2)[-1]["body"]["messages"][0]["content"]
+        assert content[0] == {"type": "text", "text": text}
+        assert content[1]["image_url"]["url"].startswith("data:image/png;base64,")
+    srv3 = mock_server()
+    s = run(perf_options(url=srv3.url + "/v1", api="embeddings", dataset="random_embedding_batch", embedding_batch=3,
+                         input_tokens="10", requests="2", warmup=0))["summaries"][0]
+    assert s["completed"] == 2 and all(len(r["body"]["input"]) == 3 for r in _requests(srv3))
+    assert s["total_input_tokens"] == 2 * 3 * 10
+
+
+def test_hub_datasets_never_download_offline(perf_options, monkeypatch):
+    from evs_core.errors import ConfigError, EvsError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(EvsError, match="longalpaca"):
+        run(perf_options(url="http://127.0.0.1:9", dataset="longalpaca"))
+    del ConfigError

@@ -154,6 +154,8 @@ def _opts(fn):
         click.option("--image-width", type=int, default=None, help="random_vl: image width (EvalScope's name)."),
         click.option("--image-height", type=int, default=None, help="random_vl: image height."),
         click.option("--image-format", default=None, help="random_vl: RGB (the only one generated)."),
+        click.option("--embedding-batch", type=int, default=None,
+                     help="random_embedding_batch: texts per embeddings request (default 8)."),
         click.option("--num-prompts", type=int, default=None, help="Distinct prompts to build (default: one per request, at most 2000)."),
         click.option("--multi-turn", is_flag=True,
                      help="Conversations: each turn sent with the whole history; -n counts conversations, "

@@ -35,6 +35,16 @@ def evs_perf_register_datasets(register):
     register("rerank", "evs_perf.datasets:RerankDataset", description="query + documents for the rerank API")
     register("random_multi_turn", "evs_perf.multiturn:RandomMultiTurnDataset",
              description="generated conversations (--min-turns..--max-turns), whole history per turn")
+    register("longalpaca", "evs_perf.hub_datasets:LongAlpacaDataset",
+             description="long instructions (LongAlpaca-12k: local json/jsonl, or hub id Yukang/LongAlpaca-12k)")
+    register("flickr8k", "evs_perf.hub_datasets:Flickr8kDataset",
+             description="describe an image (local folder/jsonl, or hub id clip-benchmark/wds_flickr8k)")
+    register("kontext_bench", "evs_perf.hub_datasets:KontextBenchDataset",
+             description="image + editing instruction (local jsonl/folder, or hub id black-forest-labs/kontext-bench)")
+    register("random_embedding", "evs_perf.hub_datasets:RandomEmbeddingDataset",
+             description="one random text per embeddings request")
+    register("random_embedding_batch", "evs_perf.hub_datasets:RandomEmbeddingBatchDataset",
+             description="--embedding-batch random texts per embeddings request")
     register("workload_trace", "evs_perf.trace:WorkloadTraceDataset",
              description="trace replay: Mooncake JSONL (timestamp ms, input/output_length, hash_ids)")
     register("speed_benchmark", "evs_perf.speed:SpeedBenchmarkDataset",

@@ -183,6 +183,7 @@ class PerfConfig:
     image_count: int = 1
     image_size: tuple[int, int] = (224, 224)
     num_prompts: int | None = None
+    embedding_batch: int | None = None
     prompt: str | None = None
     query_template: str | None = None
     apply_chat_template: bool | None = None
@@ -306,6 +307,7 @@ class PerfConfig:
         if fmt not in (None, "RGB"):
             raise ConfigError(f"--image-format {fmt!r}: evs perf generates RGB PNGs only")
         c.num_prompts = _positive(o.get("num_prompts"), "--num-prompts", int)
+        c.embedding_batch = _positive(o.get("embedding_batch"), "--embedding-batch", int)
         c.prompt = read_text_arg(o.get("prompt"), "--prompt")
         c.query_template = read_text_arg(o.get("query_template"), "--query-template")
         c.apply_chat_template = o.get("apply_chat_template")

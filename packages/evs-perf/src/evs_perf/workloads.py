@@ -109,9 +109,12 @@ class Workload:
         return ""
 
 
+RANDOM_DATASETS = ("random", "random_vl", "embeddings", "rerank", "random_embedding", "random_embedding_batch")
+
+
 def dataset_config(cfg: PerfConfig) -> dict[str, Any]:
     input_tokens = cfg.input_tokens
-    if cfg.dataset in ("random", "random_vl", "embeddings", "rerank") and input_tokens == "128" and (
+    if cfg.dataset in RANDOM_DATASETS and input_tokens == "128" and (
             cfg.min_prompt_length is not None or cfg.max_prompt_length is not None):
         # EvalScope's random dataset draws input lengths between these two
         lo = cfg.min_prompt_length or 1
@@ -120,13 +123,13 @@ def dataset_config(cfg: PerfConfig) -> dict[str, Any]:
     return {"input_tokens": input_tokens, "max_tokens": cfg.max_tokens, "min_tokens": cfg.min_tokens,
             "prefix_tokens": cfg.prefix_tokens, "dataset_path": cfg.dataset_path, "image_count": cfg.image_count,
             "image_size": f"{cfg.image_size[0]}x{cfg.image_size[1]}", "min_turns": cfg.min_turns,
-            "max_turns": cfg.max_turns, "seed": cfg.seed}
+            "max_turns": cfg.max_turns, "seed": cfg.seed, "embedding_batch": cfg.embedding_batch}
 
 
 def filter_lengths(prompts, cfg: PerfConfig, tokenizer):
     """File datasets: keep prompts within --min/--max-prompt-length (tokens with --tokenizer,
     else characters, as EvalScope counts)."""
-    if cfg.dataset in ("random", "random_vl", "embeddings", "rerank") or (
+    if cfg.dataset in RANDOM_DATASETS or (
             cfg.min_prompt_length is None and cfg.max_prompt_length is None):
         return prompts
     from evs_perf.shaping import prompt_text
