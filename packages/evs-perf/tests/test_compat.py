@@ -227,3 +227,12 @@ def test_evalscope_readme_perf_quick_start_commands(mock_server, tmp_path, tiny_
     two = [json.loads(p.read_text()) for p in summaries if p.name.startswith("summary_")]
     assert sorted(s["completed"] for s in two) == [2, 4]
     assert all(s["output_lens"]["mean"] == 16 and s["input_lens"]["min"] == 64 for s in two)
+
+
+def test_docs_name_every_evalscope_argument():
+    docs = Path(__file__).resolve().parents[3] / "docs" / "perf.md"
+    if not docs.is_file():
+        pytest.skip("docs/perf.md is not beside this checkout (package installed alone)")
+    text = docs.read_text(encoding="utf-8")
+    missing = [n for n in _names() if f"`--{n}`" not in text and f"`--{n} " not in text]
+    assert not missing, f"docs/perf.md does not mention {missing}"
