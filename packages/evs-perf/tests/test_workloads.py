@@ -182,3 +182,33 @@ def test_hub_datasets_never_download_offline(perf_options, monkeypatch):
     with pytest.raises(EvsError, match="longalpaca"):
         run(perf_options(url="http://127.0.0.1:9", dataset="longalpaca"))
     del ConfigError
+
+
+def test_apply_chat_template_with_a_local_tokenizer(mock_server, perf_options, tmp_path):
+    transformers = pytest.importorskip("transformers")
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE(unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator(["hello world how are you"] * 20, trainers.BpeTrainer(vocab_size=60,
+                                                                                   special_tokens=["[UNK]"]))
+    fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]")
+    fast.chat_template = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>{% endfor %}"
+                          "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+    fast.save_pretrained(tmp_path / "tok")
+    srv = mock_server()
+    s = run(perf_options(url=srv.url, api="completions", apply_chat_template=True, tokenizer=str(tmp_path / "tok"),
+                         prompt="hello world", requests="2", warmup=0, max_tokens="3"))["summaries"][0]
+    assert s["completed"] == 2
+    assert {r["body"]["prompt"] for r in _requests(srv)} == {"<|user|>hello world<|end|><|assistant|>"}
+
+
+def test_a_bad_dataset_stops_before_the_model_lookup(mock_server, perf_options, tmp_path):
+    from evs_core.errors import ConfigError
+
+    srv = mock_server()
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b"\xff\xfe not utf-8\n")
+    with pytest.raises(ConfigError, match="is not UTF-8"):
+        run(perf_options(url=srv.url, model=None, dataset="openqa", dataset_path=str(bad)))
+    assert srv.stats()["requests"] == 1  # the server saw only this stats request: not even GET /v1/models

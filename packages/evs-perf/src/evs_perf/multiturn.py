@@ -104,17 +104,20 @@ class MultiTurnWorkload(Workload):
         self.warmup = cfg.warmup or 0
         super().__init__(cfg, api_cls, ds_cls, tokenizer, points)
 
+    def prepare(self, seed: int) -> None:
+        n = max((p.requests or 0) for p in self.points) or 100
+        rng = random.Random(seed)
+        # one more conversation for the unmeasured probe, so that it warms no measured prefix
+        self.convs = self.dataset.conversations(n + self.warmup + 1, rng)
+        self.probe_conv = self.convs.pop()
+
     def build(self, api, endpoint, headers, stream, seed) -> Built:
         from evs_perf.datasets import Prompt
         from evs_perf.run import encode_body, extra_body
         from evs_perf.shaping import shape_body
 
         cfg = self.cfg
-        n = max((p.requests or 0) for p in self.points) or 100
-        rng = random.Random(seed)
-        # one more conversation for the unmeasured probe, so that it warms no measured prefix
-        self.convs = self.dataset.conversations(n + self.warmup + 1, rng)
-        probe_conv = self.convs.pop()
+        probe_conv = self.probe_conv
         extra = extra_body(cfg)
         path = endpoint.path
 

@@ -325,6 +325,7 @@ def run_perf(options: dict[str, Any] | PerfConfig, pm=None, console=None) -> dic
     headers = request_headers(cfg, api_cls, stream)
     workload = workloads.plan(cfg, api_cls, ds_cls, tokenizer, points)
     points = workload.points
+    workload.prepare(cfg.seed)  # every prompt read or generated now, before any request
     warmups = [_warmup(cfg, p) if workload.warmup is None else workload.warmup for p in points]
     check_limits(points, warmups)
     check_output_dir(Path(cfg.output_dir).expanduser())

@@ -55,15 +55,20 @@ class SpeedWorkload(Workload):
             p.input_len = length
             self.points.append(p)
 
+    def prepare(self, seed: int) -> None:
+        rng = random.Random(seed)
+        self._by_len = {}
+        for p in self.points:
+            self.dataset.in_range = (p.input_len, p.input_len)
+            self._by_len[p.input_len] = self.dataset.prompts(p.requests, rng)
+
     def build(self, api, endpoint, headers, stream, seed):
         from evs_perf.run import build_payloads
 
-        rng = random.Random(seed)
         self.by_len = {}
         exact_all = True
         for p in self.points:
-            self.dataset.in_range = (p.input_len, p.input_len)
-            prompts = self.dataset.prompts(p.requests, rng)
+            prompts = self._by_len[p.input_len]
             payloads, planned, exact = build_payloads(self.cfg, api, prompts, endpoint, headers, stream)
             self.by_len[p.input_len] = (payloads, planned)
             exact_all = exact_all and bool(exact)

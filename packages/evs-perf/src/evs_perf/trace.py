@@ -105,11 +105,14 @@ class TraceWorkload(Workload):
         self.points = [Point(cap, len(rows), float(len(rows)) / max(rows[-1]["t"], 1e-3))]
         self.points[0].trace = True
 
+    def prepare(self, seed: int) -> None:
+        self._prompts = self.dataset.prompts_for(self.rows, random.Random(seed))
+
     def build(self, api, endpoint, headers, stream, seed):
         from evs_perf.run import build_payloads
         from evs_perf.workloads import Built
 
-        prompts = self.dataset.prompts_for(self.rows, random.Random(seed))
+        prompts = self._prompts
         payloads, planned, exact = build_payloads(self.cfg, api, prompts, endpoint, headers, stream)
         return Built(payloads, planned, exact, payloads[0], api, stream, self)
 

@@ -83,10 +83,14 @@ class Workload:
         prompts = self.dataset.prompts(self.n_prompts(), rng)
         return filter_lengths(prompts, cfg, self.tokenizer)
 
+    def prepare(self, seed: int) -> None:
+        """Read or generate every prompt (before any request: a bad file stops the run here)."""
+        self._prompts = self.prompts(random.Random(seed))
+
     def build(self, api, endpoint, headers, stream, seed) -> Built:
         from evs_perf.run import build_payloads
 
-        prompts = self.prompts(random.Random(seed))
+        prompts = self._prompts
         payloads, planned, exact = build_payloads(self.cfg, api, prompts, endpoint, headers, stream)
         return Built(payloads, planned, exact, payloads[0], api, stream, self)
 
