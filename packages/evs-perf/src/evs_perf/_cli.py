@@ -255,9 +255,9 @@ def perf(ctx, **options):
 @click.option("--eos-after", type=int, default=0, show_default=True,
               help="End answers after this many tokens (finish_reason stop) unless the request sets ignore_eos or a "
                    "larger min_tokens; 0: always max_tokens.")
-@click.option("--cache-block", type=int, default=16, show_default=True,
-              help="Prefix-cache block in prompt words: usage.prompt_tokens_details.cached_tokens counts the words "
-                   "of leading blocks seen before.")
+@click.option("--cache-block", type=int, default=0, show_default=True,
+              help="Simulate a prefix cache with blocks of this many prompt words: usage.prompt_tokens_details."
+                   "cached_tokens counts the words of leading blocks seen before (0: no cache, cached_tokens 0).")
 @click.option("--precise-timers/--no-precise-timers", default=True, show_default=True,
               help="Sub-millisecond send times (spins briefly before each deadline).")
 def mock_server_cmd(**options):

@@ -73,7 +73,7 @@ class _StampingListener(socket.socket):
 class MockConfig:
     def __init__(self, ttft_ms=0.0, itl_ms=0.0, output_tokens=256, tokens_per_chunk=1, no_usage=False,
                  no_role_chunk=False, jitter_ms=0.0, reasoning_tokens=0, fault="none", model_name="mock",
-                 precise_timers=True, eos_after=0, cache_block=16):
+                 precise_timers=True, eos_after=0, cache_block=0):
         self.ttft = ttft_ms / 1000.0
         self.itl = itl_ms / 1000.0
         self.output_tokens = output_tokens
@@ -86,7 +86,7 @@ class MockConfig:
         self.model = model_name
         self.precise = precise_timers
         self.eos_after = eos_after  # a natural end after this many tokens unless ignore_eos/min_tokens
-        self.cache_block = max(1, cache_block)  # prefix-cache block, in prompt words
+        self.cache_block = max(0, cache_block)  # prefix-cache block, in prompt words (0: no cache)
         self.status = None
         self.first_status = None
         if fault.startswith("status:"):
@@ -216,7 +216,7 @@ class MockServer:
     def __init__(self, cfg: MockConfig):
         self.cfg = cfg
         self.stats = Stats()
-        self.cache = PrefixCache(cfg.cache_block)
+        self.cache = PrefixCache(cfg.cache_block) if cfg.cache_block else None
         self.accepted: dict = {}  # fd -> _StampedSocket, until its protocol takes it
         self._cache: dict = {}
         self.rng = random.Random(0)
@@ -407,7 +407,7 @@ class _Conn(asyncio.Protocol):
         words = _prompt_words(req)
         prompt_tokens = len(words)
         cached = 0
-        if path.endswith("/completions"):
+        if server.cache is not None and path.endswith("/completions"):
             cached = server.cache.lookup_and_add(words)
             server.cache.lookup_and_add(words + ["tok"] * n)  # the answer's KV is cached too, as in vLLM
         st = server.stats
