@@ -16,9 +16,10 @@ CATALOGUES = (
 
 @hookimpl
 def evs_register_commands(cli):
-    from evs_native.cli import benchmarks_group, eval_command
+    from evs_native.cli import benchmarks_group, eval_command, report_command
 
     cli.add_command(eval_command)
+    cli.add_command(report_command)
     cli.add_command(benchmarks_group)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 
@@ -57,7 +59,13 @@ def _json_opt(ctx, param, value):
 @click.option("--seed", type=int, help="Seed (default 42).")
 @click.option("--no-progress", is_flag=True, default=None, help="Hide the progress bar.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML or JSON task config; flags override it.")
-def eval_command(config_file, datasets, limit, **flags):
+@click.option("--serve-model", help="Start an OpenAI-compatible server for this model folder or hub id on a free "
+              "127.0.0.1 port, evaluate through it, stop it on exit.")
+@click.option("--backend", type=click.Choice(["auto", "transformers", "vllm"]), default=None,
+              help="Server for --serve-model: vllm (when installed) or evs's small transformers server. [default: auto]")
+@click.option("--serve-args", callback=_json_opt, help="JSON for the server: vllm serve flags, or local model_args.")
+@click.option("--serve-timeout", type=float, default=None, help="Seconds to wait for the server to be healthy. [default: 600]")
+def eval_command(config_file, datasets, limit, serve_model, backend, serve_args, serve_timeout, **flags):
     """Evaluate a model on benchmarks and write predictions, reviews and reports."""
     from evs_core.config import load_config_file
 
@@ -71,13 +79,42 @@ def eval_command(config_file, datasets, limit, **flags):
     for key, value in flags.items():
         if value is not None:
             data[key] = value
-    if "model" not in data:
-        raise click.UsageError("--model is required (or 'model' in --config)")
+    serve = {"serve_model": serve_model, "backend": backend, "serve_args": serve_args, "serve_timeout": serve_timeout}
+    for key in serve:  # also accepted in --config; flags win
+        value = data.pop(key, None)
+        if serve[key] is None:
+            serve[key] = value
     if "datasets" not in data:
         raise click.UsageError("--datasets is required (or 'datasets' in --config)")
     pm = click.get_current_context().find_root().obj
-    reports = run_task(data, pm=pm)
+    if serve["serve_model"]:
+        reports = _eval_served(data, serve, pm)
+    else:
+        if "model" not in data:
+            raise click.UsageError("--model is required (or 'model' in --config)")
+        reports = run_task(data, pm=pm)
     print_table(reports)
+
+
+def _eval_served(data, serve, pm):
+    """``evs eval --serve-model``: every check first, then the server, then the run through it."""
+    from evs_core.errors import ConfigError
+    from evs_core.serve import ServedModel
+
+    from evs_native.engine import run_task, to_config
+
+    if data.get("api_url"):
+        raise ConfigError("--serve-model starts its own server: drop --api-url")
+    served = ServedModel(serve["serve_model"], backend=serve["backend"] or "auto", serve_args=serve["serve_args"],
+                         ready_timeout=serve["serve_timeout"] or 600.0)
+    served.name = data.get("model") or served.name  # the name requests carry (vllm's --served-model-name)
+    data = {**data, "model": served.name, "model_type": "openai_api",
+            "api_url": "http://127.0.0.1:1/v1"}
+    to_config(data)  # a bad config stops here, before the server starts
+    click.echo(f"Starting the {served.backend} server for {served.model} ...", err=True)
+    with served:
+        click.echo(f"Serving at {served.url}", err=True)
+        return run_task({**data, "api_url": served.url}, pm=pm)
 
 
 @click.group("benchmarks", invoke_without_command=True)
@@ -151,3 +188,19 @@ def show_benchmark(ctx, name):
     template = getattr(cls, "prompt_template", None) or getattr(__import__(cls.__module__, fromlist=['x']), "PROMPT", None)
     if template:
         click.echo("prompt:\n" + "\n".join("  " + ln for ln in str(template).splitlines()))
+
+
+@click.command("report")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Where to write the page (default: RUN_DIR/report.html; required for several runs).")
+def report_command(run_dirs, output):
+    """Write the self-contained report.html of eval run folders (several: side by side)."""
+    from evs_native.html_report import write_report
+
+    if len(run_dirs) > 1 and not output:
+        raise click.UsageError("several run folders need --output FILE.html")
+    if output and Path(output).parent.exists() and not Path(output).parent.is_dir():
+        raise click.UsageError(f"--output: {Path(output).parent} is not a folder")
+    path = write_report(run_dirs[0], list(run_dirs[1:]), output)  # a bad folder: one line, exit 2
+    click.echo(str(path))

@@ -308,6 +308,13 @@ class Evaluator:
             except Exception as exc:  # noqa: BLE001 - an extra never fails the run
                 log.warning("%s: after_report failed: %s: %s", name, type(exc).__name__, exc)
             reports[name] = report
+        if reports:
+            from evs_native.html_report import write_report
+
+            try:
+                write_report(self.run_dir)
+            except Exception as exc:  # noqa: BLE001 - the shareable page never fails the run
+                log.warning("report.html could not be written: %s: %s", type(exc).__name__, exc)
         self.console.print(f"Run folder: {self.run_dir}")
         if getattr(self, "_log_handler", None) is not None:
             log.removeHandler(self._log_handler)
