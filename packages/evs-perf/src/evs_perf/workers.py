@@ -391,6 +391,10 @@ class Worker:
 
         async def fire(idx, t_sched):
             t0 = _clock()
+            # how late the request was taken up against its schedule (the task runs an
+            # event-loop iteration after the dispatcher woke: that wait counts too)
+            self.sched_lags.append(max(0.0, t0 - t_sched))
+            self.sent_offsets.append(t0 - t_base)
             q = 0.0
             if sem is not None:
                 if sem.locked():
@@ -414,8 +418,6 @@ class Worker:
             delay = when - _clock()
             if delay > 0:
                 await asyncio.sleep(delay)
-            self.sched_lags.append(max(0.0, _clock() - when))
-            self.sent_offsets.append(_clock() - t_base)
             task = asyncio.ensure_future(fire(warm + i, when))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
