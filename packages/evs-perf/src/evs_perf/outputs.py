@@ -267,6 +267,28 @@ def print_point(console, s: dict):
         console.print(f"steady state ({st['start_s']:.2f}-{st['end_s']:.2f}s, {st['requests']} requests): "
                       f"req/s {st['request_throughput']:.2f}  median TTFT {_f(st['median_ttft_ms'])} ms  "
                       f"median TPOT {_f(st['median_tpot_ms'])} ms")
+    if s.get("prefix_cache_hit_rate") is not None:
+        line = f"prefix cache: hit rate {s['prefix_cache_hit_rate']:.3f} ({s['total_cached_tokens']} cached tokens)"
+        if s.get("history_token_share") is not None:
+            line += f", ideal {s['history_token_share']:.3f}"
+        console.print(line)
+    for row in s.get("turns") or ():
+        console.print(f"  turn {row['turn']}: {row['requests']} requests, median TTFT {_f(row['median_ttft_ms'])} ms, "
+                      f"median TPOT {_f(row['median_tpot_ms'])} ms, mean input {_f(row['mean_input_tokens'], 1)} tokens, "
+                      f"cache hit rate {_f(row['prefix_cache_hit_rate'], 3)}")
+    if s.get("speed"):
+        sp = s["speed"]
+        console.print(f"speed: input {sp['input_tokens']} tokens, prefill {_f(sp['prefill_tokens_per_s'], 1)} tokens/s, "
+                      f"decode {_f(sp['decode_tokens_per_s'], 1)} tokens/s")
+    if s.get("trace"):
+        tr = s["trace"]
+        console.print(f"trace: {tr['rows']} rows over {tr['span_s']:.2f}s, send lag median "
+                      f"{_f(tr['send_lag_median_ms'], 3)} ms, p99 {_f(tr['send_lag_p99_ms'], 3)} ms")
+    if s.get("server_metrics"):
+        sm = s["server_metrics"]
+        parts = [f"{k.split(':', 1)[1].replace('_seconds', '')} {v['mean_ms']:.2f} ms" for k, v in sm.items()
+                 if isinstance(v, dict)]
+        console.print("server /metrics (mean): " + ", ".join(parts))
     if s["errors_by_kind"]:
         console.print("[red]failures:[/] " + ", ".join(f"{k} {v} (e.g. {s['error_examples'][k]})"
                                                       for k, v in s["errors_by_kind"].items()))
