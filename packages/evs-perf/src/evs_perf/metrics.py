@@ -24,7 +24,10 @@ LATENCY_METRICS = ("ttft", "tpot", "itl", "chunk_gap", "e2el", "connect", "queue
 
 
 def percentile(sorted_xs, p: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default)."""
+    """Linear interpolation between closest ranks (numpy's default).
+
+    Kept here until evs-core's statistics module (``evs_core.stats``) offers a percentile with
+    this definition; perf then uses that one (evs-core has none yet)."""
     n = len(sorted_xs)
     if n == 0:
         return None

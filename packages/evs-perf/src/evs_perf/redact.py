@@ -6,13 +6,15 @@ The secrets of a run are the API key, the value of every credential header (``Au
 ``***`` wherever it appears (a server that echoes the key in its error body included), and
 masks ``Bearer <token>`` and ``scheme://user:pass@`` patterns that are not known secrets.
 
-When evs-core provides ``evs_core.redact`` this module defers to it for the generic patterns;
-the per-run secret list is perf's own.
+Where evs-core provides the shared redaction (``evs_core.redact.Redactor``) it is applied
+first, with the same secrets; perf's own list (any ``*-key``/``*token*`` header, the base64
+of the URL's userinfo) and patterns are applied on top.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -62,32 +64,44 @@ def strip_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
             (unquote(parts.username or ""), unquote(parts.password or "")))
 
 
+@lru_cache(maxsize=32)
+def _core(secrets: tuple):
+    """evs-core's shared Redactor for these secrets, where evs-core has one."""
+    try:
+        from evs_core.redact import Redactor
+    except ImportError:
+        return None
+    return Redactor(secrets)
+
+
 def redact(text: str, secrets=()) -> str:
-    if not text:
+    if not text or not isinstance(text, str):
         return text
+    core = _core(tuple(secrets))
+    if core is not None:
+        text = core.text(text)
     for s in secrets:
         if s in text:
             text = text.replace(s, MASK)
-    try:
-        from evs_core.redact import redact_text as _core  # the shared redaction, where evs-core has it
-    except ImportError:
-        _core = None
-    if _core is not None:
-        try:
-            text = _core(text)
-        except Exception:  # noqa: BLE001 - perf's own patterns below still apply
-            pass
     for rx, repl in _PATTERNS:
         text = rx.sub(repl, text)
     return text
 
 
 def redact_obj(obj: Any, secrets=()) -> Any:
-    """A copy of a JSON-like value with every string redacted."""
+    """A copy of a JSON-like value with every string redacted (and, with evs-core's Redactor,
+    the values of credential keys such as ``api_key`` masked)."""
+    core = _core(tuple(secrets))
+    if core is not None:
+        obj = core.obj(obj)
+    return _walk(obj, secrets)
+
+
+def _walk(obj: Any, secrets) -> Any:
     if isinstance(obj, str):
         return redact(obj, secrets)
     if isinstance(obj, dict):
-        return {k: redact_obj(v, secrets) for k, v in obj.items()}
+        return {k: _walk(v, secrets) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [redact_obj(v, secrets) for v in obj]
+        return [_walk(v, secrets) for v in obj]
     return obj
