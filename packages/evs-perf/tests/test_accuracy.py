@@ -76,7 +76,7 @@ def test_per_chunk_vs_per_token_itl_with_4_tokens_per_chunk(mock_server, perf_op
         assert n_chunks == 16  # 64 tokens in chunks of 4
         times = array("f")
         times.frombytes(blob)
-        g = [b - a for a, b in zip(times, times[1:])]
+        g = [b - a for a, b in zip(times, times[1:], strict=False)]
         gaps += g
         itls += [x / 4 for x in g]  # per token: each gap over the 4 tokens of its chunk
         assert abs(tpot - (e2el - ttft) / 63) < 1e-6  # (E2E - TTFT) / (n - 1)

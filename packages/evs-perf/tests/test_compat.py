@@ -9,7 +9,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 FIXTURE = Path(__file__).parent / "fixtures" / "evalscope_perf_args.txt"
 
@@ -25,11 +24,11 @@ def _cli():
 
 
 def _invoke(args):
-    from evs_cli.main import main
-
-    import io
     import contextlib
+    import io
     import sys
+
+    from evs_cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     code = 0

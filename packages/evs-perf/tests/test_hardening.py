@@ -6,7 +6,6 @@ import contextlib
 import io
 import json
 import urllib.request
-from pathlib import Path
 
 import pytest
 

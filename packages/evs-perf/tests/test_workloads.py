@@ -98,7 +98,7 @@ def test_speed_benchmark_table_and_chart(mock_server, perf_options):
                            requests="2"))
     labels = [s["label"] for s in out["summaries"]]
     assert labels == ["in1", "in64", "in256"]
-    for s, n in zip(out["summaries"], (1, 64, 256)):
+    for s, n in zip(out["summaries"], (1, 64, 256), strict=False):
         assert s["completed"] == 2 and s["max_concurrent_requests"] == 1
         sp = s["speed"]
         assert sp["input_tokens"] == n and sp["output_tokens"] == 16
@@ -144,9 +144,9 @@ def test_server_metrics_only_for_what_the_server_observed(mock_server, perf_opti
 
 
 def test_local_hub_datasets(mock_server, perf_options, tmp_path):
-    from evs_perf.datasets import png_bytes
-
     import random as _r
+
+    from evs_perf.datasets import png_bytes
 
     srv = mock_server()
     (tmp_path / "la.json").write_text(json.dumps([{"instruction": "summarise " + "word " * 300, "output": "x"},

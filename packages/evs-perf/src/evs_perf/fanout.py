@@ -67,7 +67,7 @@ def split_spec(spec: PointSpec, workers: int) -> list[PointSpec]:
     """Share concurrency, requests, warm-up and arrivals among worker processes."""
     out = []
     for w in range(workers):
-        def share(total):
+        def share(total, w=w):
             return None if total is None else total // workers + (1 if w < total % workers else 0)
 
         out.append(dataclasses.replace(

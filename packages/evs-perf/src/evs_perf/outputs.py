@@ -66,8 +66,9 @@ class RecordStore:
                          r.completion_tokens, r.token_source, r.planned_input, r.planned_output,
                          len(r.chunk_times) if r.chunk_times is not None else None, chunks,
                          r.cached_tokens, r.conv, r.turn))
-        self.db.executemany("INSERT INTO requests VALUES (%s)" % ",".join("?" * 23), rows)
-        self.db.execute("INSERT OR REPLACE INTO points VALUES (?, ?)", (label, json.dumps(redact_obj(_public(summary), self.secrets))))
+        self.db.executemany(f"INSERT INTO requests VALUES ({','.join('?' * 23)})", rows)
+        self.db.execute("INSERT OR REPLACE INTO points VALUES (?, ?)",
+                        (label, json.dumps(redact_obj(_public(summary), self.secrets))))
         self.db.commit()
 
     def close(self):

@@ -21,7 +21,7 @@ from typing import Any
 from evs_core.errors import ConfigError, EvsError
 
 from evs_perf import __version__
-from evs_perf.config import PerfConfig, PointSpec
+from evs_perf.config import PerfConfig
 from evs_perf.metrics import compute, parse_goodput
 
 #: version of the summary.json / sweep.json layout (docs/perf.md, "Summary schema")
@@ -85,40 +85,6 @@ class Point:
     @property
     def load(self):
         return self.concurrency if self.rate is None else self.rate
-
-
-def build_points(o) -> list[Point]:
-    concs = _num_list(o["concurrency"], "--concurrency") or [1]
-    rates = _num_list(o.get("rate"), "--rate", float, allow_inf=True)
-    reqs = _num_list(o.get("requests"), "--requests")
-    if any(c == 0 for c in concs) and not rates:
-        raise ConfigError("--concurrency must be at least 1 in closed loop (0 means 'no cap' only with --rate)")
-    sweep = rates or concs
-    if rates and len(concs) > 1 and len(concs) != len(rates):
-        raise ConfigError("--rate and --concurrency lists must have the same length")
-    if reqs and len(reqs) not in (1, len(sweep)):
-        raise ConfigError(f"--requests has {len(reqs)} values but the sweep has {len(sweep)} points")
-    points = []
-    for i, load in enumerate(sweep):
-        if rates:
-            conc = concs[i] if len(concs) > 1 else concs[0]
-            if o["concurrency"] == "1":  # the default: no cap in open loop
-                conc = 0
-            rate = load
-        else:
-            conc, rate = load, None
-        if reqs:
-            n = reqs[i] if len(reqs) > 1 else reqs[0]
-        elif o.get("duration"):
-            n = None
-        elif rate is None:
-            n = max(10, 4 * conc)
-        elif rate == float("inf"):
-            n = max(10, 4 * conc) if conc else 100
-        else:
-            n = max(10, int(rate * 10))
-        points.append(Point(conc, n, rate))
-    return points
 
 
 def build_points(cfg: PerfConfig) -> list[Point]:
@@ -233,7 +199,7 @@ def check_limits(points: list[Point], warmups: list[int]) -> None:
     cap) against the open-file limit and the local port range; raises the soft open-file limit
     up to the hard one when that is enough."""
     need = 0
-    for p, w in zip(points, warmups):
+    for p, w in zip(points, warmups, strict=False):
         if p.rate is None or p.concurrency:
             need = max(need, p.concurrency)
         elif p.rate == float("inf") and p.requests is not None:

@@ -80,7 +80,7 @@ class Result:
         return tuple(getattr(self, k) for k in self.__slots__)
 
     def __setstate__(self, state):
-        for k, v in zip(self.__slots__, state):
+        for k, v in zip(self.__slots__, state, strict=False):
             setattr(self, k, v)
 
 
