@@ -114,3 +114,18 @@ def test_secrets_never_appear_in_anything_written_or_printed(mock_server, tmp_pa
     summary = json.loads((next(out_dir.glob("*/summary.json"))).read_text())
     assert "invalid credentials" in summary["error_examples"]["http_status"]  # the message is kept, masked
     assert "***" in summary["error_examples"]["http_status"]
+
+
+def test_a_config_built_in_python_is_checked_like_the_cli(mock_server, tmp_path):
+    from evs_core.errors import ConfigError
+    from evs_perf.config import PerfConfig
+    from evs_perf.run import run_perf
+
+    with pytest.raises(ConfigError, match="--duration must be positive"):
+        run_perf(PerfConfig(url="http://127.0.0.1:9", duration=-5))
+    with pytest.raises(ConfigError, match="unknown perf option 'temprature'; did you mean 'temperature'"):
+        run_perf({"url": "http://127.0.0.1:9", "temprature": 0.5})
+    srv = mock_server()
+    out = run_perf(PerfConfig(url=srv.url, model="m", concurrency=[2], requests=[4], max_tokens="8", warmup=0,
+                              no_progress=True, no_html=True, output_dir=str(tmp_path)))
+    assert out["summaries"][0]["completed"] == 4 and out["summaries"][0]["max_concurrency"] == 2

@@ -227,8 +227,14 @@ class PerfConfig:
     @classmethod
     def from_options(cls, o: dict[str, Any] | PerfConfig) -> PerfConfig:
         """A checked configuration from the CLI's option dict (unknown keys are refused)."""
-        if isinstance(o, PerfConfig):
-            return o
+        if isinstance(o, PerfConfig):  # built directly in Python: checked the same way
+            o = {k: v for k, v in dataclasses.asdict(o).items() if v is not None}
+            if o.get("warmup_ratio") is not None:
+                o["warmup"] = o["warmup_ratio"]
+            o.pop("warmup_ratio", None)
+            if o.pop("concurrency_given", False) is False and o.get("concurrency") == [1]:
+                o.pop("concurrency")
+            o["no_test_connection"] = not o.pop("test_connection", True)
         o = dict(o)
         known = {f.name for f in dataclasses.fields(cls)} | _ALIASES.keys() | _DICT_ONLY
         unknown = sorted(k for k in o if k not in known)
@@ -249,7 +255,7 @@ class PerfConfig:
         c.api_key = o.get("api_key") or None
         c.headers = parse_headers(o.get("headers"))
         conc_raw = o.get("concurrency")
-        c.concurrency_given = conc_raw not in (None, "1", 1, (), ["1"], [1], ("1",))
+        c.concurrency_given = bool(o.get("concurrency_given")) or conc_raw not in (None, "1", 1, (), ["1"], [1], ("1",))
         c.concurrency = num_list(conc_raw if conc_raw not in (None, ()) else "1", "--concurrency") or [1]
         rate_parts = _parts(o.get("rate"))
         if rate_parts and all(x == "-1" for x in rate_parts):
