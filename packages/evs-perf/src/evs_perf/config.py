@@ -169,6 +169,8 @@ class PerfConfig:
     ramp_up: float = 0.0
     workers: int | None = None  # None: auto
     loop: str = "auto"
+    ray_address: str | None = None  # load generators on Ray (evs_perf.ray_fanout)
+    ray_workers: int | None = None
     sleep_interval: float = 0.0
     # data
     dataset: str = "random"
@@ -287,6 +289,17 @@ class PerfConfig:
             if c.workers < 1:
                 raise ConfigError("--workers must be at least 1")
         c.loop = o.get("loop") or "auto"
+        c.ray_address = o.get("ray_address") or None
+        rw = o.get("ray_workers")
+        if rw is not None:
+            try:
+                c.ray_workers = int(rw)
+            except (TypeError, ValueError):
+                raise ConfigError(f"--ray-workers must be a number, not {rw!r}") from None
+            if c.ray_workers < 1:
+                raise ConfigError("--ray-workers must be at least 1")
+        if c.ray_workers and c.workers:
+            raise ConfigError("--ray-workers and --workers both split the load: give one of them")
         if c.loop not in ("auto", "asyncio", "uvloop"):
             raise ConfigError(f"--loop must be auto, asyncio or uvloop, not {c.loop!r}")
         c.sleep_interval = _positive(o.get("sleep_interval") or 0.0, "--sleep-interval", allow_zero=True)

@@ -337,6 +337,11 @@ def run_perf(options: dict[str, Any] | PerfConfig, pm=None, console=None) -> dic
     from evs_perf.server_metrics import Scraper, delta
 
     scraper = Scraper(endpoint_url, headers, cfg.connect_timeout)
+    ray = None
+    if cfg.ray_address or cfg.ray_workers:  # connect and check the cluster before any file is written
+        from evs_perf import ray_fanout
+
+        ray = ray_fanout.connect(cfg.ray_address, cfg.ray_workers or 1)
     run_dir = _make_run_folder(run_dir_planned, explicit)
     name = run_dir.name
     (run_dir / "config.json").write_text(json.dumps(cfg.public(), indent=2, default=str), encoding="utf-8")
@@ -352,12 +357,15 @@ def run_perf(options: dict[str, Any] | PerfConfig, pm=None, console=None) -> dic
     def run_one(point: Point) -> dict:
         spec = built.spec(point, endpoint_url=endpoint_url, cfg=cfg, warmup=_warmup(cfg, point)
                           if workload.warmup is None else workload.warmup)
-        workers = 1 if workload.single_worker else _workers(cfg, point)
+        workers = 1 if workload.single_worker else (cfg.ray_workers or _workers(cfg, point))
         progress = outputs.Progress(console, point.label, point.requests, cfg.no_progress)
         before = scraper.scrape()
         cpu0 = time.process_time()
         try:
-            reports = fanout.run_point(spec, workers, progress.update)
+            if ray is not None:
+                reports = ray_fanout.run_point(spec, workers, ray, progress.update)
+            else:
+                reports = fanout.run_point(spec, workers, progress.update)
         finally:
             progress.close()
         server_metrics = delta(before, scraper.scrape()) if before is not None else None
