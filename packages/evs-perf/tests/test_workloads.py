@@ -212,3 +212,15 @@ def test_a_bad_dataset_stops_before_the_model_lookup(mock_server, perf_options, 
     with pytest.raises(ConfigError, match="is not UTF-8"):
         run(perf_options(url=srv.url, model=None, dataset="openqa", dataset_path=str(bad)))
     assert srv.stats()["requests"] == 1  # the server saw only this stats request: not even GET /v1/models
+
+
+def test_multi_turn_over_two_worker_processes(mock_server, perf_options):
+    srv = mock_server(cache_block=8)
+    out = run(perf_options(url=srv.url, multi_turn=True, min_turns=2, input_tokens="16", max_tokens="4",
+                           concurrency="4", requests="6", workers="2", loop="asyncio"))
+    s = out["summaries"][0]
+    assert s["client"]["workers"] == 2 and s["completed"] == 12 and s["conversations"] == 6
+    db = sqlite3.connect(Path(out["run_dir"]) / "records.sqlite")
+    assert sorted(r[0] for r in db.execute("select conv from requests where turn = 2")) == list(range(6))
+    # turn 2 = 16 user + 4 answer + 16 new words; cached: the two whole 8-word blocks of turn 1's text
+    assert s["turns"][1]["prefix_cache_hit_rate"] == 16 / 36

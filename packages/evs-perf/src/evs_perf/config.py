@@ -483,4 +483,5 @@ class PointSpec:
     warmup: int = 0
     t0: float = 0.0
     conversations: list | None = None
+    conv_ids: list[int] | None = None  # the run-wide number of each conversation (split over workers)
     conv_builder: Any = None  # builds a turn's request bytes from the history (multi-turn)
