@@ -87,6 +87,17 @@ def test_trace_replay_schedule_lengths_and_shared_prefixes(mock_server, perf_opt
     # rows naming the same 512-token blocks share that prefix (rows 1 and 4: block 1 and the first 88 words
     # of block 2, row 1 being 600 long); the server's cache sees it in its own 16-word blocks
     assert log[1]["cached_tokens"] == 512 and log[3]["cached_tokens"] == 600 - 600 % 16 and log[2]["cached_tokens"] == 0
+    # aiperf's exact-payload rows: text_input instead of input_length
+    srv2 = mock_server()
+    path2 = tmp_path / "trace2.jsonl"
+    path2.write_text(json.dumps({"timestamp": 0, "text_input": "exact words here", "output_length": 2}) + "\n"
+                     + json.dumps({"timestamp": 20, "input_length": 5}) + "\n")
+    s2 = run(perf_options(url=srv2.url, dataset="workload_trace", dataset_path=str(path2), max_tokens="3",
+                          name="t2"))["summaries"][0]
+    assert s2["completed"] == 2
+    log2 = _requests(srv2)[1:]
+    assert log2[0]["body"]["messages"][0]["content"] == "exact words here" and log2[0]["completion_tokens"] == 2
+    assert log2[1]["prompt_tokens"] == 5 and log2[1]["completion_tokens"] == 3  # --max-tokens when absent
     db = sqlite3.connect(Path(out["run_dir"]) / "records.sqlite")
     starts = [r[0] for r in db.execute("select start_s from requests order by idx")]
     assert starts == sorted(starts) and starts[-1] >= 0.29  # sent on the trace's schedule, not at once
