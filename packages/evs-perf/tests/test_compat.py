@@ -235,3 +235,13 @@ def test_docs_name_every_evalscope_argument():
     text = docs.read_text(encoding="utf-8")
     missing = [n for n in _names() if f"`--{n}`" not in text and f"`--{n} " not in text]
     assert not missing, f"docs/perf.md does not mention {missing}"
+
+
+def test_evalscope_api_names(mock_server, perf_options):
+    from evs_perf.run import run_perf
+
+    srv = mock_server()
+    for api, ds in (("openai_embedding", "random_embedding"), ("embedding", "embeddings"), ("openai_rerank", "rerank")):
+        s = run_perf(perf_options(url=srv.url, api=api, dataset=ds, requests="2", warmup=0))["summaries"][0]
+        assert s["completed"] == 2, (api, s["error_examples"])
+    assert {r["path"] for r in _requests(srv)} == {"/v1/embeddings", "/v1/rerank"}
