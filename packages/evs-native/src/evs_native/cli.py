@@ -58,6 +58,12 @@ def _json_opt(ctx, param, value):
 @click.option("--rescore", is_flag=True, default=None, help="With --use-cache: recompute reviews and reports, no model calls.")
 @click.option("--seed", type=int, help="Seed (default 42).")
 @click.option("--no-progress", is_flag=True, default=None, help="Hide the progress bar.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default=None,
+              help="Run model calls here, or on Ray actors (one per replica). [default: local]")
+@click.option("--ray-address", help="With --executor ray: auto, HOST:PORT or ray://HOST:PORT (default: start a local Ray).")
+@click.option("--replicas", type=int, help="With --executor ray: model replicas, one Ray actor each (default 1; "
+              "with several comma-separated --api-url endpoints, one per endpoint).")
+@click.option("--ray-resources", callback=_json_opt, help='With --executor ray: JSON resources per replica, e.g. \'{"num_gpus": 1}\'.')
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML or JSON task config; flags override it.")
 @click.option("--serve-model", help="Start an OpenAI-compatible server for this model folder or hub id on a free "
               "127.0.0.1 port, evaluate through it, stop it on exit.")

@@ -183,7 +183,12 @@ class Evaluator:
                 cached[name] = self._load_cached(name)
             return await self._finish(cached)
         model_type = self.cfg.resolved_model_type()
-        self.model = self.registries.models.load(model_type)(self.cfg)
+        if self.cfg.executor == "ray":  # the same run, model calls on Ray actors (one per replica)
+            from evs_native.ray_executor import RayModelPool
+
+            self.model = RayModelPool(self.cfg, model_type)
+        else:
+            self.model = self.registries.models.load(model_type)(self.cfg)
         try:
             await self.model.preflight()
             self.run_dir = self._open_run_dir()
