@@ -13,8 +13,20 @@ import pytest
 FIXTURE = Path(__file__).parent / "fixtures" / "evalscope_perf_args.txt"
 
 
+#: the shared fixture of EvalScope's argument names, where the repository has it
+SHARED = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "evalscope_args" / "perf.txt"
+
+
+def _read(path):
+    return [ln.strip().lstrip("-").split()[0] for ln in path.read_text().splitlines()
+            if ln.strip() and not ln.startswith("#")]
+
+
 def _names():
-    return [ln.strip() for ln in FIXTURE.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    names = _read(FIXTURE)
+    if SHARED.is_file():
+        names += [n for n in _read(SHARED) if n not in names]
+    return names
 
 
 def _cli():

@@ -47,6 +47,7 @@ BAD = [
     (["--max-turns", "1", "--min-turns", "3"], "--max-turns 1 is below --min-turns 3"),
     (["--image-format", "CMYK"], "--image-format 'CMYK'"),
     (["--dataset", "workload_trace"], "--dataset workload_trace needs --dataset-path"),
+    (["--data-source", "modelscope", "--dataset", "longalpaca"], "--data-source 'modelscope'"),
 ]
 
 
