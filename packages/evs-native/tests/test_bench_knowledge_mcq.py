@@ -380,5 +380,5 @@ def test_truthful_qa_generate_mc2_multiple_answers(tmp_path):
     assert extract_letters("ANSWER: A and D", "ABCD") == {"A", "D"}
     assert extract_letters("ANSWER: BD", "ABCD") == {"B", "D"}
     t = "".join(sorted(s.target))
-    assert b.score(b.extract(f"ANSWER: {t[1]}, {t[0]}", s), s, ModelOutput()) == {"mc2": 1.0}
-    assert b.score(b.extract(f"ANSWER: {t[0]}", s), s, ModelOutput()) == {"mc2": 0.0}
+    assert b.review(s, ModelOutput(text=f"ANSWER: {t[1]}, {t[0]}")).scores == {"mc2": 1.0}
+    assert b.review(s, ModelOutput(text=f"ANSWER: {t[0]}")).scores == {"mc2": 0.0}

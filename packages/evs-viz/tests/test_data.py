@@ -125,6 +125,20 @@ def test_search_rows(outputs: Path):
     assert D.search_rows(rows, "no such text") == []
 
 
+def test_search_rows_no_answer(tmp_path: Path, write_eval_run):
+    write_eval_run(tmp_path, "20260101_000000", "m", "arc", ["A", "B", "C"], ["A", "A", "A"])
+    path = tmp_path / "20260101_000000" / "reviews" / "m" / "arc.jsonl"
+    lines = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+    lines[0]["extraction_rule"] = "explicit_statement"
+    lines[1].update(extraction_rule="none", extracted=None)
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    run = D.discover(tmp_path)[0]
+    rows = D.load_samples(run.entry("m", "arc"), tmp_path).rows
+    assert [r["sample_id"] for r in D.search_rows(rows, status="no answer")] == ["arc-1"]
+    assert {r["sample_id"]: r["extraction_rule"] for r in rows} == {"arc-0": "explicit_statement", "arc-1": "none",
+                                                                    "arc-2": None}
+
+
 def test_latest_results_prefers_newest(tmp_path: Path, write_eval_run):
     write_eval_run(tmp_path, "20260101_000000", "m", "arc", ["A", "A"], ["A", "B"])
     write_eval_run(tmp_path, "20260105_000000", "m", "arc", ["A", "B"], ["A", "B"])

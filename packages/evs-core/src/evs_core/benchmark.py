@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 from evs_core.data import load_hub, load_local
 from evs_core.errors import ConfigError, suggest
+from evs_core.extract import Extraction
 from evs_core.models import Request
 from evs_core.schema import ModelOutput, Review, Sample, Stat, SubsetScore
 from evs_core.stats import summarize
@@ -194,6 +195,8 @@ class Benchmark:
 
     # -- scoring -----------------------------------------------------------------------------
     def extract(self, text: str, sample: Sample) -> Any:
+        """The answer read from a reply: a plain value, or an :class:`~evs_core.extract.Extraction`
+        ``(answer, rule)`` whose rule the review records (``"none"``: no answer)."""
         return text.strip()
 
     def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
@@ -207,11 +210,12 @@ class Benchmark:
         if output.error:
             return Review(**base, error=output.error)
         try:
-            extracted = self.extract(output.text, sample)
+            extracted, rule = unpack_extraction(self.extract(output.text, sample))
             scores = self.score(extracted, sample, output)
         except Exception as exc:  # noqa: BLE001 - one bad sample never aborts a run
             return Review(**base, error=f"ScoringError: {type(exc).__name__}: {exc}")
-        return Review(**base, extracted=extracted, scores={k: float(v) for k, v in scores.items()})
+        return Review(**base, extracted=extracted, extraction_rule=rule,
+                      scores={k: float(v) for k, v in scores.items()})
 
     async def areview(self, sample: Sample, output: ModelOutput, repeat: int = 0, judge=None) -> Review:
         """Async scoring entry point used by the engine; ``judge`` is the run's LLM judge or None.
@@ -246,3 +250,10 @@ class Benchmark:
             prim = stats.get(self.primary_metric)
             subsets.append(SubsetScore(name=sub, num=len(ids), score=prim.score if prim else 0.0, metrics=stats))
         return overall, subsets
+
+
+def unpack_extraction(value: Any) -> tuple[Any, str | None]:
+    """``(answer, rule)`` of what :meth:`Benchmark.extract` returned (rule ``None`` for a plain value)."""
+    if isinstance(value, Extraction):
+        return value.answer, value.rule
+    return value, None

@@ -406,11 +406,25 @@ class Evaluator:
             errors=dict(errors),
             reasoning=reasoning,
             usage=usage,
+            no_answer_rate=no_answer_rate(reviews),
             judge=self.judge.summary(name) if self.judge is not None else None,
             config=self.cfg.public_dict(),
             packages=_package_versions(),
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
+
+
+#: A report whose share of replies without an extracted answer reaches this is flagged on the table.
+NO_ANSWER_WARN = 0.10
+
+
+def no_answer_rate(reviews: list[Review]) -> float | None:
+    """Share of scored reviews whose extraction found no answer (``extraction_rule == "none"``),
+    among those that record a rule; ``None`` when none does (e.g. log-likelihood scoring)."""
+    ruled = [r for r in reviews if r.error is None and r.extraction_rule is not None]
+    if not ruled:
+        return None
+    return sum(r.extraction_rule == "none" for r in ruled) / len(ruled)
 
 
 def repeat_metrics(reviews: list[Review], metric: str, n: int, seed: int = 0) -> dict[str, Stat]:
@@ -469,3 +483,8 @@ def print_table(reports: dict[str, Report], console=None) -> None:
             stat = sub.metrics.get(rep.metric)
             table.add_row("", "", "", sub.name, str(sub.num), f"{sub.score:.4f}", ci(stat.ci95 if stat else None), "")
     console.print(table)
+    for name, rep in reports.items():
+        if rep.no_answer_rate is not None and rep.no_answer_rate >= NO_ANSWER_WARN:
+            console.print(f"[yellow]Warning: {name}: no answer could be extracted from {rep.no_answer_rate:.0%} of "
+                          f"the scored replies (scored 0); check the replies' format, e.g. `evs viz` → Samples → "
+                          f"no answer, or configure a judge (strategy llm_when_rule_fails).[/yellow]")

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from evs_core.extract import Extraction
 from evs_core.schema import ModelOutput, Review, Sample
 
 
@@ -29,19 +30,24 @@ async def judged_review(sample: Sample, output: ModelOutput, repeat: int, judge,
                         rule: Callable[[str], tuple[Any, float]] | None, question: str, reference: str,
                         metric: str = "acc", template: str | None = None,
                         labels: dict[str, tuple[str, float]] | None = None) -> Review:
-    """A review scored by ``rule(text) -> (extracted, score)`` and/or the judge, per its strategy."""
+    """A review scored by ``rule(text) -> (extracted, score)`` and/or the judge, per its strategy.
+
+    ``extracted`` may be an :class:`~evs_core.extract.Extraction`; its rule is recorded on the review."""
     base = review_base(sample, output, repeat)
     if output.error:
         return Review(**base, error=output.error)
     strategy = getattr(judge, "strategy", "rule") if judge is not None else "rule"
     if rule is None:
         strategy = "llm"
-    extracted, rule_score = None, None
+    extracted, rule_score, how = None, None, None
     if strategy != "llm":
         try:
             extracted, rule_score = rule(output.text)
         except Exception as exc:  # noqa: BLE001
             return Review(**base, error=f"ScoringError: {type(exc).__name__}: {exc}")
+        if isinstance(extracted, Extraction):
+            extracted, how = extracted.answer, extracted.rule
+        base["extraction_rule"] = how
         if strategy == "rule" or judge is None or rule_score > 0:
             return Review(**base, extracted=extracted, scores={metric: float(rule_score)},
                           metadata={"scored_by": "rule"})

@@ -3,7 +3,7 @@
 ``mode`` (in ``dataset_args``):
 
 * ``generate`` (default): the model sees the question and lettered options and answers in
-  text; the letter is extracted with :func:`evs_native.extract.extract_letter`. Metric ``acc``.
+  text; the letter is extracted with :func:`evs_core.extract.extract_choice`. Metric ``acc``.
 * ``loglikelihood``: each option text is scored as a continuation of the question (as
   lm-evaluation-harness does); metrics ``acc`` (highest sum of log-probabilities) and
   ``acc_norm`` (highest log-probability per character of the option, as lm-evaluation-harness).
@@ -15,10 +15,9 @@ from typing import Any, ClassVar
 
 from evs_core.benchmark import Benchmark
 from evs_core.errors import ConfigError
+from evs_core.extract import extract_choice
 from evs_core.models import Request
 from evs_core.schema import ModelOutput, Review, Sample
-
-from evs_native.extract import extract_letter
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -76,7 +75,7 @@ class MultipleChoiceBenchmark(Benchmark):
         return Request(prompt=context, kind="loglikelihood", continuations=[" " + c for c in sample.choices or []])
 
     def extract(self, text: str, sample: Sample) -> Any:
-        return extract_letter(text, LETTERS[: len(sample.choices or [])])
+        return extract_choice(text, sample.choices, LETTERS[: len(sample.choices or [])])
 
     def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         return {"acc": float(extracted is not None and extracted == sample.target)}

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from evs_core.benchmark import DEFAULT, Benchmark
 from evs_core.data import SUFFIXES, read_records
 from evs_core.errors import ConfigError, suggest
+from evs_core.extract import Extraction, answer_region
 from evs_core.schema import Message, ModelOutput, Review, Sample, Stat, SubsetScore
 
 from evs_native.benchmarks._knowledge_mcq import LetterMCQ, letter_of
@@ -207,8 +208,13 @@ class GeneralQA(_CustomFiles):
             request.messages = request.messages[:k] + examples + request.messages[k:]
         return request
 
+    def extract(self, text: str, sample: Sample) -> Any:
+        """The whole reply without its reasoning blocks (references are free-form answers)."""
+        reply = answer_region(text)
+        return Extraction(reply, "whole_reply") if reply else Extraction(None, "none")
+
     def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
-        return text_scores(extracted, sample.target)
+        return text_scores(extracted or "", sample.target)
 
     async def areview(self, sample: Sample, output: ModelOutput, repeat: int = 0, judge=None) -> Review:
         review = self.review(sample, output, repeat)

@@ -6,9 +6,8 @@ import re
 from typing import Any, ClassVar
 
 from evs_core.benchmark import Benchmark
+from evs_core.extract import extract_numeric, normalize_number, numbers_equal
 from evs_core.schema import ModelOutput, Sample
-
-from evs_native.extract import extract_number, normalize_number, numbers_equal
 
 PROMPT = "{question}\nPlease reason step by step, and put your final answer within \\boxed{{}}."
 FEWSHOT_HEADER = "Here are some examples of how to solve similar problems:\n\n"
@@ -28,7 +27,7 @@ class GSM8K(Benchmark):
     description = (
         "GSM8K (Cobbe et al., 2021): 1,319 grade-school math word problems. 4-shot chain of thought "
         "from the train split; the final number is extracted (last \\boxed{}, then '#### N', then "
-        "'the answer is N', then the last number), thousands separators and trailing zeros removed, and "
+        "'the answer is N', then the last number unless the reply is cut off or declines), thousands separators and trailing zeros removed, and "
         "compared numerically. Metric: acc."
     )
     tags = ["math", "reasoning"]
@@ -56,7 +55,7 @@ class GSM8K(Benchmark):
         return f"{FEWSHOT_HEADER}{shots}\n\n{body}"
 
     def extract(self, text: str, sample: Sample) -> Any:
-        return extract_number(text)
+        return extract_numeric(text)
 
     def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         return {"acc": float(numbers_equal(extracted, sample.target))}

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from evs_core.benchmark import Benchmark
 from evs_core.errors import ConfigError
+from evs_core.extract import answer_region
 from evs_core.schema import ModelOutput, Review, Sample, Stat, SubsetScore
 
 from evs_native.benchmarks._judged import review_base
@@ -157,8 +158,10 @@ class SimpleQA(Benchmark):
         if verdict.score is None:
             return Review(**base, error=verdict.error or "JudgeUnparsable", metadata=meta)
         c, i, n = SCORES[verdict.label]
-        return Review(**base, extracted=verdict.label, scores={"correct": c, "incorrect": i, "not_attempted": n},
-                      metadata=meta)
+        # The judge reads the answer; the rule only notes a reply that has none (empty after reasoning).
+        rule = "judge" if answer_region(output.text) else "none"
+        return Review(**base, extracted=verdict.label, extraction_rule=rule,
+                      scores={"correct": c, "incorrect": i, "not_attempted": n}, metadata=meta)
 
     def review(self, sample: Sample, output: ModelOutput, repeat: int = 0) -> Review:
         raise ConfigError("simple_qa is graded by an LLM judge: give --judge-args")

@@ -8,11 +8,11 @@ import random
 from typing import Any, ClassVar
 
 from evs_core.errors import ConfigError
+from evs_core.extract import extract_choice, extract_choices
 from evs_core.models import Request
 from evs_core.schema import ModelOutput, Review, Sample
 
 from evs_native.benchmarks._mcq import LETTERS, MultipleChoiceBenchmark
-from evs_native.extract import extract_letter
 
 # The six-example QA primer of the TruthfulQA paper, used by lm-evaluation-harness and EvalScope.
 QA_PRIMER = (
@@ -57,17 +57,10 @@ def _order(seed: int, key: str, n: int) -> list[int]:
     return order
 
 
-def extract_letters(text: str, letters: str) -> set[str]:
+def extract_letters(text: str, letters: str, choices: list[str] | None = None) -> set[str]:
     """The set of letters after the last 'ANSWER:' (``"A, C"``, ``"AC"``, ``"A and C"``), else one letter."""
-    import re
-
-    hits = re.findall(r"(?i)answer\s*:\s*\**\s*([A-Z](?:\s*(?:,|and|&)?\s*[A-Z])*)\b", text or "")
-    if hits:
-        found = set(re.findall(r"[A-Z]", hits[-1].replace("and", "")))
-        if found and found <= set(letters):
-            return found
-    one = extract_letter(text, letters)
-    return {one} if one else set()
+    found = extract_choices(text, letters, choices).answer
+    return set(found) if found else set()
 
 
 class TruthfulQA(MultipleChoiceBenchmark):
@@ -142,8 +135,8 @@ class TruthfulQA(MultipleChoiceBenchmark):
     def extract(self, text: str, sample: Sample) -> Any:
         letters = LETTERS[: len(sample.choices or [])]
         if self.args["multiple_correct"]:
-            return "".join(sorted(extract_letters(text, letters)))
-        return extract_letter(text, letters)
+            return extract_choices(text, letters, sample.choices)
+        return extract_choice(text, sample.choices, letters)
 
     def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         key = "mc2" if self.args["multiple_correct"] else "mc1"
