@@ -15,7 +15,6 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
-from evs_core.benchmark import unpack_extraction
 from evs_core.extract import numbers_equal
 from evs_core.registry import get_registries
 from evs_core.schema import Sample
@@ -100,8 +99,7 @@ def same(row: dict, got) -> bool:
 
 def judge_row(row: dict) -> tuple[str, str]:
     """(outcome, rule): outcome is ok, wrong or missed."""
-    found = bench_for(row["benchmark"]).extract(row["reply"], sample_for(row))
-    got, rule = unpack_extraction(found)
+    got, rule = bench_for(row["benchmark"]).read_answer(row["reply"], sample_for(row))
     if row["family"] == "code" and got == "":
         got = None
     if same(row, got):

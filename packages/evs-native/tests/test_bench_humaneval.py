@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import pytest
+from evs_core.benchmark import RunContext
 from evs_core.schema import ModelOutput, Sample
 from evs_core.stats import pass_at_k
 from evs_core.testing import FakeOpenAIServer, last_user_text
@@ -27,7 +28,7 @@ def problems() -> list[dict]:
 
 def _score_all(bench: HumanEval, items: list[tuple[Sample, str]]) -> list:
     async def main():
-        return await asyncio.gather(*(bench.areview(s, ModelOutput(text=t)) for s, t in items))
+        return await asyncio.gather(*(bench.score(s, ModelOutput(text=t), RunContext()) for s, t in items))
 
     return asyncio.run(main())
 
@@ -76,7 +77,7 @@ def test_extraction_takes_the_block_defining_the_entry_point_or_the_whole_reply(
 
 
 async def _gather(bench, s, outs):
-    return await asyncio.gather(*(bench.areview(s, o) for o in outs))
+    return await asyncio.gather(*(bench.score(s, o, RunContext()) for o in outs))
 
 
 def test_end_to_end_pass_at_k_against_a_fake_server(problems, tmp_path):

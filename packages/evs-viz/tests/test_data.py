@@ -1,4 +1,4 @@
-"""Discovery and loading (evs_viz.data) and the paired statistics (evs_viz.stats): no Streamlit."""
+"""Discovery and loading (evs_viz.data) and the paired statistics (evs_core.stats): no Streamlit."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import os
 from pathlib import Path
 
 import pytest
+from evs_core.stats import mcnemar_exact, paired_bootstrap, paired_compare
 from evs_viz import data as D
-from evs_viz.stats import mcnemar_exact, paired_bootstrap, paired_compare
 
 
 def by_rel(runs):

@@ -16,10 +16,10 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from evs_core.stats import paired_compare
 
 from evs_viz import arena_page
 from evs_viz import data as D
-from evs_viz.stats import paired_compare
 
 PAGES = ["Runs", "Run", "Compare", "Samples", "Perf", "Arena"]
 ROOT = Path(os.environ.get("EVS_VIZ_OUTPUTS", "outputs")).expanduser().resolve()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any, ClassVar
@@ -126,7 +125,7 @@ class BBH(Benchmark):
             for cand in (root / f"{subset}.json", root / f"{subset}.jsonl", root / "bbh" / f"{subset}.json",
                          root / "bbh" / f"{subset}.jsonl"):
                 if cand.is_file():  # the official repository's layout: bbh/<task>.json {"examples": [...]}
-                    return read_records(cand)
+                    return read_records(cand, self.dataset_loaders())
         return super().load_rows(split, subset)
 
     def record_to_sample(self, record: dict[str, Any], index: int, subset: str) -> Sample:
@@ -162,7 +161,9 @@ class BBH(Benchmark):
         return cache[task]
 
     def _download(self, task: str) -> str:
-        cache_dir = Path(os.environ.get("EVS_CACHE", Path.home() / ".cache" / "evs")) / "bbh-cot-prompts"
+        from evs_core import cache_dir as evs_cache_dir
+
+        cache_dir = evs_cache_dir() / "bbh-cot-prompts"
         f = cache_dir / f"{task}.txt"
         if f.is_file():
             return f.read_text(encoding="utf-8")
@@ -193,5 +194,5 @@ class BBH(Benchmark):
     def extract(self, text: str, sample: Sample) -> Any:
         return extract_bbh_answer(text, sample.subset)
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         return {"acc": float(bbh_match(extracted, sample.target, sample.subset))}

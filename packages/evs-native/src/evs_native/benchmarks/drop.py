@@ -201,6 +201,6 @@ class DROP(Benchmark):
     def extract(self, text: str, sample: Sample) -> Any:
         return extract_short_answer(text)
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         em, f1 = drop_score(extracted or "", [tuple(g) for g in sample.target])
         return {"f1": f1, "em": em}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from evs_core.benchmark import Benchmark
+from evs_core.benchmark import Benchmark, RunContext, failed_review, make_review
 from evs_core.errors import ConfigError
 from evs_core.extract import extract_program
 from evs_core.schema import ModelOutput, Review, Sample
@@ -79,23 +79,16 @@ class HumanEval(Benchmark):
     def extract(self, text: str, sample: Sample) -> Any:
         return extract_program(text, sample.metadata.get("entry_point"))
 
-    async def areview(self, sample: Sample, output: ModelOutput, repeat: int = 0, judge=None) -> Review:
+    async def score(self, sample: Sample, output: ModelOutput, ctx: RunContext) -> Review:
         from evs_native import sandbox
 
-        base = dict(sample_id=sample.id, repeat=repeat, subset=sample.subset, target=None, prediction=output.text,
-                    reasoning_chars=len(output.reasoning) if output.reasoning is not None else None)
         if output.error:
-            return Review(**base, error=output.error)
+            return failed_review(sample, output, ctx, output.error, target=None)
         found = self.extract(output.text, sample)
         code = found.answer or ""
-        base["extraction_rule"] = found.rule
+        extraction_rule = found.rule
         program = check_program(sample.metadata, code)
         limits = sandbox.Limits(timeout=float(self.args["timeout"]), memory_mb=int(self.args["memory_mb"]))
         result = await sandbox.arun(program, mode="script", limits=limits)
-        return Review(**base, extracted=code, scores={"pass": float(result.passed)},
-                      metadata={"status": result.status, **({"detail": result.error} if result.error else {})})
-
-    def review(self, sample: Sample, output: ModelOutput, repeat: int = 0) -> Review:
-        import asyncio
-
-        return asyncio.run(self.areview(sample, output, repeat))
+        return make_review(sample, output, ctx, target=None, extracted=code, extraction_rule=extraction_rule, scores={"pass": float(result.passed)},
+                           metadata={"status": result.status, **({"detail": result.error} if result.error else {})})

@@ -10,7 +10,7 @@ import zlib
 from datetime import datetime
 from typing import Any, ClassVar
 
-from evs_core.benchmark import Benchmark
+from evs_core.benchmark import Benchmark, RunContext, failed_review, make_review
 from evs_core.errors import ConfigError
 from evs_core.extract import Extraction, extract_program
 from evs_core.schema import ModelOutput, Review, Sample
@@ -129,9 +129,7 @@ class LiveCodeBench(Benchmark):
     def load_rows(self, split: str, subset: str) -> list[dict[str, Any]]:
         root = self.local_root()
         if root is not None and not (root / subset).exists():
-            from evs_core.data import load_local
-
-            return load_local(root, split, None)  # local files of one release, without a release folder
+            return self.load_local(root, split, None)  # local files of one release, without a release folder
         return super().load_rows(split, subset)
 
     def record_to_sample(self, record: dict[str, Any], index: int, subset: str) -> Sample | None:
@@ -157,31 +155,26 @@ class LiveCodeBench(Benchmark):
         fn = (sample.metadata.get("tests") or {}).get("fn_name")
         return extract_program_of(text, "Solution" if fn and "class Solution" in (sample.input or "") else None)
 
-    async def areview(self, sample: Sample, output: ModelOutput, repeat: int = 0, judge=None) -> Review:
+    async def score(self, sample: Sample, output: ModelOutput, ctx: RunContext) -> Review:
         from evs_native import sandbox
 
-        base = dict(sample_id=sample.id, repeat=repeat, subset=sample.subset, prediction=output.text,
-                    reasoning_chars=len(output.reasoning) if output.reasoning is not None else None)
         if output.error:
-            return Review(**base, error=output.error)
+            return failed_review(sample, output, ctx, output.error, target=None)
         found = self.extract(output.text, sample)
         code = found.answer or ""
-        base["extraction_rule"] = found.rule
+        extraction_rule = found.rule
         tests = sample.metadata["tests"]
         mode = "call" if tests.get("fn_name") else "stdio"
         limits = sandbox.Limits(timeout=10.0, test_timeout=float(self.args["timeout"]),
                                 memory_mb=int(self.args["memory_mb"]))
         if not code.strip():
-            return Review(**base, extracted=code, scores={"pass": 0.0}, metadata={"status": "no code"})
+            return make_review(sample, output, ctx, target=None, extracted=code, extraction_rule=extraction_rule, scores={"pass": 0.0},
+                               metadata={"status": "no code"})
         result = await sandbox.arun(code, mode=mode, tests=tests, limits=limits)
         meta = {"status": result.status, "mode": mode,
                 "tests_passed": sum(1 for r in result.details.get("results", []) if r is True),
                 "tests": len(tests["inputs"])}
         if result.error:
             meta["detail"] = result.error
-        return Review(**base, extracted=code, scores={"pass": float(result.passed)}, metadata=meta)
-
-    def review(self, sample: Sample, output: ModelOutput, repeat: int = 0) -> Review:
-        import asyncio
-
-        return asyncio.run(self.areview(sample, output, repeat))
+        return make_review(sample, output, ctx, target=None, extracted=code, extraction_rule=extraction_rule, scores={"pass": float(result.passed)},
+                           metadata=meta)

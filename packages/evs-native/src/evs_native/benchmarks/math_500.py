@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from evs_core.benchmark import Benchmark
+from evs_core.benchmark import Benchmark, RunContext
 from evs_core.errors import ConfigError, require
 from evs_core.extract import Extraction, extract_math
 from evs_core.schema import ModelOutput, Review, Sample
@@ -84,11 +84,11 @@ class _MathBenchmark(Benchmark):
     def extract(self, text: str, sample: Sample) -> Any:
         return extract_math(text)
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         return {"acc": math_check(output.text, sample.target)[1]}
 
-    async def areview(self, sample: Sample, output: ModelOutput, repeat: int = 0, judge=None) -> Review:
-        return await judged_review(sample, output, repeat, judge, rule=lambda text: math_check(text, sample.target),
+    async def score(self, sample: Sample, output: ModelOutput, ctx: RunContext) -> Review:
+        return await judged_review(sample, output, ctx, rule=lambda text: math_check(text, sample.target),
                                    question=sample.metadata["question"], reference=sample.target)
 
 
@@ -119,9 +119,7 @@ class Math500(_MathBenchmark):
     def _load_all(self, split: str) -> list[dict[str, Any]]:
         root = self.local_root()
         if root is not None:
-            from evs_core.data import load_local
-
-            return load_local(root, split, None)
+            return self.load_local(root, split, None)
         from evs_core.data import load_hub
 
         dataset_id = self.ms_id if self.hub == "modelscope" and self.ms_id else self.hf_id

@@ -103,6 +103,6 @@ class TriviaQA(Benchmark):
     def extract(self, text: str, sample: Sample) -> Any:
         return extract_short_answer(text)
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         extracted = extracted or ""
         return {"em": exact_match(extracted, sample.target), "f1": token_f1(extracted, sample.target)}

@@ -7,6 +7,7 @@ import math
 import random
 from typing import Any, ClassVar
 
+from evs_core.benchmark import RunContext, failed_review, make_review
 from evs_core.errors import ConfigError
 from evs_core.extract import extract_choice, extract_choices
 from evs_core.models import Request
@@ -138,27 +139,26 @@ class TruthfulQA(MultipleChoiceBenchmark):
             return extract_choices(text, letters, sample.choices)
         return extract_choice(text, sample.choices, letters)
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         key = "mc2" if self.args["multiple_correct"] else "mc1"
         return {key: float(bool(extracted) and extracted == sample.target)}
 
-    def review(self, sample: Sample, output: ModelOutput, repeat: int = 0) -> Review:
+    async def score(self, sample: Sample, output: ModelOutput, ctx: RunContext) -> Review:
         if output.error or output.logprobs is None:
             from evs_core.benchmark import Benchmark
 
-            return Benchmark.review(self, sample, output, repeat)
+            return await Benchmark.score(self, sample, output, ctx)
         md = sample.metadata
         n1, n2 = len(md["mc1_choices"]), len(md["mc2_choices"])
         lps = output.logprobs
         if len(lps) != n1 + n2:
-            return Review(sample_id=sample.id, repeat=repeat, subset=sample.subset, target=sample.target,
-                          error=f"ScoringError: {len(lps)} log-likelihoods for {n1 + n2} answers")
+            return failed_review(sample, output, ctx, f"ScoringError: {len(lps)} log-likelihoods for {n1 + n2} answers")
         lp1, lp2 = lps[:n1], lps[n1:]
         gold1 = md["mc1_labels"].index(1)
         best1 = max(range(n1), key=lambda i: lp1[i])
         true2 = [lp for lp, lab in zip(lp2, md["mc2_labels"], strict=True) if lab == 1]
         false2 = [lp for lp, lab in zip(lp2, md["mc2_labels"], strict=True) if lab != 1]
-        return Review(sample_id=sample.id, repeat=repeat, subset=sample.subset, target=md["mc1_choices"][gold1],
-                      prediction=md["mc1_choices"][best1], extracted=best1,
-                      scores={"mc1": float(best1 == gold1), "mc2": mc2_score(true2, false2)},
-                      metadata={"logprobs": lps})
+        return make_review(sample, output, ctx, target=md["mc1_choices"][gold1],
+                           prediction=md["mc1_choices"][best1], extracted=best1,
+                           scores={"mc1": float(best1 == gold1), "mc2": mc2_score(true2, false2)},
+                           metadata={"logprobs": lps})
