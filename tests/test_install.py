@@ -45,3 +45,11 @@ def test_core_and_cli_install_alone(tmp_path):
     assert subprocess.run([str(evs), "--help"], capture_output=True, timeout=60).returncode == 0
     assert {"evs-core", "evs-cli"} <= names
     assert not names & {"torch", "transformers", "datasets", "numpy"}
+
+
+@skip_install
+def test_arena_installs_alone_without_heavy_dependencies(tmp_path):
+    venv, names = _fresh_venv(tmp_path, "packages/evs-core", "cli", "packages/evs-arena")
+    assert "evs-arena" in names and not names & {"torch", "transformers", "datasets", "scikit-learn", "evs-native"}
+    out = subprocess.run([str(venv / "bin" / "evs"), "arena", "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "--pairing" in out.stdout

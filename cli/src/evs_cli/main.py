@@ -8,8 +8,6 @@ import warnings
 
 import click
 
-from evs_cli import __version__
-
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     click.echo(f"warning: {message}", err=True)
@@ -26,7 +24,7 @@ def make_cli(pm=None) -> click.Group:
             pm = make_plugin_manager()
 
     @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
-    @click.version_option(__version__, prog_name="evs")
+    @click.version_option(package_name="evs-cli", prog_name="evs")
     @click.pass_context
     def cli(ctx):
         """evs: evaluate large models: benchmarks, serving performance, arenas and more.

@@ -102,8 +102,9 @@ def test_sampling_is_seeded_and_ids_unique(shared, tmp_path):
 
 
 def test_collection_end_to_end_hierarchical_report(shared, tmp_path):
-    from evs_native.benchmarks.arc import ARC
-    from evs_native.benchmarks.gsm8k import GSM8K
+    from evs_core.registry import get_registries
+
+    ARC, GSM8K = (get_registries().benchmarks.load(n) for n in ("arc", "gsm8k"))
 
     path = _schema(tmp_path)
     gsm = {s.input: s for s in GSM8K({"few_shot_num": 0}, dataset_dir=str(shared)).load_samples()}

@@ -10,6 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from evs_core.benchmark import RunContext
 from evs_core.errors import ConfigError
 from evs_core.schema import ModelOutput
 from evs_core.testing import FakeOpenAIServer, last_user_text
@@ -196,7 +197,7 @@ def test_general_qa_judge_path(tmp_path):
     judge = FakeJudge()
 
     async def go():
-        return [await b.areview(s, ModelOutput(text=p), judge=judge) for s, p in zip(samples, preds, strict=True)]
+        return [await b.score(s, ModelOutput(text=p), RunContext(judge=judge)) for s, p in zip(samples, preds, strict=True)]
 
     reviews = asyncio.run(go())
     assert [r.scores.get("judge") for r in reviews] == [1.0, 0.0, None, None, 1.0]
@@ -207,5 +208,5 @@ def test_general_qa_judge_path(tmp_path):
     assert overall["judge"].score == pytest.approx(2 / 3) and overall["judge"].num == 3
     assert "rouge-l" in reviews[0].scores  # the reference metrics are kept alongside
     # without a judge: the metric path
-    no_judge = asyncio.run(b.areview(samples[0], ModelOutput(text="Paris"), judge=None))
+    no_judge = asyncio.run(b.score(samples[0], ModelOutput(text="Paris"), RunContext()))
     assert no_judge.scores["rouge-l"] == 1.0 and "judge" not in no_judge.scores

@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import pytest
+from evs_core.benchmark import RunContext
 from evs_core.schema import ModelOutput, Sample
 from evs_core.stats import pass_at_k
 from evs_core.testing import FakeOpenAIServer, last_user_text
@@ -27,7 +28,7 @@ def problems() -> list[dict]:
 
 def _score_all(bench: HumanEval, items: list[tuple[Sample, str]]) -> list:
     async def main():
-        return await asyncio.gather(*(bench.areview(s, ModelOutput(text=t)) for s, t in items))
+        return await asyncio.gather(*(bench.score(s, ModelOutput(text=t), RunContext()) for s, t in items))
 
     return asyncio.run(main())
 
@@ -50,11 +51,17 @@ def test_every_canonical_solution_passes_and_broken_ones_fail(problems, tmp_path
     assert [r.scores["pass"] for r in reviews] == [0.0] * len(broken)
 
 
-def test_extraction_takes_the_first_block_or_the_whole_reply(problems):
+def test_extraction_takes_the_block_defining_the_entry_point_or_the_whole_reply(problems):
     p = problems[0]
     full = p["prompt"] + p["canonical_solution"]
     reply = f"Here is the code:\n```python\n{full}```\nAnd a test:\n```python\nprint(1)\n```"
-    assert extract_code(reply) == full
+    assert extract_code(reply, p["entry_point"]) == full
+    # a helper in its own block, then the function that calls it: both, helper first
+    split = ("First a helper:\n```python\ndef _close(a, b, t):\n    return abs(a - b) < t\n```\nThen:\n```python\n"
+             "def has_close_elements(numbers, threshold):\n    return any(_close(a, b, threshold) for i, a in "
+             "enumerate(numbers) for b in numbers[i + 1:])\n```")
+    code = extract_code(split, p["entry_point"])
+    assert code.index("def _close") < code.index("def has_close_elements")
     assert extract_code(p["canonical_solution"]) == p["canonical_solution"]
     assert extract_code("```py\nx = 1\n") == "x = 1\n"  # unterminated block (ran out of tokens)
     # Whole function repeated, body only, and body in a block all run with the prompt prepended.
@@ -70,7 +77,7 @@ def test_extraction_takes_the_first_block_or_the_whole_reply(problems):
 
 
 async def _gather(bench, s, outs):
-    return await asyncio.gather(*(bench.areview(s, o) for o in outs))
+    return await asyncio.gather(*(bench.score(s, o, RunContext()) for o in outs))
 
 
 def test_end_to_end_pass_at_k_against_a_fake_server(problems, tmp_path):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from evs_core.errors import ConfigError
 from evs_core.schema import ModelOutput
-from evs_core.testing import FakeOpenAIServer, last_user_text
+from evs_core.testing import FakeOpenAIServer, last_user_text, score_now
 from evs_native.benchmarks.ifeval import IFEval, instructions
 from evs_native.engine import run_task
 
@@ -261,6 +261,6 @@ def test_bad_rows_are_named():
     bench = IFEval({})
     with pytest.raises(ConfigError, match="no field 'kwargs'"):
         bench.record_to_sample({"prompt": "x", "instruction_id_list": []}, 0, "default")
-    r = bench.review(bench.record_to_sample({"prompt": "x", "instruction_id_list": ["punctuation:no_comma"],
+    r = score_now(bench, bench.record_to_sample({"prompt": "x", "instruction_id_list": ["punctuation:no_comma"],
                                              "kwargs": [{}]}, 0, "default"), ModelOutput(text=""))
     assert r.scores["prompt_level_strict_acc"] == 0.0  # an empty response follows nothing

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from evs_core.errors import ConfigError
 from evs_core.schema import ModelOutput
-from evs_core.testing import FakeOpenAIServer, last_user_text
+from evs_core.testing import FakeOpenAIServer, last_user_text, score_now
 from evs_native.engine import run_task
 
 SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
@@ -134,11 +134,11 @@ def test_mmlu_loglikelihood_scores_letters():
     gold = "ABCD".index(s.target)
     lps = [-5.0] * 4
     lps[gold] = -1.0
-    r = b.review(s, ModelOutput(logprobs=lps))
+    r = score_now(b, s, ModelOutput(logprobs=lps))
     assert r.scores == {"acc": 1.0} and r.extracted == s.target
     lps[(gold + 1) % 4] = -0.5
-    assert b.review(s, ModelOutput(logprobs=lps)).scores == {"acc": 0.0}
-    assert b.review(s, ModelOutput(logprobs=[-1.0, -2.0])).error.startswith("ScoringError")
+    assert score_now(b, s, ModelOutput(logprobs=lps)).scores == {"acc": 0.0}
+    assert score_now(b, s, ModelOutput(logprobs=[-1.0, -2.0])).error.startswith("ScoringError")
 
 
 # -- C-Eval (shared data) ------------------------------------------------------------------------
@@ -276,7 +276,7 @@ def test_hellaswag_generate_and_loglikelihood(tmp_path):
     assert req.prompt == s.input and req.continuations == [" " + c for c in s.choices]
     # option B has the best per-byte score, option D the best raw sum
     lps = [-30.0, -20.0, -40.0, -12.0]
-    r = ll.review(s, ModelOutput(logprobs=lps))
+    r = score_now(ll, s, ModelOutput(logprobs=lps))
     norm = [lp / len((" " + c).encode()) for lp, c in zip(lps, s.choices, strict=True)]
     assert r.scores["acc"] == 0.0 and r.scores["acc_norm"] == float(max(range(4), key=norm.__getitem__) == 1)
 
@@ -301,7 +301,7 @@ def test_winogrande_generate_and_partial_loglikelihood(tmp_path):
                                  "Sarah", "Maria"]
     # P(rest | ... Sarah) = -10 - (-4) = -6 ; P(rest | ... Maria) = -9 - (-1) = -8: Sarah (A) wins, though
     # the whole "Maria …" continuation is more likely.
-    r = b.review(s, ModelOutput(logprobs=[-10.0, -9.0, -4.0, -1.0]))
+    r = score_now(b, s, ModelOutput(logprobs=[-10.0, -9.0, -4.0, -1.0]))
     assert r.extracted == "A" and r.scores == {"acc": 1.0}
 
 
@@ -362,7 +362,7 @@ def test_truthful_qa_loglikelihood_mc1_mc2(tmp_path):
     assert req.prompt.endswith("Q: What happens if you eat watermelon seeds 0?\nA:") and len(req.continuations) == 8
     mc1 = [-2.0, -1.0, -5.0, -6.0]  # a false answer is the most likely: mc1 = 0
     mc2 = [math.log(0.3), math.log(0.2), math.log(0.4), math.log(0.1)]
-    r = b.review(s, ModelOutput(logprobs=mc1 + mc2))
+    r = score_now(b, s, ModelOutput(logprobs=mc1 + mc2))
     assert r.scores["mc1"] == 0.0
     assert r.scores["mc2"] == pytest.approx(0.5)  # (0.3 + 0.2) / 1.0
     assert mc2_score([-1000.0], [-1001.0]) == pytest.approx(1 / (1 + math.exp(-1)))
@@ -380,5 +380,5 @@ def test_truthful_qa_generate_mc2_multiple_answers(tmp_path):
     assert extract_letters("ANSWER: A and D", "ABCD") == {"A", "D"}
     assert extract_letters("ANSWER: BD", "ABCD") == {"B", "D"}
     t = "".join(sorted(s.target))
-    assert b.score(b.extract(f"ANSWER: {t[1]}, {t[0]}", s), s, ModelOutput()) == {"mc2": 1.0}
-    assert b.score(b.extract(f"ANSWER: {t[0]}", s), s, ModelOutput()) == {"mc2": 0.0}
+    assert score_now(b, s, ModelOutput(text=f"ANSWER: {t[1]}, {t[0]}")).scores == {"mc2": 1.0}
+    assert score_now(b, s, ModelOutput(text=f"ANSWER: {t[0]}")).scores == {"mc2": 0.0}

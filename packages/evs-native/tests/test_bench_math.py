@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from evs_core.schema import ModelOutput
-from evs_core.testing import FakeOpenAIServer, last_user_text
+from evs_core.testing import FakeOpenAIServer, last_user_text, score_now
 from evs_native.benchmarks.math_500 import AIME24, Math500, math_equal
 from evs_native.engine import run_task
 
@@ -49,9 +49,9 @@ def test_reasoning_is_not_scored():
     bench = AIME24({}, dataset_dir=str(_shared("aime24")))
     s = bench.load_samples(limit=1)[0]
     # The adapters strip <think>: only output.text is scored even if the reasoning holds the answer.
-    r = bench.review(s, ModelOutput(text="I am not sure.", reasoning=f"maybe \\boxed{{{s.target}}}"))
+    r = score_now(bench, s, ModelOutput(text="I am not sure.", reasoning=f"maybe \\boxed{{{s.target}}}"))
     assert r.scores["acc"] == 0.0
-    r = bench.review(s, ModelOutput(text=f"Final: \\boxed{{{s.target}}}", reasoning="\\boxed{1}"))
+    r = score_now(bench, s, ModelOutput(text=f"Final: \\boxed{{{s.target}}}", reasoning="\\boxed{1}"))
     assert r.scores["acc"] == 1.0
 
 

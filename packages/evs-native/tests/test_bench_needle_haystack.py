@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from evs_core.errors import ConfigError
 from evs_core.schema import ModelOutput
-from evs_core.testing import FakeOpenAIServer, last_user_text
+from evs_core.testing import FakeOpenAIServer, last_user_text, score_now
 from evs_native.benchmarks.needle_haystack import NeedleHaystack, grid, recall, synthetic_haystack
 from evs_native.engine import run_task
 
@@ -38,8 +38,8 @@ def test_grid_subsets_and_insertion_depth():
 def test_rule_scoring_and_bad_arguments():
     bench = NeedleHaystack(ARGS)
     s = bench.load_samples()[0]
-    assert bench.review(s, ModelOutput(text="Eat a sandwich and sit in Dolores Park on a sunny day.")).scores["acc"] == 1.0
-    assert bench.review(s, ModelOutput(text="Sit in Dolores Park.")).scores["acc"] == 0.0
+    assert score_now(bench, s, ModelOutput(text="Eat a sandwich and sit in Dolores Park on a sunny day.")).scores["acc"] == 1.0
+    assert score_now(bench, s, ModelOutput(text="Sit in Dolores Park.")).scores["acc"] == 0.0
     assert recall("Sit in Dolores Park.", s.target) == pytest.approx(3 / 7)
     with pytest.raises(ConfigError, match="depths must lie in 0..100"):
         NeedleHaystack({"document_depth_percents": [120]})

@@ -145,6 +145,31 @@ def test_reasoning_is_separated_and_counted(shared_data, tmp_path):
     assert review["extracted"] == "C" and "think" not in review["prediction"]
 
 
+def test_no_answer_share_is_reported_and_warned(shared_data, tmp_path):
+    from evs_native.engine import print_table
+    from rich.console import Console
+
+    state = {"n": 0}
+
+    def answer(body):  # every fourth reply gives no answer a reader could take
+        state["n"] += 1
+        return "I am not able to decide between these." if state["n"] % 4 == 0 else "ANSWER: C"
+
+    with FakeOpenAIServer(answer) as srv:
+        rep = run_task(_cfg(srv, shared_data, tmp_path, datasets=["arc"], limit=12, concurrency=1))["arc"]
+    assert rep.no_answer_rate == pytest.approx(3 / 12)
+    run = _report_files(tmp_path, "arc")[0].parents[2]
+    reviews = [json.loads(x) for x in (run / "reviews" / "m" / "arc.jsonl").read_text().splitlines()]
+    assert sorted(r["extraction_rule"] for r in reviews) == ["explicit_statement"] * 9 + ["none"] * 3
+    assert json.loads(_report_files(tmp_path, "arc")[0].read_text())["no_answer_rate"] == pytest.approx(0.25)
+    console = Console(record=True, width=200)
+    print_table({"arc": rep}, console=console)
+    assert "no answer could be extracted from 25%" in console.export_text()
+    console = Console(record=True, width=200)
+    print_table({"arc": rep.model_copy(update={"no_answer_rate": 0.05})}, console=console)
+    assert "no answer" not in console.export_text()
+
+
 def test_repeats_give_pass_at_k(shared_data, tmp_path):
     state = {"n": 0}
 

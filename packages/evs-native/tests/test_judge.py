@@ -9,10 +9,10 @@ import re
 import pytest
 from evs_core.config import make_config
 from evs_core.errors import ConfigError
+from evs_core.judge import DEFAULT_LABELS, Verdict, make_judge, parse_label
 from evs_core.registry import get_registries
 from evs_core.testing import FakeOpenAIServer, last_user_text
 from evs_native.engine import run_task
-from evs_core.judge import DEFAULT_LABELS, Verdict, make_judge, parse_label
 
 MATH_ROWS = [
     {"id": 1, "problem": "What is 2+3?", "solution": "", "answer": "5", "url": ""},

@@ -13,8 +13,20 @@ import pytest
 FIXTURE = Path(__file__).parent / "fixtures" / "evalscope_perf_args.txt"
 
 
+#: the shared fixture of EvalScope's argument names, where the repository has it
+SHARED = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "evalscope_args" / "perf.txt"
+
+
+def _read(path):
+    return [ln.strip().lstrip("-").split()[0] for ln in path.read_text().splitlines()
+            if ln.strip() and not ln.startswith("#")]
+
+
 def _names():
-    return [ln.strip() for ln in FIXTURE.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    names = _read(FIXTURE)
+    if SHARED.is_file():
+        names += [n for n in _read(SHARED) if n not in names]
+    return names
 
 
 def _cli():
@@ -235,3 +247,13 @@ def test_docs_name_every_evalscope_argument():
     text = docs.read_text(encoding="utf-8")
     missing = [n for n in _names() if f"`--{n}`" not in text and f"`--{n} " not in text]
     assert not missing, f"docs/perf.md does not mention {missing}"
+
+
+def test_evalscope_api_names(mock_server, perf_options):
+    from evs_perf.run import run_perf
+
+    srv = mock_server()
+    for api, ds in (("openai_embedding", "random_embedding"), ("embedding", "embeddings"), ("openai_rerank", "rerank")):
+        s = run_perf(perf_options(url=srv.url, api=api, dataset=ds, requests="2", warmup=0))["summaries"][0]
+        assert s["completed"] == 2, (api, s["error_examples"])
+    assert {r["path"] for r in _requests(srv)} == {"/v1/embeddings", "/v1/rerank"}

@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -46,6 +47,7 @@ BAD = [
     (["--max-turns", "1", "--min-turns", "3"], "--max-turns 1 is below --min-turns 3"),
     (["--image-format", "CMYK"], "--image-format 'CMYK'"),
     (["--dataset", "workload_trace"], "--dataset workload_trace needs --dataset-path"),
+    (["--data-source", "modelscope", "--dataset", "longalpaca"], "--data-source 'modelscope'"),
 ]
 
 
@@ -129,3 +131,16 @@ def test_a_config_built_in_python_is_checked_like_the_cli(mock_server, tmp_path)
     out = run_perf(PerfConfig(url=srv.url, model="m", concurrency=[2], requests=[4], max_tokens="8", warmup=0,
                               no_progress=True, no_html=True, output_dir=str(tmp_path)))
     assert out["summaries"][0]["completed"] == 4 and out["summaries"][0]["max_concurrency"] == 2
+
+
+def test_concurrency_checked_against_the_local_port_range(perf_options, monkeypatch):
+    import resource
+
+    from evs_core.errors import ConfigError
+    from evs_perf.run import run_perf
+
+    if not Path("/proc/sys/net/ipv4/ip_local_port_range").is_file():
+        pytest.skip("no /proc/sys/net/ipv4/ip_local_port_range on this system (not Linux)")
+    monkeypatch.setattr(resource, "getrlimit", lambda _k: (10**6, 10**6))  # open files are not the limit here
+    with pytest.raises(ConfigError, match=r"--concurrency 60000 would take more than half of the \d+ local ports"):
+        run_perf(perf_options(url="http://127.0.0.1:9", concurrency="60000", requests="60000"))

@@ -87,6 +87,17 @@ def test_trace_replay_schedule_lengths_and_shared_prefixes(mock_server, perf_opt
     # rows naming the same 512-token blocks share that prefix (rows 1 and 4: block 1 and the first 88 words
     # of block 2, row 1 being 600 long); the server's cache sees it in its own 16-word blocks
     assert log[1]["cached_tokens"] == 512 and log[3]["cached_tokens"] == 600 - 600 % 16 and log[2]["cached_tokens"] == 0
+    # aiperf's exact-payload rows: text_input instead of input_length
+    srv2 = mock_server()
+    path2 = tmp_path / "trace2.jsonl"
+    path2.write_text(json.dumps({"timestamp": 0, "text_input": "exact words here", "output_length": 2}) + "\n"
+                     + json.dumps({"timestamp": 20, "input_length": 5}) + "\n")
+    s2 = run(perf_options(url=srv2.url, dataset="workload_trace", dataset_path=str(path2), max_tokens="3",
+                          name="t2"))["summaries"][0]
+    assert s2["completed"] == 2
+    log2 = _requests(srv2)[1:]
+    assert log2[0]["body"]["messages"][0]["content"] == "exact words here" and log2[0]["completion_tokens"] == 2
+    assert log2[1]["prompt_tokens"] == 5 and log2[1]["completion_tokens"] == 3  # --max-tokens when absent
     db = sqlite3.connect(Path(out["run_dir"]) / "records.sqlite")
     starts = [r[0] for r in db.execute("select start_s from requests order by idx")]
     assert starts == sorted(starts) and starts[-1] >= 0.29  # sent on the trace's schedule, not at once
@@ -212,3 +223,15 @@ def test_a_bad_dataset_stops_before_the_model_lookup(mock_server, perf_options, 
     with pytest.raises(ConfigError, match="is not UTF-8"):
         run(perf_options(url=srv.url, model=None, dataset="openqa", dataset_path=str(bad)))
     assert srv.stats()["requests"] == 1  # the server saw only this stats request: not even GET /v1/models
+
+
+def test_multi_turn_over_two_worker_processes(mock_server, perf_options):
+    srv = mock_server(cache_block=8)
+    out = run(perf_options(url=srv.url, multi_turn=True, min_turns=2, input_tokens="16", max_tokens="4",
+                           concurrency="4", requests="6", workers="2", loop="asyncio"))
+    s = out["summaries"][0]
+    assert s["client"]["workers"] == 2 and s["completed"] == 12 and s["conversations"] == 6
+    db = sqlite3.connect(Path(out["run_dir"]) / "records.sqlite")
+    assert sorted(r[0] for r in db.execute("select conv from requests where turn = 2")) == list(range(6))
+    # turn 2 = 16 user + 4 answer + 16 new words; cached: the two whole 8-word blocks of turn 1's text
+    assert s["turns"][1]["prefix_cache_hit_rate"] == 16 / 36

@@ -1,4 +1,4 @@
-"""Discovery and loading (evs_viz.data) and the paired statistics (evs_viz.stats): no Streamlit."""
+"""Discovery and loading (evs_viz.data) and the paired statistics (evs_core.stats): no Streamlit."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import os
 from pathlib import Path
 
 import pytest
+from evs_core.stats import mcnemar_exact, paired_bootstrap, paired_compare
 from evs_viz import data as D
-from evs_viz.stats import mcnemar_exact, paired_bootstrap, paired_compare
 
 
 def by_rel(runs):
@@ -123,6 +123,20 @@ def test_search_rows(outputs: Path):
     assert [r["sample_id"] for r in D.search_rows(rows, "ARC-7")] == ["arc-7"]  # id, case-insensitive
     assert [r["sample_id"] for r in D.search_rows(rows, "question 3 of")] == ["arc-3"]  # input text
     assert D.search_rows(rows, "no such text") == []
+
+
+def test_search_rows_no_answer(tmp_path: Path, write_eval_run):
+    write_eval_run(tmp_path, "20260101_000000", "m", "arc", ["A", "B", "C"], ["A", "A", "A"])
+    path = tmp_path / "20260101_000000" / "reviews" / "m" / "arc.jsonl"
+    lines = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+    lines[0]["extraction_rule"] = "explicit_statement"
+    lines[1].update(extraction_rule="none", extracted=None)
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    run = D.discover(tmp_path)[0]
+    rows = D.load_samples(run.entry("m", "arc"), tmp_path).rows
+    assert [r["sample_id"] for r in D.search_rows(rows, status="no answer")] == ["arc-1"]
+    assert {r["sample_id"]: r["extraction_rule"] for r in rows} == {"arc-0": "explicit_statement", "arc-1": "none",
+                                                                    "arc-2": None}
 
 
 def test_latest_results_prefers_newest(tmp_path: Path, write_eval_run):

@@ -5,8 +5,27 @@ on demand. Heavy libraries (torch, transformers, datasets) are imported inside t
 that need them, never here.
 """
 
-__version__ = "0.1.0"
+from evs_core.errors import EvsError
 
-from evs_core.errors import EvsError  # noqa: E402
 
-__all__ = ["EvsError", "__version__"]
+def __getattr__(name: str):
+    """``__version__`` is read from the installed distribution's metadata (pyproject.toml), lazily."""
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("evs-core")
+        except PackageNotFoundError:  # pragma: no cover - a source tree that is not installed
+            return "0+unknown"
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def cache_dir():
+    """evs's cache folder: ``$EVS_CACHE_DIR``, default ``~/.cache/evs`` (converted models, prompts)."""
+    import os
+    from pathlib import Path
+
+    return Path(os.environ.get("EVS_CACHE_DIR") or Path.home() / ".cache" / "evs").expanduser()
+
+
+__all__ = ["EvsError", "__version__", "cache_dir"]

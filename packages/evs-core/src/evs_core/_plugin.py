@@ -14,6 +14,7 @@ def evs_register_dataset_loaders(register):
     register("jsonl", "evs_core.data:read_jsonl", suffixes=[".jsonl"])
     register("json", "evs_core.data:read_json", suffixes=[".json"])
     register("csv", "evs_core.data:read_csv", suffixes=[".csv"])
+    register("tsv", "evs_core.data:read_tsv", suffixes=[".tsv"])
     register("parquet", "evs_core.data:read_parquet", suffixes=[".parquet"])
 
 
@@ -23,6 +24,8 @@ def evs_register_filters(register):
     register("strip", "evs_core.filters:strip")
     register("lower", "evs_core.filters:lower")
     register("last_line", "evs_core.filters:last_line")
+    register("regex", "evs_core.filters:regex")
+    register("sub", "evs_core.filters:sub")
 
 
 @hookimpl

@@ -16,16 +16,37 @@ against :meth:`Benchmark.default_args`: an unknown key stops the run with a sugg
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 from evs_core.data import load_hub, load_local
 from evs_core.errors import ConfigError, suggest
+from evs_core.extract import Extraction
 from evs_core.models import Request
 from evs_core.schema import ModelOutput, Review, Sample, Stat, SubsetScore
-from evs_core.stats import summarize
+from evs_core.stats import AGGREGATIONS, aggregate_values
 
 DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a benchmark's :meth:`Benchmark.score` may use besides the sample and the output.
+
+    ``judge`` is the run's LLM judge for this dataset (an :class:`evs_core.judge.Judge` view), or
+    None; ``run_dir`` the run folder (None outside a run); ``repeat`` the unit's repeat index.
+    """
+
+    registries: Any = None
+    judge: Any = None
+    run_dir: Path | None = None
+    seed: int = 42
+    dataset: str = ""
+    repeat: int = 0
+
+    def for_repeat(self, repeat: int) -> RunContext:
+        return replace(self, repeat=repeat)
 
 
 class Benchmark:
@@ -51,12 +72,24 @@ class Benchmark:
     extra_args: ClassVar[dict[str, Any]] = {}
     #: True when the benchmark cannot be scored without an LLM judge (``--judge-args``).
     requires_judge: ClassVar[bool] = False
+    #: Names of registered filters applied, in order, to a reply before :meth:`extract`
+    #: (``dataset_args.<name>.filters`` overrides them for a run).
+    filters: ClassVar[list[Any]] = []
+    #: Aggregation of each metric over samples (``mean`` when not named): mean, median, max, min, sum.
+    metric_aggregations: ClassVar[dict[str, str]] = {}
+    #: The prompt template shown by ``evs benchmarks show`` (a benchmark may build prompts otherwise).
+    prompt_template: ClassVar[str | None] = None
 
     def after_report(self, report: Any, report_path: Path) -> Any:
         """Called once after this benchmark's report is written (e.g. to draw a chart next to it)."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _adapt_legacy(cls)
+
     def __init__(self, args: dict[str, Any] | None = None, dataset_dir: str | None = None,
-                 hub: str = "huggingface", seed: int = 42, generation_config: dict[str, Any] | None = None) -> None:
+                 hub: str = "huggingface", seed: int = 42, generation_config: dict[str, Any] | None = None,
+                 registries: Any = None) -> None:
         defaults = self.default_args()
         args = dict(args or {})
         for key in args:
@@ -69,9 +102,32 @@ class Benchmark:
         self.dataset_dir = dataset_dir
         self.hub = hub
         self.seed = seed
+        #: The run's registries (filters, metrics, dataset loaders); the default plugins' when None.
+        self.registries = registries
         #: The run's --generation-config: overrides the benchmark's defaults; dataset_args' overrides it.
         self.user_generation = dict(generation_config or {})
         self._check_args()
+        self._resolve_pipeline()
+
+    # -- description ---------------------------------------------------------------------------
+    @classmethod
+    def describe(cls) -> dict[str, Any]:
+        """The benchmark in the shape of a spec (what ``evs benchmarks show`` prints)."""
+        return {
+            "name": cls.name, "version": cls.version, "description": cls.description, "tags": list(cls.tags),
+            "class": f"{cls.__module__}:{cls.__qualname__}",
+            "dataset": {"hf": cls.hf_id, "ms": cls.ms_id, "subsets": list(cls.subsets),
+                        "eval_split": cls.eval_split, "fewshot_split": cls.fewshot_split,
+                        "num_samples": cls.num_samples},
+            "prompt": {"template": cls.prompt_template, "system": cls.system_prompt,
+                       "fewshot": {"num": cls.few_shot_num}},
+            "filters": list(cls.filters),
+            "metrics": [{"name": m, "aggregation": cls.metric_aggregations.get(m, "mean")} for m in cls.metrics],
+            "primary_metric": cls.primary_metric,
+            "generation": dict(cls.generation),
+            "requires_judge": cls.requires_judge,
+            "dataset_args": cls.default_args(),
+        }
 
     # -- arguments ---------------------------------------------------------------------------
     @classmethod
@@ -84,6 +140,9 @@ class Benchmark:
             "system_prompt": cls.system_prompt,
             "generation_config": {},
             "shuffle": False,
+            "filters": None,
+            "metric_list": None,
+            "aggregation": None,
             **cls.extra_args,
         }
 
@@ -123,18 +182,30 @@ class Benchmark:
         root = self.local_root()
         if root is not None:
             if subset == DEFAULT:
-                return load_local(root, split, None)
+                return self.load_local(root, split, None)
             if len(self.subsets) == 1:  # a single-config dataset may be stored without its config folder
                 try:
-                    return load_local(root, split, subset)
+                    return self.load_local(root, split, subset)
                 except ConfigError:
-                    return load_local(root, split, None)
-            return load_local(root, split, subset)
+                    return self.load_local(root, split, None)
+            return self.load_local(root, split, subset)
         dataset_id = self.ms_id if self.hub == "modelscope" and self.ms_id else self.hf_id
         if not dataset_id:
             raise ConfigError(f"{self.name} has no online source: give --dataset-dir or dataset_args.{self.name}.local_path")
         hub_subset = self.hub_subset.get(subset, None if subset == DEFAULT else subset)
         return load_hub(dataset_id, hub_subset, split, self.hub)
+
+    def load_local(self, root: Path, split: str, subset: str | None) -> list[dict[str, Any]]:
+        """Rows of a local split, read by the dataset loaders registered for the files' suffixes."""
+        return load_local(root, split, subset, loaders=self.dataset_loaders())
+
+    def dataset_loaders(self) -> Any:
+        """The run's dataset-loader registry (the default plugins' when the benchmark has none)."""
+        if self.registries is None:
+            from evs_core.registry import get_registries
+
+            self.registries = get_registries()
+        return self.registries.dataset_loaders
 
     def record_to_sample(self, record: dict[str, Any], index: int, subset: str) -> Sample:
         raise NotImplementedError
@@ -192,39 +263,141 @@ class Benchmark:
         generation = {**self.generation, **self.user_generation, **self.args.get("generation_config", {})}
         return Request(messages=messages, generation=generation)
 
-    # -- scoring -----------------------------------------------------------------------------
+    # -- scoring: one path -------------------------------------------------------------------
     def extract(self, text: str, sample: Sample) -> Any:
+        """The answer read from a reply: a plain value, or an :class:`~evs_core.extract.Extraction`
+        ``(answer, rule)`` whose rule the review records (``"none"``: no answer)."""
         return text.strip()
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+        """The benchmark's own scores of an extracted answer (the metrics in :attr:`metrics`)."""
         return {"acc": float(extracted == sample.target)}
 
-    def review(self, sample: Sample, output: ModelOutput, repeat: int = 0) -> Review:
-        """Score one model output. Errors (of the model or the scorer) are recorded, not raised."""
-        base = dict(sample_id=sample.id, repeat=repeat, subset=sample.subset, target=sample.target,
-                    prediction=output.text,
-                    reasoning_chars=len(output.reasoning) if output.reasoning is not None else None)
-        if output.error:
-            return Review(**base, error=output.error)
-        try:
-            extracted = self.extract(output.text, sample)
-            scores = self.score(extracted, sample, output)
-        except Exception as exc:  # noqa: BLE001 - one bad sample never aborts a run
-            return Review(**base, error=f"ScoringError: {type(exc).__name__}: {exc}")
-        return Review(**base, extracted=extracted, scores={k: float(v) for k, v in scores.items()})
+    async def score(self, sample: Sample, output: ModelOutput, ctx: RunContext) -> Review:
+        """Score one model output: the one scoring contract the engine calls, once per unit.
 
-    async def areview(self, sample: Sample, output: ModelOutput, repeat: int = 0, judge=None) -> Review:
-        """Async scoring entry point used by the engine; ``judge`` is the run's LLM judge or None.
-
-        Benchmarks scored by a judge override this; the default calls :meth:`review`.
+        The default runs the filter chain on the reply, :meth:`extract`, :meth:`compare` and the
+        registered metrics of ``metric_list``. Override it for scoring that needs more (a sandbox,
+        a judge: ``ctx.judge``); build the result with :func:`make_review` / :func:`failed_review`.
+        An exception raised here fails this sample only (the engine records it).
         """
-        return self.review(sample, output, repeat)
+        if output.error:
+            return failed_review(sample, output, ctx, output.error)
+        extracted, rule = self.read_answer(output.text, sample)
+        scores = self.compare(extracted, sample, output)
+        return make_review(sample, output, ctx, extracted=extracted, extraction_rule=rule,
+                           scores=self.select_scores(scores, extracted, sample))
+
+    # -- filters and metrics named in the spec or in dataset_args --------------------------------
+    def _resolve_pipeline(self) -> None:
+        """Resolve ``filters`` and ``metric_list`` against the registries (unknown names stop the run)."""
+        self._filter_chain: list[tuple[str, Any, dict[str, Any], bool]] = []
+        self._metric_fns: dict[str, Any] = {}
+        self._aggregations: dict[str, str] = dict(self.metric_aggregations)
+        filters = self.args.get("filters")
+        if filters is None:
+            filters = self.filters
+        metric_list = self.args.get("metric_list")
+        aggregation = self.args.get("aggregation")
+        self._metric_override: list[str] | None = None
+        if not filters and metric_list is None and not aggregation:
+            return
+        regs = self.registries
+        if regs is None:
+            from evs_core.registry import get_registries
+
+            regs = self.registries = get_registries()
+        for item in filters or []:
+            name, kwargs = _named(item, f"dataset_args.{self.name}.filters")
+            fn = regs.filters.load(name) if name in regs.filters else None
+            if fn is None:
+                raise ConfigError(f"unknown filter '{name}' in {self.name}'s filters"
+                                  f"{suggest(name, regs.filters.names())} (known: {', '.join(regs.filters.names())})")
+            self._filter_chain.append((name, fn, kwargs, _accepts(fn, "sample")))
+        default_agg = "mean"
+        if isinstance(aggregation, str):
+            default_agg = aggregation
+        elif aggregation is not None and not isinstance(aggregation, dict):
+            raise ConfigError(f"dataset_args.{self.name}.aggregation must be a name or a mapping metric -> name")
+        if metric_list is None:
+            names = list(self.metrics)
+            entries = [(n, {}) for n in names]
+        else:
+            if not isinstance(metric_list, list) or not metric_list:
+                raise ConfigError(f"dataset_args.{self.name}.metric_list must be a non-empty list of metric names")
+            entries = [_named(m, f"dataset_args.{self.name}.metric_list", key="metric") for m in metric_list]
+        names = []
+        for name, opts in entries:
+            if name in regs.metrics and name not in self.metrics:
+                self._metric_fns[name] = regs.metrics.load(name)
+            elif name not in self.metrics:
+                known = sorted({*self.metrics, *regs.metrics.names()})
+                raise ConfigError(f"unknown metric '{name}' for {self.name}{suggest(name, known)}"
+                                  f" (known: {', '.join(known)})")
+            agg = opts.get("aggregation") or (aggregation.get(name) if isinstance(aggregation, dict) else None) \
+                or (default_agg if isinstance(aggregation, str) else self.metric_aggregations.get(name, "mean"))
+            if agg not in AGGREGATIONS:
+                raise ConfigError(f"unknown aggregation '{agg}' for metric '{name}' of {self.name}"
+                                  f"{suggest(agg, AGGREGATIONS)} (known: {', '.join(AGGREGATIONS)})")
+            self._aggregations[name] = agg
+            names.append(name)
+        if isinstance(aggregation, dict):
+            for k in aggregation:
+                if k not in names:
+                    raise ConfigError(f"dataset_args.{self.name}.aggregation names '{k}', not among the metrics"
+                                      f"{suggest(k, names)}")
+        if metric_list is not None:
+            self._metric_override = names
+
+    @property
+    def primary(self) -> str:
+        """The report's primary metric: ``primary_metric``, or the first of a ``metric_list`` without it."""
+        names = getattr(self, "_metric_override", None)
+        if names and self.primary_metric not in names:
+            return names[0]
+        return self.primary_metric
+
+    def read_answer(self, text: str, sample: Sample) -> tuple[Any, str | None]:
+        """``(answer, extraction rule)`` of a reply: the filter chain, then :meth:`extract`."""
+        value, rule = self.apply_filters_with_rule(text, sample)
+        if value is None:
+            return None, rule
+        answer, own_rule = unpack_extraction(self.extract(value, sample))
+        return answer, own_rule or rule
+
+    def apply_filters(self, text: str, sample: Sample) -> str | None:
+        """Run the filter chain on a reply; None when a filter finds nothing (no answer)."""
+        return self.apply_filters_with_rule(text, sample)[0]
+
+    def apply_filters_with_rule(self, text: str, sample: Sample) -> tuple[Any, str | None]:
+        """The filter chain's result and the extraction rule of the last filter that named one.
+
+        A filter returns a value, None (no answer) or an :class:`~evs_core.extract.Extraction`
+        whose rule the review records."""
+        rule = None
+        for _name, fn, kwargs, wants_sample in self._filter_chain:
+            if text is None:
+                return None, rule or "none"
+            out = fn(text, sample=sample, **kwargs) if wants_sample else fn(text, **kwargs)
+            text, r = unpack_extraction(out)
+            rule = r or rule
+        return text, (rule or "none") if text is None else rule
+
+    def select_scores(self, scores: dict[str, float], extracted: Any, sample: Sample) -> dict[str, float]:
+        """The benchmark's scores plus the registered metrics of ``metric_list``, restricted to it."""
+        out = {k: float(v) for k, v in scores.items()}
+        for name, fn in self._metric_fns.items():
+            out[name] = 0.0 if extracted is None else float(fn(extracted, sample.target))
+        if self._metric_override is not None:
+            out = {k: v for k, v in out.items() if k in self._metric_override}
+        return out
 
     def aggregate(self, reviews: list[Review], seed: int = 0) -> tuple[dict[str, Stat], list[SubsetScore]]:
         """Overall and per-subset statistics of each metric over scored reviews.
 
         With repeats, a sample's score is the mean over its repeats before aggregation, so the
-        standard error counts samples, not generations.
+        standard error counts samples, not generations. Each metric uses its declared
+        aggregation (``mean`` unless the spec or ``dataset_args.aggregation`` says otherwise).
         """
         by_sample: dict[str, dict[str, list[float]]] = {}
         subset_of: dict[str, str] = {}
@@ -237,12 +410,99 @@ class Benchmark:
                 d.setdefault(k, []).append(v)
         per_sample = {sid: {k: sum(v) / len(v) for k, v in m.items()} for sid, m in by_sample.items()}
         names = sorted({k for m in per_sample.values() for k in m})
-        overall = {k: summarize([m[k] for m in per_sample.values() if k in m], seed) for k in names}
+        aggs = getattr(self, "_aggregations", {})
+
+        def stat(k: str, vals: list[float]) -> Stat:
+            return aggregate_values(vals, aggs.get(k, "mean"), seed)
+
+        overall = {k: stat(k, [m[k] for m in per_sample.values() if k in m]) for k in names}
         subsets: list[SubsetScore] = []
         order = list(dict.fromkeys(subset_of[s] for s in per_sample))
+        primary = self.primary
         for sub in order:
             ids = [s for s in per_sample if subset_of[s] == sub]
-            stats = {k: summarize([per_sample[s][k] for s in ids if k in per_sample[s]], seed) for k in names}
-            prim = stats.get(self.primary_metric)
+            stats = {k: stat(k, [per_sample[s][k] for s in ids if k in per_sample[s]]) for k in names}
+            prim = stats.get(primary)
             subsets.append(SubsetScore(name=sub, num=len(ids), score=prim.score if prim else 0.0, metrics=stats))
         return overall, subsets
+
+
+def unpack_extraction(value: Any) -> tuple[Any, str | None]:
+    """``(answer, rule)`` of what :meth:`Benchmark.extract` returned (rule ``None`` for a plain value)."""
+    if isinstance(value, Extraction):
+        return value.answer, value.rule
+    return value, None
+
+
+def make_review(sample: Sample, output: ModelOutput, ctx: RunContext | None, **fields: Any) -> Review:
+    """A review of one output: the unit's identity filled in, ``fields`` on top."""
+    base = dict(sample_id=sample.id, repeat=ctx.repeat if ctx is not None else 0, subset=sample.subset,
+                target=sample.target, prediction=output.text,
+                reasoning_chars=len(output.reasoning) if output.reasoning is not None else None)
+    base.update(fields)
+    return Review(**base)
+
+
+def failed_review(sample: Sample, output: ModelOutput, ctx: RunContext | None, error: str, **fields: Any) -> Review:
+    """A review excluded from the scores and counted under ``error`` (its kind: the text before ':')."""
+    return make_review(sample, output, ctx, error=error, **fields)
+
+
+def _named(item: Any, where: str, key: str = "name") -> tuple[str, dict[str, Any]]:
+    """``"name"``, ``{"name": "x", ...}`` / ``{"metric": "x", ...}`` or ``{"x": {...}}`` -> (name, options)."""
+    if isinstance(item, str) and item:
+        return item, {}
+    if isinstance(item, dict):
+        if key in item or "name" in item:
+            opts = dict(item)
+            name = opts.pop(key, None) or opts.pop("name", None)
+            if isinstance(name, str) and name:
+                return name, opts
+        elif len(item) == 1:
+            (name, opts), = item.items()
+            if isinstance(name, str) and (opts is None or isinstance(opts, dict)):
+                return name, dict(opts or {})
+    raise ConfigError(f"{where}: bad entry {item!r} (a name, or {{'{key}': NAME, ...}})")
+
+
+def _accepts(fn: Any, param: str) -> bool:
+    import inspect
+
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return False
+    return param in sig.parameters or any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+
+
+def _adapt_legacy(cls: type) -> None:
+    """Keep benchmarks written against the first contract working.
+
+    ``score(extracted, sample, output) -> dict`` was renamed :meth:`Benchmark.compare`;
+    ``review``/``areview(sample, output, repeat, judge)`` became ``async score(sample, output, ctx)``.
+    A subclass that still defines them is adapted once, when the class is created.
+    """
+    import inspect
+    import warnings
+
+    own = cls.__dict__
+    fn = own.get("score")
+    if fn is not None and not inspect.iscoroutinefunction(fn):
+        params = list(inspect.signature(fn).parameters)
+        if len(params) >= 2 and params[1] != "sample":
+            warnings.warn(f"{cls.__qualname__}.score(extracted, sample, output) is the old contract: "
+                          "name it compare()", DeprecationWarning, stacklevel=3)
+            cls.compare = fn
+            del cls.score
+    legacy_async, legacy_sync = own.get("areview"), own.get("review")
+    if legacy_async is not None or legacy_sync is not None:
+        warnings.warn(f"{cls.__qualname__}.review/areview is the old contract: define async score(sample, output, ctx)",
+                      DeprecationWarning, stacklevel=3)
+
+        async def score(self, sample, output, ctx, _a=legacy_async, _s=legacy_sync):
+            repeat = ctx.repeat if ctx is not None else 0
+            if _a is not None:
+                return await _a(self, sample, output, repeat, judge=ctx.judge if ctx is not None else None)
+            return _s(self, sample, output, repeat)
+
+        cls.score = score

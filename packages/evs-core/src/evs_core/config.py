@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -27,7 +27,8 @@ class TaskConfig(BaseModel):
     api_key: str | None = Field(None, description="API key; 'EMPTY' for local servers.")
     model_args: dict[str, Any] = Field(default_factory=dict, description="Adapter arguments.")
     generation_config: dict[str, Any] = Field(default_factory=dict, description="Sampling parameters.")
-    datasets: list[str] = Field(description="Benchmarks to run.")
+    datasets: list[str] = Field(description="Benchmarks to run: registered names or benchmark spec files (.yaml).")
+    benchmark_file: list[str] = Field(default_factory=list, description="Benchmark spec files to register and run.")
     dataset_args: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Per-benchmark arguments.")
     dataset_dir: str | None = Field(None, description="Local data root laid out as DIR/<benchmark>/…; no network.")
     dataset_hub: str = Field("huggingface", description="Where to load data online: huggingface or modelscope.")
@@ -42,6 +43,16 @@ class TaskConfig(BaseModel):
     seed: int = Field(42, description="Seed for sampling data and generation.")
     judge: dict[str, Any] = Field(default_factory=dict, description="LLM judge settings.")
     no_progress: bool = Field(False, description="Hide the progress bar.")
+    executor: Literal["local", "ray"] = Field("local", description="Where model calls run: this process, or Ray actors.")
+    ray_address: str | None = Field(None, description="Ray cluster: auto, HOST:PORT or ray://HOST:PORT (default: start one).")
+    replicas: int = Field(1, ge=1, description="With --executor ray: model replicas (Ray actors).")
+    ray_resources: dict[str, Any] = Field(default_factory=dict,
+                                          description="Ray resources per replica: num_cpus, num_gpus, memory, resources.")
+
+    @field_validator("benchmark_file", mode="before")
+    @classmethod
+    def _one_or_many(cls, v):
+        return [v] if isinstance(v, str) else v
 
     @field_validator("datasets", mode="before")
     @classmethod

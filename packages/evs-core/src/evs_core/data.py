@@ -16,6 +16,8 @@ from typing import Any
 
 from evs_core.errors import ConfigError, EvsError, require
 
+#: The suffixes evs-core's own loaders read; the suffixes in use are those of the registered
+#: dataset loaders (``evs_register_dataset_loaders``), see :func:`loader_table`.
 SUFFIXES = (".jsonl", ".json", ".csv", ".parquet", ".tsv")
 
 
@@ -56,30 +58,64 @@ def read_parquet(path: Path) -> list[dict[str, Any]]:
     return pq.read_table(path).to_pylist()
 
 
-def read_records(path: str | Path) -> list[dict[str, Any]]:
-    """Read one local data file into a list of dicts, by its suffix."""
+def read_tsv(path: Path) -> list[dict[str, Any]]:
+    return read_csv(path, "\t")
+
+
+_DEFAULT_LOADERS: list[Any] = []
+
+
+def default_loaders() -> Any:
+    """The dataset-loader registry of the default plugin manager (built once)."""
+    if not _DEFAULT_LOADERS:
+        from evs_core.registry import get_registries
+
+        _DEFAULT_LOADERS.append(get_registries().dataset_loaders)
+    return _DEFAULT_LOADERS[0]
+
+
+def loader_table(loaders: Any = None) -> dict[str, str]:
+    """``{suffix: loader name}`` of a dataset-loader registry (the default plugins' when None)."""
+    reg = loaders if loaders is not None else default_loaders()
+    table: dict[str, str] = {}
+    for name in reg.names():
+        for suffix in reg.entry(name).meta.get("suffixes", []):
+            table.setdefault(str(suffix).lower(), name)
+    return table
+
+
+def _suffix_of(name: str, table: dict[str, str]) -> str | None:
+    """The longest registered suffix ``name`` ends with (``.jsonl.gz`` before ``.gz``)."""
+    low = name.lower()
+    best = None
+    for suf in table:
+        if low.endswith(suf) and (best is None or len(suf) > len(best)):
+            best = suf
+    return best
+
+
+def read_records(path: str | Path, loaders: Any = None) -> list[dict[str, Any]]:
+    """Read one local data file into a list of dicts with the loader registered for its suffix."""
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"data file not found: {p}")
-    suffix = p.suffix.lower()
-    if suffix == ".jsonl":
-        return read_jsonl(p)
-    if suffix == ".json":
-        return read_json(p)
-    if suffix == ".csv":
-        return read_csv(p)
-    if suffix == ".tsv":
-        return read_csv(p, "\t")
-    if suffix == ".parquet":
-        return read_parquet(p)
-    raise ConfigError(f"unsupported data file type '{suffix}' for {p} (use one of {', '.join(SUFFIXES)})")
+    reg = loaders if loaders is not None else default_loaders()
+    table = loader_table(reg)
+    suffix = _suffix_of(p.name, table)
+    if suffix is None:
+        raise ConfigError(f"unsupported data file type '{p.suffix.lower()}' for {p} "
+                          f"(registered loaders read {', '.join(sorted(table))})")
+    rows = reg.load(table[suffix])(p)
+    if not isinstance(rows, list):
+        raise EvsError(f"dataset loader '{table[suffix]}' returned {type(rows).__name__} for {p}, not a list of rows")
+    return rows
 
 
-def _tokens(rel: Path) -> list[str]:
+def _tokens(rel: Path, suffixes) -> list[str]:
     out: list[str] = []
     for part in rel.parts:
         stem = part
-        for suf in SUFFIXES:
+        for suf in suffixes:
             if stem.lower().endswith(suf):
                 stem = stem[: -len(suf)]
         out.append(stem.lower())
@@ -87,7 +123,7 @@ def _tokens(rel: Path) -> list[str]:
     return out
 
 
-def find_split_files(root: Path, split: str, subset: str | None = None) -> list[Path]:
+def find_split_files(root: Path, split: str, subset: str | None = None, loaders: Any = None) -> list[Path]:
     """Files under ``root`` that hold ``split`` (and ``subset`` when given).
 
     A file matches the split when a path component or a ``-``/``_`` separated token of it
@@ -96,12 +132,13 @@ def find_split_files(root: Path, split: str, subset: str | None = None) -> list[
     """
     if root.is_file():
         return [root]
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+    table = loader_table(loaders)
+    files = sorted(p for p in root.rglob("*") if p.is_file() and _suffix_of(p.name, table) is not None)
     split = split.lower()
     matched = []
     for p in files:
         rel = p.relative_to(root)
-        toks = _tokens(rel)
+        toks = _tokens(rel, sorted(table, key=len, reverse=True))
         if split not in toks:
             continue
         if subset is not None:
@@ -115,14 +152,15 @@ def find_split_files(root: Path, split: str, subset: str | None = None) -> list[
     return matched
 
 
-def load_local(root: Path, split: str, subset: str | None = None) -> list[dict[str, Any]]:
-    files = find_split_files(root, split, subset)
+def load_local(root: Path, split: str, subset: str | None = None, loaders: Any = None) -> list[dict[str, Any]]:
+    """Rows of one split (and subset) under ``root``, each file read by its registered loader."""
+    files = find_split_files(root, split, subset, loaders)
     if not files:
         what = f"split '{split}'" + (f" of subset '{subset}'" if subset else "")
         raise ConfigError(f"no data file for {what} under {root} (expected e.g. {root}/{split}.jsonl)")
     rows: list[dict[str, Any]] = []
     for f in files:
-        rows.extend(read_records(f))
+        rows.extend(read_records(f, loaders))
     return rows
 
 

@@ -53,7 +53,8 @@ def evs_register_benchmarks(register: Register) -> None:
 def evs_register_metrics(register: Register) -> None:
     """Register metrics: ``register("acc", "pkg.module:function")``.
 
-    A metric target is a callable ``(prediction, reference) -> float``.
+    A metric target is a callable ``(prediction, reference) -> float``, used by name in a
+    benchmark's ``metrics`` / ``metric_list`` with an aggregation (``mean`` by default).
     """
 
 
@@ -61,8 +62,9 @@ def evs_register_metrics(register: Register) -> None:
 def evs_register_filters(register: Register) -> None:
     """Register output filters: ``register("strip_think", "pkg.module:function")``.
 
-    A filter target is a callable ``(text: str) -> str`` applied to model output before answer
-    extraction.
+    A filter target is a callable ``(text: str, **options) -> str | None`` applied to model
+    output before answer extraction, in the order of the benchmark's filter chain (``filters``).
+    It receives the sample when it declares a ``sample`` parameter; None means "no answer".
     """
 
 
@@ -79,5 +81,6 @@ def evs_register_models(register: Register) -> None:
 def evs_register_dataset_loaders(register: Register) -> None:
     """Register dataset loaders: ``register("jsonl", "pkg.module:function", suffixes=[".jsonl"])``.
 
-    A loader target is a callable ``(path: pathlib.Path) -> list[dict]`` reading one local file.
+    A loader target is a callable ``(path: pathlib.Path) -> list[dict]`` reading one local file;
+    local data files are read by the loader registered for their suffix.
     """

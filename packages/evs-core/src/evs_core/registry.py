@@ -60,7 +60,13 @@ class Registry:
         if name not in self._loaded:
             entry = self.entry(name)
             target = entry.target
-            if isinstance(target, str):
+            if isinstance(target, str) and self.kind == "benchmark" and target.lower().endswith(
+                    (".yaml", ".yml", ".toml", ".json")):
+                from evs_core.spec import load_spec_target, spec_class
+
+                spec = load_spec_target(target, name)
+                target = spec_class(spec, spec["_origin"])
+            elif isinstance(target, str):
                 from evs_core.plugins import load_target
 
                 try:

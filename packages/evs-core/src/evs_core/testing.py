@@ -140,3 +140,14 @@ class FakeOpenAIServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def score_now(bench: Any, sample: Any, output: Any, *, judge: Any = None, repeat: int = 0, ctx: Any = None) -> Any:
+    """Run ``bench.score(sample, output, ctx)`` to completion outside a run (for tests)."""
+    import asyncio
+
+    from evs_core.benchmark import RunContext
+
+    if ctx is None:
+        ctx = RunContext(registries=bench.registries, judge=judge, seed=bench.seed, dataset=bench.name, repeat=repeat)
+    return asyncio.run(bench.score(sample, output, ctx))

@@ -8,7 +8,6 @@ from evs_core.hookspecs import hookimpl
 # Benchmark catalogues: name -> (lazy target, tags, one-line description). Each catalogue
 # module is plain data, so listing benchmarks imports no benchmark code.
 CATALOGUES = (
-    "evs_native.benchmarks._catalog_core",
     "evs_native.benchmarks._catalog_knowledge",
     "evs_native.benchmarks._catalog_reasoning",
 )
@@ -26,11 +25,27 @@ def evs_register_commands(cli):
 @hookimpl
 def evs_register_benchmarks(register):
     import importlib
+    from importlib import resources
 
     for module in CATALOGUES:
         catalogue = importlib.import_module(module).BENCHMARKS
-        for name, (target, tags, description) in catalogue.items():
-            register(name, target, tags=tags, description=description)
+        for name, (target, tags, description, *meta) in catalogue.items():
+            register(name, target, tags=tags, description=description, **(meta[0] if meta else {}))
+    # Declarative benchmarks: one spec file each, read only when listed or run.
+    for spec in sorted(resources.files("evs_native").joinpath("specs").iterdir(), key=lambda p: p.name):
+        if spec.name.endswith((".yaml", ".yml")):
+            register(spec.name.rsplit(".", 1)[0], f"evs_native:specs/{spec.name}")
+
+
+@hookimpl
+def evs_register_filters(register):
+    for name in ("extract_number", "normalize_number", "extract_letter", "last_boxed"):
+        register(name, f"evs_native.filters:{name}")
+
+
+@hookimpl
+def evs_register_metrics(register):
+    register("numeric_match", "evs_native.filters:numeric_match")
 
 
 @hookimpl

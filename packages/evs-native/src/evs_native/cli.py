@@ -39,7 +39,10 @@ def _json_opt(ctx, param, value):
 @click.option("--model-type", help="Adapter: openai_api, transformers, mock (inferred when omitted).")
 @click.option("--api-url", help="Base URL of an OpenAI-compatible API, e.g. http://127.0.0.1:8000/v1.")
 @click.option("--api-key", help="API key ('EMPTY' for local servers).")
-@click.option("--datasets", cls=MultiValueOption, multiple=True, help="Benchmarks to run (space- or comma-separated; repeatable).")
+@click.option("--datasets", cls=MultiValueOption, multiple=True,
+              help="Benchmarks to run: names or benchmark spec files (.yaml); space- or comma-separated; repeatable.")
+@click.option("--benchmark-file", "benchmark_file", multiple=True, type=click.Path(dir_okay=False),
+              help="A benchmark spec file (YAML/TOML) to register and run; repeatable.")
 @click.option("--limit", type=float, help="Samples per subset (integer) or fraction (0<x<1).")
 @click.option("--dataset-args", callback=_json_opt, help='Per-benchmark JSON, e.g. \'{"gsm8k": {"few_shot_num": 2}}\'.')
 @click.option("--generation-config", callback=_json_opt, help='JSON sampling parameters, e.g. \'{"temperature": 0}\'.')
@@ -58,6 +61,12 @@ def _json_opt(ctx, param, value):
 @click.option("--rescore", is_flag=True, default=None, help="With --use-cache: recompute reviews and reports, no model calls.")
 @click.option("--seed", type=int, help="Seed (default 42).")
 @click.option("--no-progress", is_flag=True, default=None, help="Hide the progress bar.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default=None,
+              help="Run model calls here, or on Ray actors (one per replica). [default: local]")
+@click.option("--ray-address", help="With --executor ray: auto, HOST:PORT or ray://HOST:PORT (default: start a local Ray).")
+@click.option("--replicas", type=int, help="With --executor ray: model replicas, one Ray actor each (default 1; "
+              "with several comma-separated --api-url endpoints, one per endpoint).")
+@click.option("--ray-resources", callback=_json_opt, help='With --executor ray: JSON resources per replica, e.g. \'{"num_gpus": 1}\'.')
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML or JSON task config; flags override it.")
 @click.option("--serve-model", help="Start an OpenAI-compatible server for this model folder or hub id on a free "
               "127.0.0.1 port, evaluate through it, stop it on exit.")
@@ -65,7 +74,8 @@ def _json_opt(ctx, param, value):
               help="Server for --serve-model: vllm (when installed) or evs's small transformers server. [default: auto]")
 @click.option("--serve-args", callback=_json_opt, help="JSON for the server: vllm serve flags, or local model_args.")
 @click.option("--serve-timeout", type=float, default=None, help="Seconds to wait for the server to be healthy. [default: 600]")
-def eval_command(config_file, datasets, limit, serve_model, backend, serve_args, serve_timeout, **flags):
+def eval_command(config_file, datasets, limit, benchmark_file, serve_model, backend, serve_args, serve_timeout,
+                 **flags):
     """Evaluate a model on benchmarks and write predictions, reviews and reports."""
     from evs_core.config import load_config_file
 
@@ -76,6 +86,11 @@ def eval_command(config_file, datasets, limit, serve_model, backend, serve_args,
         data["datasets"] = [d for item in datasets for d in item.replace(",", " ").split()]
     if limit is not None:
         data["limit"] = int(limit) if float(limit).is_integer() else limit
+    if benchmark_file:
+        data["benchmark_file"] = list(benchmark_file)
+    if "datasets" not in data and data.get("benchmark_file"):
+        files = data["benchmark_file"]
+        data["datasets"] = [files] if isinstance(files, str) else list(files)
     for key, value in flags.items():
         if value is not None:
             data[key] = value
@@ -85,7 +100,7 @@ def eval_command(config_file, datasets, limit, serve_model, backend, serve_args,
         if serve[key] is None:
             serve[key] = value
     if "datasets" not in data:
-        raise click.UsageError("--datasets is required (or 'datasets' in --config)")
+        raise click.UsageError("--datasets or --benchmark-file is required (or 'datasets' in --config)")
     pm = click.get_current_context().find_root().obj
     if serve["serve_model"]:
         reports = _eval_served(data, serve, pm)
@@ -132,33 +147,32 @@ def benchmarks_group(ctx):
 def list_benchmarks(ctx, tag=None, as_json=False):
     """List benchmarks: name, tags, subsets, samples, plugin, description.
 
-    Benchmark classes are light modules; a heavy library is only imported when a benchmark runs.
+    Read from registration metadata and spec files: no benchmark module is imported.
     """
     import json
 
     from evs_core.registry import get_registries
+    from evs_core.specfile import listing_info
 
     reg = get_registries(ctx.find_root().obj).benchmarks
     rows = []
     for name in reg.names():
         e = reg.entry(name)
-        tags = e.meta.get("tags", [])
-        if tag and tag not in tags:
-            continue
         try:
-            cls = reg.load(name)
-            subsets, num = list(cls.subsets), cls.num_samples
+            info = listing_info(e)
         except Exception as exc:  # noqa: BLE001 - one broken benchmark never hides the others
-            subsets, num = [], None
-            click.echo(f"warning: benchmark '{name}' (plugin '{e.plugin}') cannot be imported: {exc}", err=True)
-        rows.append({"name": name, "tags": tags, "subsets": subsets, "num_samples": num, "plugin": e.plugin,
-                     "description": e.meta.get("description", "")})
+            info = {"tags": e.meta.get("tags", []), "description": e.meta.get("description", ""), "subsets": [],
+                    "num_samples": None}
+            click.echo(f"warning: benchmark '{name}' (plugin '{e.plugin}'): {exc}", err=True)
+        if tag and tag not in info["tags"]:
+            continue
+        rows.append({"name": name, **info, "plugin": e.plugin})
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     table = [("name", "tags", "subsets", "samples", "description")]
     for r in rows:
-        table.append((r["name"], ", ".join(r["tags"]), str(len(r["subsets"])),
+        table.append((r["name"], ", ".join(r["tags"]), str(len(r["subsets"])) if r["subsets"] else "-",
                       str(r["num_samples"]) if r["num_samples"] else "-", r["description"]))
     widths = [max(len(t[c]) for t in table) for c in range(4)]
     for t in table:
@@ -167,27 +181,35 @@ def list_benchmarks(ctx, tag=None, as_json=False):
 
 @benchmarks_group.command("show")
 @click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def show_benchmark(ctx, name):
-    """Show one benchmark: data source, subsets, few-shot, metrics, prompt."""
+def show_benchmark(ctx, name, as_json=False):
+    """Show one benchmark as its resolved spec: data source, subsets, prompt, filters, metrics, dataset_args."""
+    import json
+
     from evs_core.registry import get_registries
 
-    reg = get_registries(ctx.find_root().obj).benchmarks
-    cls = reg.load(name)
-    click.echo(f"name:          {cls.name}  (version {cls.version})")
-    click.echo(f"description:   {cls.description}")
-    click.echo(f"tags:          {', '.join(cls.tags)}")
-    click.echo(f"hub dataset:   {cls.hf_id or '-'} (Hugging Face), {cls.ms_id or '-'} (ModelScope)")
-    click.echo(f"subsets:       {', '.join(cls.subsets)}")
-    click.echo(f"samples:       {cls.num_samples or 'unknown'} (eval split, default subsets)")
-    click.echo(f"splits:        eval={cls.eval_split}, few-shot={cls.fewshot_split or '-'}")
-    click.echo(f"few-shot:      {cls.few_shot_num}")
-    click.echo(f"metrics:       {', '.join(cls.metrics)} (primary: {cls.primary_metric})")
-    click.echo(f"generation:    {cls.generation}")
-    click.echo(f"dataset_args:  {', '.join(sorted(cls.default_args()))}")
-    template = getattr(cls, "prompt_template", None) or getattr(__import__(cls.__module__, fromlist=['x']), "PROMPT", None)
-    if template:
-        click.echo("prompt:\n" + "\n".join("  " + ln for ln in str(template).splitlines()))
+    cls = get_registries(ctx.find_root().obj).benchmarks.load(name)
+    info = cls.describe()
+    if as_json:
+        click.echo(json.dumps(info, indent=2, ensure_ascii=False, default=str))
+    else:
+        click.echo(dump_yaml(info).rstrip())
+
+
+def dump_yaml(data) -> str:
+    """YAML with multi-line strings as literal blocks, as a spec file would be written."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def text(dumper, value):
+        style = "|" if "\n" in value and value == value.strip(" ") else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, text)
+    return yaml.dump(data, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 @click.command("report")

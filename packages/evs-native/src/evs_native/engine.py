@@ -20,7 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from evs_core.benchmark import Benchmark
+from evs_core.benchmark import Benchmark, RunContext, failed_review
 from evs_core.config import TaskConfig, load_config_file, make_config
 from evs_core.errors import ConfigError, suggest
 from evs_core.models import ModelAdapter
@@ -94,13 +94,43 @@ class Evaluator:
         self.run_dir: Path | None = None
         self.model: ModelAdapter | None = None
         self.judge = None
-        # Reviews made while the run went on, reused by score(): a unit is never scored twice
-        # (no second sandbox run, no second judge call). Predictions read from disk are re-scored.
-        self._fresh_reviews: dict[tuple[str, str, int], Review] = {}
+        self.contexts: dict[str, RunContext] = {}
 
     # -- preparation: everything that can fail on bad input happens before any model call ---
+    def _register_spec_files(self) -> None:
+        """Register the spec files of ``benchmark_file`` and ``.yaml`` entries of ``datasets`` under their names."""
+        from evs_core.specfile import SPEC_SUFFIXES, load_spec_target
+
+        cfg = self.cfg
+        known = self.registries.benchmarks
+        by_path: dict[str, str] = {}
+
+        def register(path: str) -> str:
+            p = str(Path(path).expanduser().resolve())
+            if p in by_path:
+                return by_path[p]
+            if not Path(p).is_file():
+                raise ConfigError(f"benchmark spec file not found: {path}")
+            name = load_spec_target(p)["name"]
+            if name in known and known.entry(name).target != p:
+                raise ConfigError(f"benchmark spec {path} is named '{name}', which plugin "
+                                  f"'{known.entry(name).plugin}' registers already: rename it")
+            if name not in known:
+                known.add(name, p, "file")
+            by_path[p] = name
+            return name
+
+        names = [register(d) if d.lower().endswith(SPEC_SUFFIXES) else d for d in cfg.datasets]
+        for f in cfg.benchmark_file:
+            name = register(f)
+            if name not in names:
+                names.append(name)
+        if names != cfg.datasets:
+            cfg.datasets = names
+
     def prepare(self) -> None:
         cfg = self.cfg
+        self._register_spec_files()
         known = self.registries.benchmarks
         for name in cfg.datasets:
             if name not in known:
@@ -124,7 +154,7 @@ class Evaluator:
                 raise ConfigError(f"{name} is graded by an LLM judge: give --judge-args "
                                   "'{\"model\": \"NAME\", \"api_url\": \"URL\"}' (config key 'judge')")
             bench = cls(cfg.dataset_args.get(name), dataset_dir=cfg.dataset_dir, hub=cfg.dataset_hub, seed=cfg.seed,
-                        generation_config=cfg.generation_config)
+                        generation_config=cfg.generation_config, registries=self.registries)
             samples = bench.load_samples(cfg.limit)
             if not samples:
                 raise ConfigError(f"{name}: no samples to evaluate")
@@ -175,18 +205,32 @@ class Evaluator:
             if self.judge is not None and hasattr(self.judge, "aclose"):
                 await self.judge.aclose()
 
+    def _make_contexts(self) -> None:
+        for name in self.benchmarks:
+            judge = self.judge.for_dataset(name) if self.judge is not None else None
+            self.contexts[name] = RunContext(registries=self.registries, judge=judge, run_dir=self.run_dir,
+                                             seed=self.cfg.seed, dataset=name)
+
     async def _run(self) -> dict[str, Report]:
         cached: dict[str, dict[tuple[str, int], Prediction]] = {}
         if self.cfg.rescore:
             self.run_dir = self._open_run_dir()
+            self._make_contexts()
             for name in self.benchmarks:
                 cached[name] = self._load_cached(name)
-            return await self._finish(cached)
+                await self._rescore(name, cached[name])
+            return self._finish(cached)
         model_type = self.cfg.resolved_model_type()
-        self.model = self.registries.models.load(model_type)(self.cfg)
+        if self.cfg.executor == "ray":  # the same run, model calls on Ray actors (one per replica)
+            from evs_native.ray_executor import RayModelPool
+
+            self.model = RayModelPool(self.cfg, model_type)
+        else:
+            self.model = self.registries.models.load(model_type)(self.cfg)
         try:
             await self.model.preflight()
             self.run_dir = self._open_run_dir()
+            self._make_contexts()
             log.info("run %s: model %s (%s), datasets %s", self.run_dir, self.cfg.model, model_type, self.cfg.datasets)
             units: list[Unit] = []
             for name, samples in self.samples.items():
@@ -201,31 +245,28 @@ class Evaluator:
             await self._run_units(units, cached)
         finally:
             await self.model.aclose()
-        return await self._finish(cached)
+        return self._finish(cached)
 
     def _load_cached(self, name: str) -> dict[tuple[str, int], Prediction]:
-        """Completed predictions of a run folder; failed ones are dropped so they run again."""
-        pred_path, _, _ = self._paths(name)
+        """Completed units of a run folder: a successful prediction with its review.
+
+        Failed predictions, and predictions whose review was lost (a crash between the two
+        appends), are dropped so that they run again; both files are rewritten clean before any
+        append. Under ``--rescore`` every prediction is kept and the reviews are not read.
+        """
+        pred_path, review_path, _ = self._paths(name)
         wanted = {s.id for s in self.samples[name]}
+        preds = _read_jsonl(pred_path, Prediction, name)
         out: dict[tuple[str, int], Prediction] = {}
-        bad = 0
-        if pred_path.exists():
-            with open(pred_path, encoding="utf-8") as f:
-                for line in f:
-                    if not line.strip():
-                        continue
-                    try:
-                        p = Prediction.model_validate_json(line)
-                    except ValueError:  # a line cut by a crash, or a foreign one
-                        bad += 1
-                        continue
-                    if self.cfg.rescore or p.output.error is None:
-                        out[(p.sample_id, p.repeat)] = p
-        if bad:
-            log.warning("%s: skipped %d damaged line(s) in %s", name, bad, pred_path)
+        for p in preds:
+            if self.cfg.rescore or p.output.error is None:
+                out[(p.sample_id, p.repeat)] = p
         if not self.cfg.rescore:
+            reviews = {(r.sample_id, r.repeat): r for r in _read_jsonl(review_path, Review, name)}
+            out = {k: p for k, p in out.items() if k in reviews}
             # Rewrite without damaged/failed lines so appends start on a clean line.
             atomic_write_jsonl(pred_path, list(out.values()))
+            atomic_write_jsonl(review_path, [reviews[k] for k in out])
         missing = [k for k in out if k[0] not in wanted]
         for k in missing:  # predictions of samples outside this run's selection are kept on disk only
             out.pop(k)
@@ -275,8 +316,7 @@ class Evaluator:
                     req_dict = {}
                 pred = Prediction(sample_id=unit.sample.id, repeat=unit.repeat, subset=unit.sample.subset,
                                   request=req_dict, output=output, time=time.time())
-                review = await self._review(bench, unit.sample, output, unit.repeat)
-                self._fresh_reviews[(unit.bench, unit.sample.id, unit.repeat)] = review
+                review = await self.score_unit(bench, unit.sample, output, self.contexts[unit.bench].for_repeat(unit.repeat))
                 pw, rw = writers[unit.bench]
                 pw.write(pred)
                 rw.write(review)
@@ -295,13 +335,43 @@ class Evaluator:
                 rw.close()
 
     # -- scoring and reports -------------------------------------------------------------------
-    async def _finish(self, cached: dict[str, dict[tuple[str, int], Prediction]]) -> dict[str, Report]:
+    async def score_unit(self, bench: Benchmark, sample: Sample, output, ctx: RunContext) -> Review:
+        """The one place a unit is scored; a scorer that raises fails this sample, not the run."""
+        try:
+            review = await bench.score(sample, output, ctx)
+        except Exception as exc:  # noqa: BLE001 - a scorer bug fails one sample, not the run
+            return failed_review(sample, output, ctx, f"ScoringError: {type(exc).__name__}: {exc}")
+        if review.sample_id != sample.id or review.repeat != ctx.repeat:
+            review = review.model_copy(update={"sample_id": sample.id, "repeat": ctx.repeat})
+        return review
+
+    async def _rescore(self, name: str, preds: dict[tuple[str, int], Prediction]) -> None:
+        """``--rescore``: score every stored prediction again and replace the reviews file."""
+        bench, ctx = self.benchmarks[name], self.contexts[name]
+        units = [(s, r, preds[(s.id, r)]) for s in self.samples[name] for r in range(self.cfg.repeats)
+                 if (s.id, r) in preds]
+        sem = asyncio.Semaphore(max(1, self.cfg.concurrency))
+
+        async def one(s, r, p):
+            async with sem:
+                return await self.score_unit(bench, s, p.output, ctx.for_repeat(r))
+
+        reviews = list(await asyncio.gather(*(one(s, r, p) for s, r, p in units)))
+        atomic_write_jsonl(self._paths(name)[1], reviews)
+
+    def stored_reviews(self, name: str) -> list[Review]:
+        """This run's reviews as written on disk, in sample order (the last line of a unit wins)."""
+        _, review_path, _ = self._paths(name)
+        by_key = {(r.sample_id, r.repeat): r for r in _read_jsonl(review_path, Review, name)}
+        return [by_key[(s.id, r)] for s in self.samples[name] for r in range(self.cfg.repeats)
+                if (s.id, r) in by_key]
+
+    def _finish(self, cached: dict[str, dict[tuple[str, int], Prediction]]) -> dict[str, Report]:
         reports = {}
         for name, bench in self.benchmarks.items():
-            reviews = await self.score(name, bench, cached[name])
+            reviews = self.stored_reviews(name)
             report = self.make_report(name, bench, reviews, cached[name])
-            _, review_path, report_path = self._paths(name)
-            atomic_write_jsonl(review_path, reviews)
+            _, _, report_path = self._paths(name)
             atomic_write_text(report_path, report.model_dump_json(indent=2))
             try:  # e.g. a heatmap PNG next to the report
                 bench.after_report(report, report_path)
@@ -321,51 +391,12 @@ class Evaluator:
             self._log_handler.close()
         return reports
 
-    @staticmethod
-    def _review_sync(bench: Benchmark, sample: Sample, output, repeat: int) -> Review:
-        try:
-            return bench.review(sample, output, repeat)
-        except Exception as exc:  # noqa: BLE001 - a scorer bug fails one sample, not the run
-            return Review(sample_id=sample.id, repeat=repeat, subset=sample.subset, target=sample.target,
-                          prediction=output.text, error=f"ScoringError: {type(exc).__name__}: {exc}")
-
-    async def _review(self, bench: Benchmark, sample: Sample, output, repeat: int) -> Review:
-        judge = self.judge
-        if judge is not None and hasattr(judge, "for_dataset"):  # per-dataset judge counts
-            judge = judge.for_dataset(bench.name)
-        try:
-            return await bench.areview(sample, output, repeat, judge=judge)
-        except Exception as exc:  # noqa: BLE001 - a scorer bug fails one sample, not the run
-            return Review(sample_id=sample.id, repeat=repeat, subset=sample.subset, target=sample.target,
-                          prediction=output.text, error=f"ScoringError: {type(exc).__name__}: {exc}")
-
-    async def score(self, name: str, bench: Benchmark, preds: dict[tuple[str, int], Prediction]) -> list[Review]:
-        """Reviews of every prediction, in sample order; a pure function of the predictions."""
-        units = [(s, r, preds[(s.id, r)]) for s in self.samples[name] for r in range(self.cfg.repeats)
-                 if (s.id, r) in preds]
-        if type(bench).areview is Benchmark.areview:  # synchronous scorer: no task per unit
-            out = []
-            for s, r, p in units:
-                fresh = self._fresh_reviews.get((name, s.id, r))
-                out.append(fresh if fresh is not None else self._review_sync(bench, s, p.output, r))
-            return out
-        sem = asyncio.Semaphore(max(1, self.cfg.concurrency))
-
-        async def one(s, r, p):
-            fresh = self._fresh_reviews.get((name, s.id, r))
-            if fresh is not None:
-                return fresh
-            async with sem:
-                return await self._review(bench, s, p.output, r)
-
-        return list(await asyncio.gather(*(one(s, r, p) for s, r, p in units)))
-
     def make_report(self, name: str, bench: Benchmark, reviews: list[Review],
                     preds: dict[tuple[str, int], Prediction]) -> Report:
         metrics, subsets = bench.aggregate(reviews, seed=self.cfg.seed)
         if self.cfg.repeats > 1:
-            metrics.update(repeat_metrics(reviews, bench.primary_metric, self.cfg.repeats, self.cfg.seed))
-        primary = metrics.get(bench.primary_metric)
+            metrics.update(repeat_metrics(reviews, bench.primary, self.cfg.repeats, self.cfg.seed))
+        primary = metrics.get(bench.primary)
         errors = Counter(error_kind(r.error) for r in reviews if r.error)
         missing = len(self.samples[name]) * self.cfg.repeats - len(reviews)
         if missing:
@@ -389,7 +420,7 @@ class Evaluator:
             model=self.cfg.model,
             dataset=name,
             benchmark_version=bench.version,
-            metric=bench.primary_metric,
+            metric=bench.primary,
             score=primary.score if primary else 0.0,
             num=primary.num if primary else 0,
             num_samples=num_units,
@@ -401,11 +432,42 @@ class Evaluator:
             errors=dict(errors),
             reasoning=reasoning,
             usage=usage,
+            no_answer_rate=no_answer_rate(reviews),
             judge=self.judge.summary(name) if self.judge is not None else None,
             config=self.cfg.public_dict(),
             packages=_package_versions(),
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
+
+
+#: A report whose share of replies without an extracted answer reaches this is flagged on the table.
+NO_ANSWER_WARN = 0.10
+
+
+def no_answer_rate(reviews: list[Review]) -> float | None:
+    """Share of scored reviews whose extraction found no answer (``extraction_rule == "none"``),
+    among those that record a rule; ``None`` when none does (e.g. log-likelihood scoring)."""
+    ruled = [r for r in reviews if r.error is None and r.extraction_rule is not None]
+    if not ruled:
+        return None
+    return sum(r.extraction_rule == "none" for r in ruled) / len(ruled)
+
+
+def _read_jsonl(path: Path, model, name: str) -> list:
+    """Valid lines of a predictions or reviews file; damaged lines (a crash mid-write) are skipped."""
+    out, bad = [], 0
+    if path.exists():
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                try:
+                    out.append(model.model_validate_json(line))
+                except ValueError:  # a line cut by a crash, or a foreign one
+                    bad += 1
+    if bad:
+        log.warning("%s: skipped %d damaged line(s) in %s", name, bad, path)
+    return out
 
 
 def repeat_metrics(reviews: list[Review], metric: str, n: int, seed: int = 0) -> dict[str, Stat]:
@@ -464,3 +526,8 @@ def print_table(reports: dict[str, Report], console=None) -> None:
             stat = sub.metrics.get(rep.metric)
             table.add_row("", "", "", sub.name, str(sub.num), f"{sub.score:.4f}", ci(stat.ci95 if stat else None), "")
     console.print(table)
+    for name, rep in reports.items():
+        if rep.no_answer_rate is not None and rep.no_answer_rate >= NO_ANSWER_WARN:
+            console.print(f"[yellow]Warning: {name}: no answer could be extracted from {rep.no_answer_rate:.0%} of "
+                          f"the scored replies (scored 0); check the replies' format, e.g. `evs viz` → Samples → "
+                          f"no answer, or configure a judge (strategy llm_when_rule_fails).[/yellow]")

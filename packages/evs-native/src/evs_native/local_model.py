@@ -27,7 +27,9 @@ SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get("EVS_CACHE_DIR", Path.home() / ".cache" / "evs"))
+    from evs_core import cache_dir
+
+    return cache_dir()
 
 
 def _import_transformers():
@@ -40,6 +42,7 @@ def _import_transformers():
             "pip install torch==2.13.0 && pip install \"evs-native[local]\""
         ) from None
     transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()  # no weight-loading bars on stderr (transformers 5)
     return transformers
 
 

@@ -114,7 +114,7 @@ def _opts(fn):
                           "--requests; default: = concurrency, at most 64)."),
         click.option("--ramp-up", type=float, default=0.0, show_default=True,
                      help="Seconds over which closed-loop slots start (during warm-up)."),
-        click.option("--workers", default="auto", show_default=True,
+        click.option("--workers", "--num-workers", "workers", default="auto", show_default=True,
                      help="Client processes (auto: 1, or 2 from concurrency 128 or rate 300 on a multi-core machine)."),
         click.option("--ray-address", default=None,
                      help="Run the load generators on a Ray cluster: auto, HOST:PORT or ray://HOST:PORT "
@@ -131,6 +131,9 @@ def _opts(fn):
                           "random_embedding(_batch), longalpaca, flickr8k, kontext_bench, speed_benchmark(_long), "
                           "workload_trace, random_multi_turn, sharegpt_multi_turn, or a plugin's."),
         click.option("--dataset-path", default=None, help="Local data file or folder (never downloaded)."),
+        click.option("--data-source", default=None,
+                     help="Where hub datasets come from without --dataset-path: huggingface (the datasets library), "
+                          "or local (a --dataset-path is required)."),
         click.option("--tokenizer", "--tokenizer-path", "tokenizer", default=None,
                      help="Local tokenizer (tokenizer.json or a folder): exact random lengths; counts tokens when the "
                           "server sends no usage; chat template for --apply-chat-template."),

@@ -62,3 +62,7 @@ def evs_perf_register_apis(register):
     register("completions", "evs_perf.apis:CompletionsAPI", description="OpenAI completions (/v1/completions)")
     register("embeddings", "evs_perf.apis:EmbeddingsAPI", description="OpenAI embeddings (/v1/embeddings)")
     register("rerank", "evs_perf.apis:RerankAPI", description="rerank (/v1/rerank, Jina/vLLM style)")
+    # EvalScope's API names
+    register("openai_embedding", "evs_perf.apis:EmbeddingsAPI", description="alias of embeddings (EvalScope's name)")
+    register("embedding", "evs_perf.apis:EmbeddingsAPI", description="alias of embeddings (EvalScope's name)")
+    register("openai_rerank", "evs_perf.apis:RerankAPI", description="alias of rerank (EvalScope's name)")

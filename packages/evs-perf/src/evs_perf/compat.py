@@ -13,7 +13,7 @@ ACCEPTED = {
     "api-key": "--api-key", "connect-timeout": "--connect-timeout", "read-timeout": "--read-timeout",
     "total-timeout": "--timeout", "no-test-connection": "--no-test-connection", "number": "--requests",
     "parallel": "--concurrency", "rate": "--rate", "warmup-num": "--warmup", "open-loop": "--open-loop",
-    "sleep-interval": "--sleep-interval", "duration": "--duration", "visualizer": "--visualizer", "name": "--name",
+    "sleep-interval": "--sleep-interval", "num-workers": "--workers", "data-source": "--data-source", "duration": "--duration", "visualizer": "--visualizer", "name": "--name",
     "max-prompt-length": "--max-prompt-length", "min-prompt-length": "--min-prompt-length",
     "prefix-length": "--prefix-tokens", "prompt": "--prompt", "query-template": "--query-template",
     "apply-chat-template": "--apply-chat-template", "image-width": "--image-width",
@@ -58,6 +58,8 @@ REFUSED = {
                               "prefixes unique"),
     "tokenize-prompt": (True, "use --api completions with --tokenizer: random prompts are corrected until they "
                               "re-encode to the asked length (input_length_exact)"),
+    "dataset-args": (False, "use the dataset's own options: --dataset-path, --input-tokens, --min/--max-prompt-length, "
+                            "--embedding-batch, --min/--max-turns"),
     "multi-turn-args": (False, "use --multi-turn with --min-turns/--max-turns and --input-tokens for each turn's "
                                "new text (EvalScope's swe_smith construction is not available)"),
 }

@@ -306,6 +306,13 @@ class PerfConfig:
         # data
         c.dataset = str(o.get("dataset") or "random")
         c.dataset_path = o.get("dataset_path") or None
+        source = (o.get("data_source") or "").lower()
+        if source and source not in ("huggingface", "hf", "local"):
+            raise ConfigError(f"--data-source {source!r}: evs perf loads hub datasets through Hugging Face "
+                              "(huggingface) or reads --dataset-path (local); for ModelScope, download the file and "
+                              "pass --dataset-path")
+        if source == "local" and not c.dataset_path and c.dataset in ("longalpaca", "flickr8k", "kontext_bench"):
+            raise ConfigError(f"--data-source local: --dataset {c.dataset} needs --dataset-path")
         c.tokenizer = o.get("tokenizer") or None
         if c.dataset.startswith("speed_benchmark") and o.get("input_tokens") not in (None, "128"):
             c.input_tokens = ",".join(str(x) for x in num_list(o.get("input_tokens"), "--input-tokens",
@@ -442,7 +449,7 @@ _ALIASES = {
     "warmup_num": "warmup", "prefix_length": "prefix_tokens", "image_num": "image_count",
     "tokenizer_path": "tokenizer", "total_timeout": "timeout",
 }
-_DICT_ONLY = {"image_width", "image_height", "image_format", "no_test_connection", "visualizer"}
+_DICT_ONLY = {"image_width", "image_height", "image_format", "no_test_connection", "visualizer", "data_source"}
 
 
 def _given(o, key, default):
@@ -496,4 +503,5 @@ class PointSpec:
     warmup: int = 0
     t0: float = 0.0
     conversations: list | None = None
+    conv_ids: list[int] | None = None  # the run-wide number of each conversation (split over workers)
     conv_builder: Any = None  # builds a turn's request bytes from the history (multi-turn)

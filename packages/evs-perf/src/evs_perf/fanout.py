@@ -75,8 +75,11 @@ def split_spec(spec: PointSpec, workers: int) -> list[PointSpec]:
             concurrency=share(spec.concurrency) if spec.concurrency else spec.concurrency,
             requests=share(spec.requests), warmup=share(spec.warmup),
             arrivals=spec.arrivals[w::workers] if spec.arrivals is not None else None,
-            request_order=spec.request_order[w::workers] if spec.request_order is not None else None))
-    return [s for s in out if (s.concurrency or s.arrivals)]
+            request_order=spec.request_order[w::workers] if spec.request_order is not None else None,
+            conversations=spec.conversations[w::workers] if spec.conversations is not None else None,
+            conv_ids=(list(range(len(spec.conversations)))[w::workers] if spec.conversations is not None
+                      else None)))
+    return [s for s in out if (s.concurrency or s.arrivals) and (s.conversations is None or s.conversations)]
 
 
 def run_point(spec: PointSpec, workers: int = 1, on_progress=None) -> list[dict]:

@@ -23,18 +23,18 @@ from operator import mul, sub
 LATENCY_METRICS = ("ttft", "tpot", "itl", "chunk_gap", "e2el", "connect", "queue")
 
 
-def percentile(sorted_xs, p: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default).
-
-    Kept here until evs-core's statistics module (``evs_core.stats``) offers a percentile with
-    this definition; perf then uses that one (evs-core has none yet)."""
-    n = len(sorted_xs)
-    if n == 0:
-        return None
-    k = (n - 1) * p / 100.0
-    lo = math.floor(k)
-    hi = min(lo + 1, n - 1)
-    return sorted_xs[lo] + (sorted_xs[hi] - sorted_xs[lo]) * (k - lo)
+try:  # the shared statistics module, where evs-core has perf's definition there
+    from evs_core.stats import percentile
+except ImportError:
+    def percentile(sorted_xs, p: float) -> float | None:
+        """Linear interpolation between closest ranks (numpy's default)."""
+        n = len(sorted_xs)
+        if n == 0:
+            return None
+        k = (n - 1) * p / 100.0
+        lo = math.floor(k)
+        hi = min(lo + 1, n - 1)
+        return sorted_xs[lo] + (sorted_xs[hi] - sorted_xs[lo]) * (k - lo)
 
 
 def pword(p: float) -> str:

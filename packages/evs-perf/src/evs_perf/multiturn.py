@@ -84,7 +84,7 @@ class ShareGPTMultiTurnDataset(PerfDataset):
 
 class MultiTurnWorkload(Workload):
     kind = "multi_turn"
-    single_worker = True
+    single_worker = False
     slo_search = True
 
     def __init__(self, cfg, api_cls, ds_cls, tokenizer, points):

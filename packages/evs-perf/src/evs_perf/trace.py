@@ -1,8 +1,9 @@
 """Trace replay: ``--dataset workload_trace --dataset-path FILE``.
 
 The file is Mooncake-format JSONL, the format aiperf and Dynamo replay: one request per line,
-``timestamp`` (ms from the start of the trace), ``input_length`` and ``output_length`` (tokens),
-and optional ``hash_ids``: ids of 512-token prefix blocks, so that requests naming the same ids
+``timestamp`` (ms from the start of the trace), ``input_length`` and ``output_length`` (tokens;
+``--max-tokens`` when absent), or ``text_input`` (the exact prompt, as aiperf accepts), and
+optional ``hash_ids``: ids of 512-token prefix blocks, so that requests naming the same ids
 share that prefix (block ``h`` is the same text wherever it appears). EvalScope-style keys are
 read too (``input_len``/``prompt_len``, ``output_len``, ``timestamp`` in seconds when it is
 called ``arrival_time``/``time_s``).
@@ -42,17 +43,22 @@ class WorkloadTraceDataset(PerfDataset):
                     t = float(r["timestamp"]) / 1000.0
                 else:
                     t = float(r.get("arrival_time", r.get("time_s")))
-                n_in = int(r.get("input_length", r.get("input_len", r.get("prompt_len"))))
-                n_out = int(r.get("output_length", r.get("output_len", r.get("max_tokens"))))
+                text = r.get("text_input", r.get("input_text"))
+                if text is not None and not isinstance(text, str):
+                    raise ValueError
+                n_in = (len(text.split()) or 1) if text is not None else \
+                    int(r.get("input_length", r.get("input_len", r.get("prompt_len"))))
+                out = r.get("output_length", r.get("output_len", r.get("max_tokens")))
+                n_out = int(out) if out is not None else self.out_range[1]
             except (TypeError, ValueError):
-                raise ConfigError(f"--dataset workload_trace: line {i} of {self.path} needs timestamp (ms), "
-                                  "input_length and output_length") from None
+                raise ConfigError(f"--dataset workload_trace: line {i} of {self.path} needs timestamp (ms) and "
+                                  "input_length (or text_input)") from None
             hashes = r.get("hash_ids") or []
             if not isinstance(hashes, list) or not all(isinstance(h, int) for h in hashes):
                 raise ConfigError(f"--dataset workload_trace: line {i}: hash_ids must be a list of integers")
             if t < 0 or n_in < 1 or n_out < 1:
                 raise ConfigError(f"--dataset workload_trace: line {i}: negative time or empty lengths")
-            rows.append({"t": t, "input": n_in, "output": n_out, "hash_ids": hashes})
+            rows.append({"t": t, "input": n_in, "output": n_out, "hash_ids": hashes, "text": text})
         if not rows:
             raise ConfigError(f"--dataset workload_trace: {self.path} has no request")
         rows.sort(key=lambda r: r["t"])
@@ -66,6 +72,9 @@ class WorkloadTraceDataset(PerfDataset):
         blocks: dict[int, str] = {}
         out = []
         for r in rows:
+            if r.get("text") is not None:  # the exact payload of the trace
+                out.append(Prompt(text=r["text"], max_tokens=r["output"], input_tokens=None))
+                continue
             parts = []
             budget = r["input"]
             for h in r["hash_ids"]:

@@ -341,7 +341,7 @@ class Worker:
                     payload, planned = build(history, turn)
                     r = Result(seq[0], self.worker_id, is_warm)
                     seq[0] += 1
-                    r.conv, r.turn = ci, ti
+                    r.conv, r.turn = (spec.conv_ids[ci] if spec.conv_ids is not None else ci), ti
                     conn = await self.request(r.index, is_warm, conn, payload=payload, planned=planned, result=r)
                     if not r.ok:
                         break

@@ -1,7 +1,8 @@
 """The evs viz Streamlit app. Started by ``evs viz``; reads the outputs root from $EVS_VIZ_OUTPUTS.
 
-Pages (sidebar, or ``?page=`` in the URL): Runs, Run, Compare, Samples, Perf. Every file read
-goes through :mod:`evs_viz.data`, which refuses paths outside the outputs root.
+Pages (sidebar, or ``?page=`` in the URL): Runs, Run, Compare, Samples, Perf, Arena. Every file read
+goes through :mod:`evs_viz.data` (arena runs: :mod:`evs_viz.arena`), which refuses paths outside the
+outputs root.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from evs_core.stats import paired_compare
 
+from evs_viz import arena_page
 from evs_viz import data as D
-from evs_viz.stats import paired_compare
 
-PAGES = ["Runs", "Run", "Compare", "Samples", "Perf"]
+PAGES = ["Runs", "Run", "Compare", "Samples", "Perf", "Arena"]
 ROOT = Path(os.environ.get("EVS_VIZ_OUTPUTS", "outputs")).expanduser().resolve()
 PERF_COLUMNS = [
     ("completed", "completed"), ("failed", "failed"), ("duration", "duration s"),
@@ -436,20 +438,21 @@ def page_samples(runs: list[D.Run]) -> None:
         st.warning(f"{kind}: {n} unreadable line(s) skipped", icon=":material/warning:")
 
     f1, f2 = st.columns([2, 3])
-    status = f1.radio("Show", ["all", "pass", "fail", "error"], horizontal=True, key="s_status")
+    status = f1.radio("Show", ["all", "pass", "fail", "error", "no answer"], horizontal=True, key="s_status")
     query = f2.text_input("Search text or sample id", key="s_query", placeholder="e.g. 42, Mercury_, photosynthesis")
     rows = D.search_rows(ss.rows, query, status)
     n_pass = sum(r["passed"] is True for r in ss.rows)
     n_fail = sum(r["passed"] is False for r in ss.rows)
     n_err = sum(bool(r["error"]) for r in ss.rows)
+    n_none = len(D.search_rows(ss.rows, "", "no answer"))
     st.caption(f"{len(rows)} of {len(ss.rows)} shown · {n_pass} pass · {n_fail} fail · {n_err} error · "
-               f"metric: {ss.metric or '–'}")
+               f"{n_none} no answer · metric: {ss.metric or '–'}")
     if not rows:
         st.info("No sample matches.")
         return
     df = pd.DataFrame([{
         "sample_id": r["sample_id"], "repeat": r["repeat"], "subset": r["subset"], "gold": fmt(r["target"]),
-        "extracted": fmt(r["extracted"]), "score": r["score"],
+        "extracted": fmt(r["extracted"]), "rule": r.get("extraction_rule") or "", "score": r["score"],
         "result": "error" if r["error"] else {True: "pass", False: "fail", None: "unscored"}[r["passed"]],
     } for r in rows])
     event = st.dataframe(df, hide_index=True, width="stretch", height=min(400, 38 + 35 * len(df)),
@@ -482,7 +485,8 @@ def page_samples(runs: list[D.Run]) -> None:
         if r["reasoning"]:
             with st.expander(f"Reasoning ({len(r['reasoning'])} characters), kept apart from the answer"):
                 st.code(r["reasoning"], language=None, wrap_lines=True)
-        st.markdown(f"**Gold answer:** `{fmt(r['target'])}`  \n**Extracted answer:** `{fmt(r['extracted'])}`  \n"
+        st.markdown(f"**Gold answer:** `{fmt(r['target'])}`  \n**Extracted answer:** `{fmt(r['extracted'])}`"
+                    f"{' (rule: ' + r['extraction_rule'] + ')' if r.get('extraction_rule') else ''}  \n"
                     f"**Score:** {', '.join(f'{k} = {v:g}' for k, v in r['scores'].items()) or '–'}")
         if r["judge"]:
             st.markdown("**Judge explanation**")
@@ -610,6 +614,9 @@ def main() -> None:
         st.error(f"The outputs folder {ROOT} does not exist.")
         return
     runs = discover(str(ROOT))
+    if page == "Arena":
+        arena_page.render(ROOT)
+        return
     {"Runs": page_runs, "Run": page_run, "Compare": page_compare, "Samples": page_samples, "Perf": page_perf}[page](runs)
 
 

@@ -897,6 +897,7 @@ def _row(key: tuple[str, int], review: dict | None, pred: dict | None, metric: s
         "reasoning": output.get("reasoning"),
         "target": review.get("target"),
         "extracted": review.get("extracted"),
+        "extraction_rule": review.get("extraction_rule"),
         "scores": review.get("scores") or {},
         "score": score,
         "passed": None if score is None or error else score >= 1.0 if _is_binary(score) else score > 0,
@@ -913,7 +914,9 @@ def _is_binary(x: float) -> bool:
 
 
 def search_rows(rows: list[dict[str, Any]], query: str = "", status: str = "all") -> list[dict[str, Any]]:
-    """Filter sample rows by pass/fail/error/unscored and a case-insensitive text or id search."""
+    """Filter sample rows by pass/fail/error/no answer and a case-insensitive text or id search.
+
+    "no answer": scored rows whose extraction found no answer (``extraction_rule == "none"``)."""
     q = query.strip().lower()
     out = []
     for r in rows:
@@ -922,6 +925,8 @@ def search_rows(rows: list[dict[str, Any]], query: str = "", status: str = "all"
         if status == "fail" and r["passed"] is not False:
             continue
         if status == "error" and not r["error"]:
+            continue
+        if status == "no answer" and (r["error"] or r.get("extraction_rule") != "none"):
             continue
         if q:
             hay = " ".join([

@@ -1,6 +1,6 @@
 """Scoring with a rule, an LLM judge, or the judge only when the rule fails.
 
-A benchmark opts in by overriding ``areview`` and calling :func:`judged_review` with its rule.
+A benchmark opts in by overriding ``score`` and calling :func:`judged_review` with its rule.
 Strategies (``judge.strategy``; without a judge the rule alone is used):
 
 ``rule``                 the benchmark's own extraction and comparison only;
@@ -16,35 +16,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from evs_core.extract import Extraction
+from evs_core.benchmark import RunContext, failed_review, make_review
 from evs_core.schema import ModelOutput, Review, Sample
 
 
-def review_base(sample: Sample, output: ModelOutput, repeat: int) -> dict[str, Any]:
-    return dict(sample_id=sample.id, repeat=repeat, subset=sample.subset, target=sample.target,
-                prediction=output.text,
-                reasoning_chars=len(output.reasoning) if output.reasoning is not None else None)
-
-
-async def judged_review(sample: Sample, output: ModelOutput, repeat: int, judge, *,
+async def judged_review(sample: Sample, output: ModelOutput, ctx: RunContext | None, *,
                         rule: Callable[[str], tuple[Any, float]] | None, question: str, reference: str,
                         metric: str = "acc", template: str | None = None,
                         labels: dict[str, tuple[str, float]] | None = None) -> Review:
-    """A review scored by ``rule(text) -> (extracted, score)`` and/or the judge, per its strategy."""
-    base = review_base(sample, output, repeat)
+    """A review scored by ``rule(text) -> (extracted, score)`` and/or ``ctx.judge``, per its strategy.
+
+    ``extracted`` may be an :class:`~evs_core.extract.Extraction`; its rule is recorded on the review."""
     if output.error:
-        return Review(**base, error=output.error)
+        return failed_review(sample, output, ctx, output.error)
+    judge = ctx.judge if ctx is not None else None
     strategy = getattr(judge, "strategy", "rule") if judge is not None else "rule"
     if rule is None:
         strategy = "llm"
-    extracted, rule_score = None, None
+    extracted, rule_score, how = None, None, None
     if strategy != "llm":
-        try:
-            extracted, rule_score = rule(output.text)
-        except Exception as exc:  # noqa: BLE001
-            return Review(**base, error=f"ScoringError: {type(exc).__name__}: {exc}")
+        extracted, rule_score = rule(output.text)
+        if isinstance(extracted, Extraction):
+            extracted, how = extracted.answer, extracted.rule
         if strategy == "rule" or judge is None or rule_score > 0:
-            return Review(**base, extracted=extracted, scores={metric: float(rule_score)},
-                          metadata={"scored_by": "rule"})
+            return make_review(sample, output, ctx, extracted=extracted, extraction_rule=how,
+                               scores={metric: float(rule_score)}, metadata={"scored_by": "rule"})
     if judge is None:
         from evs_core.errors import ConfigError
 
@@ -55,6 +52,7 @@ async def judged_review(sample: Sample, output: ModelOutput, repeat: int, judge,
     if rule_score is not None:
         meta["rule_score"] = rule_score
     if verdict.score is None:
-        return Review(**base, extracted=extracted, error=verdict.error or "JudgeUnparsable", metadata=meta)
-    return Review(**base, extracted=extracted if extracted is not None else verdict.label,
-                  scores={metric: float(verdict.score)}, metadata=meta)
+        return failed_review(sample, output, ctx, verdict.error or "JudgeUnparsable", extracted=extracted,
+                             extraction_rule=how, metadata=meta)
+    return make_review(sample, output, ctx, extracted=extracted if extracted is not None else verdict.label,
+                       extraction_rule=how, scores={metric: float(verdict.score)}, metadata=meta)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from evs_core.benchmark import RunContext, failed_review, make_review
 from evs_core.models import Request
 from evs_core.schema import ModelOutput, Review, Sample, Stat, SubsetScore
 
@@ -68,23 +69,21 @@ class LetterMCQ(MultipleChoiceBenchmark):
         return Request(prompt=header + shots + self.ll_block(sample, False), kind="loglikelihood",
                        continuations=[self.ll_letter_prefix + x for x in letters])
 
-    def review(self, sample: Sample, output: ModelOutput, repeat: int = 0) -> Review:
+    async def score(self, sample: Sample, output: ModelOutput, ctx: RunContext) -> Review:
         if output.error or output.logprobs is None or self.ll_style != "letters":
-            return super().review(sample, output, repeat)
+            return await super().score(sample, output, ctx)
         lps = output.logprobs
         n = len(sample.choices or [])
         if len(lps) != n:
-            return Review(sample_id=sample.id, repeat=repeat, subset=sample.subset, target=sample.target,
-                          error=f"ScoringError: {len(lps)} log-likelihoods for {n} choices")
+            return failed_review(sample, output, ctx, f"ScoringError: {len(lps)} log-likelihoods for {n} choices")
         best = LETTERS[max(range(n), key=lambda i: lps[i])]
-        return Review(sample_id=sample.id, repeat=repeat, subset=sample.subset, target=sample.target,
-                      prediction=best, extracted=best, scores={"acc": float(best == sample.target)},
-                      metadata={"logprobs": lps})
+        return make_review(sample, output, ctx, prediction=best, extracted=best,
+                           scores={"acc": float(best == sample.target)}, metadata={"logprobs": lps})
 
     def aggregate(self, reviews: list[Review], seed: int = 0) -> tuple[dict[str, Stat], list[SubsetScore]]:
         overall, subsets = super().aggregate(reviews, seed)
         if self.categories:
-            subsets = add_categories(subsets, reviews, self.categories, self.primary_metric, seed)
+            subsets = add_categories(subsets, reviews, self.categories, self.primary, seed)
         return overall, subsets
 
 

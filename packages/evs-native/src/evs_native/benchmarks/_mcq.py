@@ -3,7 +3,7 @@
 ``mode`` (in ``dataset_args``):
 
 * ``generate`` (default): the model sees the question and lettered options and answers in
-  text; the letter is extracted with :func:`evs_native.extract.extract_letter`. Metric ``acc``.
+  text; the letter is extracted with :func:`evs_core.extract.extract_choice`. Metric ``acc``.
 * ``loglikelihood``: each option text is scored as a continuation of the question (as
   lm-evaluation-harness does); metrics ``acc`` (highest sum of log-probabilities) and
   ``acc_norm`` (highest log-probability per character of the option, as lm-evaluation-harness).
@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from evs_core.benchmark import Benchmark
+from evs_core.benchmark import Benchmark, RunContext, failed_review, make_review
 from evs_core.errors import ConfigError
+from evs_core.extract import extract_choice
 from evs_core.models import Request
 from evs_core.schema import ModelOutput, Review, Sample
-
-from evs_native.extract import extract_letter
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -76,25 +75,23 @@ class MultipleChoiceBenchmark(Benchmark):
         return Request(prompt=context, kind="loglikelihood", continuations=[" " + c for c in sample.choices or []])
 
     def extract(self, text: str, sample: Sample) -> Any:
-        return extract_letter(text, LETTERS[: len(sample.choices or [])])
+        return extract_choice(text, sample.choices, LETTERS[: len(sample.choices or [])])
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         return {"acc": float(extracted is not None and extracted == sample.target)}
 
-    def review(self, sample: Sample, output: ModelOutput, repeat: int = 0) -> Review:
+    async def score(self, sample: Sample, output: ModelOutput, ctx: RunContext) -> Review:
         if output.error or output.logprobs is None:
-            return super().review(sample, output, repeat)
+            return await super().score(sample, output, ctx)
         lps = output.logprobs
         choices = sample.choices or []
         if len(lps) != len(choices):
-            return Review(sample_id=sample.id, repeat=repeat, subset=sample.subset, target=sample.target,
-                          error=f"ScoringError: {len(lps)} log-likelihoods for {len(choices)} choices")
+            return failed_review(sample, output, ctx, f"ScoringError: {len(lps)} log-likelihoods for {len(choices)} choices")
         best = max(range(len(lps)), key=lambda i: lps[i])
         # lm-evaluation-harness's acc_norm: log-likelihood divided by the option's length in characters
-        norm = [lp / max(1, len(c)) for lp, c in zip(lps, choices)]
+        norm = [lp / max(1, len(c)) for lp, c in zip(lps, choices, strict=True)]
         best_norm = max(range(len(norm)), key=lambda i: norm[i])
         gold = LETTERS.index(sample.target)
-        return Review(sample_id=sample.id, repeat=repeat, subset=sample.subset, target=sample.target,
-                      prediction=LETTERS[best], extracted=LETTERS[best],
-                      scores={"acc": float(best == gold), "acc_norm": float(best_norm == gold)},
-                      metadata={"logprobs": lps})
+        return make_review(sample, output, ctx, prediction=LETTERS[best], extracted=LETTERS[best],
+                           scores={"acc": float(best == gold), "acc_norm": float(best_norm == gold)},
+                           metadata={"logprobs": lps})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any, ClassVar
@@ -10,9 +9,8 @@ from typing import Any, ClassVar
 from evs_core.benchmark import Benchmark
 from evs_core.data import read_records
 from evs_core.errors import ConfigError, EvsError
+from evs_core.extract import Extraction, answer_region, extract_choice, normalize_number
 from evs_core.schema import ModelOutput, Sample
-
-from evs_native.extract import normalize_number
 
 MULTIPLE_CHOICE_TASKS = [
     "temporal_sequences", "disambiguation_qa", "date_understanding", "tracking_shuffled_objects_three_objects",
@@ -41,31 +39,35 @@ def _answer_part(text: str) -> str:
 
 
 def extract_bbh(text: str, task: str) -> str | None:
+    """Answer-only shortcut of :func:`extract_bbh_answer`."""
+    return extract_bbh_answer(text, task).answer
+
+
+def extract_bbh_answer(text: str, task: str) -> Extraction:
     """The answer of a BBH chain of thought, in the form of the task's targets.
 
-    Multiple-choice tasks: ``"(B)"`` from "So the answer is (B)." (also "B", "**(B)**", "(B) 4"). Free-form
-    tasks: the first line after the last "So the answer is", without markdown and the final period; numbers
-    normalised for the arithmetic and counting tasks.
+    Multiple-choice tasks: ``"(B)"``, read by :func:`evs_core.extract.extract_choice` over the letters
+    A–R ("So the answer is (B).", "B", "**(B)**", "I pick (D)"). Free-form tasks: the first line after the
+    last "So the answer is" (rule ``answer_is``), else the last line (``last_line``), without markdown and
+    the final period; numbers normalised for the arithmetic and counting tasks.
     """
+    text = answer_region(text)
+    if task in MULTIPLE_CHOICE_TASKS:
+        found = extract_choice(text, None, "ABCDEFGHIJKLMNOPQR")
+        return Extraction(f"({found.answer})", found.rule) if found.answer else found
     marked = _ANSWER_RE.search(text or "") is not None
     part = _answer_part(text).strip()
-    if task in MULTIPLE_CHOICE_TASKS:
-        if not marked:  # no "the answer is": the last "(X)" of the response
-            opts = re.findall(r"\(([A-R])\)", text or "")
-            return f"({opts[-1]})" if opts else None
-        m = re.search(r"\(([A-R])\)", part) or re.match(r"[\*\s]*([A-R])(?![A-Za-z])", part)
-        return f"({m.group(1)})" if m else None
     lines = [ln for ln in part.split("\n") if ln.strip()]
     if not lines:
-        return None
+        return Extraction(None, "none")
     line = (lines[0] if marked else lines[-1]).strip().strip("*").strip()  # no marker: the last line
     line = re.sub(r"^\$+|\$+$", "", line).strip()
     line = line[:-1].strip() if line.endswith(".") else line
-    if not line:
-        return None
     if task in NUMERIC_TASKS:
-        return normalize_number(line)
-    return line
+        line = normalize_number(line)
+    if not line:
+        return Extraction(None, "none")
+    return Extraction(line, "answer_is" if marked else "last_line")
 
 
 def bbh_match(extracted: str | None, target: str, task: str) -> bool:
@@ -90,7 +92,8 @@ class BBH(Benchmark):
         "with the official cot-prompts/<task>.txt of the BIG-Bench-Hard repository (read from "
         "<data>/bbh/cot-prompts/, dataset_args.bbh.cot_prompts_dir, or downloaded from the repository and "
         "cached); few_shot_num=0 asks zero-shot with 'Let's think step by step'. Extraction per task type: "
-        "multiple-choice tasks take '(X)' after the last 'So the answer is'; free-form tasks take the rest of "
+        "multiple-choice tasks take the last explicit option letter ('So the answer is (X)', shared with the "
+        "other multiple-choice benchmarks); free-form tasks take the rest of "
         "that line (final period and markdown removed; numbers normalised for the arithmetic/counting tasks; "
         "True/False, Yes/No, valid/invalid compared case-insensitively; other answers exactly, whitespace "
         "collapsed). Metric: acc, reported per task."
@@ -122,7 +125,7 @@ class BBH(Benchmark):
             for cand in (root / f"{subset}.json", root / f"{subset}.jsonl", root / "bbh" / f"{subset}.json",
                          root / "bbh" / f"{subset}.jsonl"):
                 if cand.is_file():  # the official repository's layout: bbh/<task>.json {"examples": [...]}
-                    return read_records(cand)
+                    return read_records(cand, self.dataset_loaders())
         return super().load_rows(split, subset)
 
     def record_to_sample(self, record: dict[str, Any], index: int, subset: str) -> Sample:
@@ -158,7 +161,9 @@ class BBH(Benchmark):
         return cache[task]
 
     def _download(self, task: str) -> str:
-        cache_dir = Path(os.environ.get("EVS_CACHE", Path.home() / ".cache" / "evs")) / "bbh-cot-prompts"
+        from evs_core import cache_dir as evs_cache_dir
+
+        cache_dir = evs_cache_dir() / "bbh-cot-prompts"
         f = cache_dir / f"{task}.txt"
         if f.is_file():
             return f.read_text(encoding="utf-8")
@@ -187,7 +192,7 @@ class BBH(Benchmark):
 
     # -- scoring -----------------------------------------------------------------------------
     def extract(self, text: str, sample: Sample) -> Any:
-        return extract_bbh(text, sample.subset)
+        return extract_bbh_answer(text, sample.subset)
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         return {"acc": float(bbh_match(extracted, sample.target, sample.subset))}

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from evs_core.benchmark import Benchmark
+from evs_core.benchmark import Benchmark, RunContext
 from evs_core.errors import ConfigError, suggest
 from evs_core.models import Request
 from evs_core.schema import ModelOutput, Review, Sample, Stat, SubsetScore
@@ -170,9 +170,11 @@ class DataCollection(Benchmark):
         super().__init__(args, dataset_dir=dataset_dir, hub=hub, seed=seed, **kwargs)
         if not self.args["local_path"]:
             raise ConfigError(f"{NAME} needs dataset_args.{NAME}.local_path: a collection schema file (JSON/YAML)")
-        from evs_core.registry import get_registries
+        if self.registries is None:  # outside a run: the default plugins
+            from evs_core.registry import get_registries
 
-        self.registries = get_registries()
+            self.registries = get_registries()
+        kwargs["registries"] = self.registries
         schema = read_schema(self.args["local_path"])
         self.schema = schema
         self.tree = parse_tree(schema, self.registries.benchmarks.names(), where=str(self.args["local_path"]))
@@ -238,7 +240,7 @@ class DataCollection(Benchmark):
         return member.build_request(orig)
 
     def _wrap(self, review: Review, sample: Sample, member: Benchmark) -> Review:
-        key = "judge" if "judge" in review.scores else member.primary_metric
+        key = "judge" if "judge" in review.scores else member.primary
         scores = {"score": review.scores[key]} if key in review.scores and review.error is None else {}
         error = review.error
         if error is None and not scores:
@@ -248,13 +250,9 @@ class DataCollection(Benchmark):
             "metadata": {**review.metadata, "benchmark": member.name, "metric": key, "scores": review.scores},
         })
 
-    def review(self, sample: Sample, output: ModelOutput, repeat: int = 0) -> Review:
+    async def score(self, sample: Sample, output: ModelOutput, ctx: RunContext) -> Review:
         member, orig = self._member(sample)
-        return self._wrap(member.review(orig, output, repeat), sample, member)
-
-    async def areview(self, sample: Sample, output: ModelOutput, repeat: int = 0, judge=None) -> Review:
-        member, orig = self._member(sample)
-        return self._wrap(await member.areview(orig, output, repeat, judge=judge), sample, member)
+        return self._wrap(await member.score(orig, output, ctx), sample, member)
 
     # -- report -------------------------------------------------------------------------------
     def aggregate(self, reviews: list[Review], seed: int = 0) -> tuple[dict[str, Stat], list[SubsetScore]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
+from evs_core.benchmark import RunContext, failed_review, make_review
 from evs_core.models import Request
 from evs_core.schema import ModelOutput, Review, Sample
 
@@ -104,19 +105,18 @@ class WinoGrande(MultipleChoiceBenchmark):
         return Request(prompt=shots + before, kind="loglikelihood",
                        continuations=[o + " " + after for o in opts] + list(opts))
 
-    def review(self, sample: Sample, output: ModelOutput, repeat: int = 0) -> Review:
+    async def score(self, sample: Sample, output: ModelOutput, ctx: RunContext) -> Review:
         if output.error or output.logprobs is None:
-            return super().review(sample, output, repeat)
+            return await super().score(sample, output, ctx)
         lps = output.logprobs
         n = len(sample.choices or [])
         if len(lps) != 2 * n:
-            return Review(sample_id=sample.id, repeat=repeat, subset=sample.subset, target=sample.target,
-                          error=f"ScoringError: {len(lps)} log-likelihoods for {2 * n} continuations")
+            return failed_review(sample, output, ctx,
+                                 f"ScoringError: {len(lps)} log-likelihoods for {2 * n} continuations")
         rest = [lps[i] - lps[n + i] for i in range(n)]
         best = LETTERS[max(range(n), key=lambda i: rest[i])]
-        return Review(sample_id=sample.id, repeat=repeat, subset=sample.subset, target=sample.target,
-                      prediction=best, extracted=best, scores={"acc": float(best == sample.target)},
-                      metadata={"logprobs": lps})
+        return make_review(sample, output, ctx, prediction=best, extracted=best,
+                           scores={"acc": float(best == sample.target)}, metadata={"logprobs": lps})
 
 
 class RACE(LetterMCQ):

@@ -8,6 +8,7 @@ import string
 from typing import Any, ClassVar
 
 from evs_core.benchmark import Benchmark
+from evs_core.extract import extract_short_answer
 from evs_core.schema import ModelOutput, Sample
 
 # -- the official DROP metric (allenai/allennlp-reading-comprehension drop_eval.py) ---------------
@@ -163,7 +164,8 @@ class DROP(Benchmark):
         "DROP (Dua et al., 2019): questions needing counting, arithmetic and sorting over a passage; 9,536 "
         "validation questions. EvalScope's prompt ('Think step by step, then write a line of the form "
         "\"Answer: [ANSWER]\"'); 3-shot by default with examples from the train split (EvalScope hard-codes "
-        "three examples; we take the first three train rows). The text after the last 'Answer:' is scored "
+        "three examples; we take the first three train rows). The text after the last 'Answer:' (else after "
+        "'the answer is', else a short last line) is scored "
         "with the official DROP metric: EM and F1 over bags of normalised tokens (numbers as floats, articles "
         "and punctuation removed), multi-span answers aligned one-to-one, a number in the gold bag required "
         "in the predicted bag, F1 rounded to 2 decimals; max over the gold and validated answers. Metrics: "
@@ -197,10 +199,8 @@ class DROP(Benchmark):
         return PROMPT.format(examples=examples, query=self._query(sample))
 
     def extract(self, text: str, sample: Sample) -> Any:
-        hits = re.findall(r"(?i)answer\s*:\s*([^\n]+)", text or "")
-        ans = hits[-1] if hits else (text or "")
-        return ans.strip().strip("*").strip()
+        return extract_short_answer(text)
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
-        em, f1 = drop_score(extracted, [tuple(g) for g in sample.target])
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+        em, f1 = drop_score(extracted or "", [tuple(g) for g in sample.target])
         return {"f1": f1, "em": em}

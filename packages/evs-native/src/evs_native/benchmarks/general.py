@@ -13,9 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from evs_core.benchmark import DEFAULT, Benchmark
-from evs_core.data import SUFFIXES, read_records
+from evs_core.benchmark import DEFAULT, Benchmark, RunContext
+from evs_core.data import loader_table, read_records
 from evs_core.errors import ConfigError, suggest
+from evs_core.extract import Extraction, answer_region
 from evs_core.schema import Message, ModelOutput, Review, Sample, Stat, SubsetScore
 
 from evs_native.benchmarks._knowledge_mcq import LetterMCQ, letter_of
@@ -48,12 +49,14 @@ class _CustomFiles(Benchmark):
                               f"folder of files) or --dataset-dir holding a {self.name}/ folder")
         layout: dict[str, dict[str, list[Path]]] = {}
         files = [root] if root.is_file() else sorted(p for p in root.iterdir() if p.is_file())
+        table = loader_table(self.dataset_loaders())
+        suffixes = sorted(table, key=len, reverse=True)
         for f in files:
-            suffix = next((s for s in SUFFIXES if f.name.lower().endswith(s)), None)
+            suffix = next((s for s in suffixes if f.name.lower().endswith(s)), None)
             if suffix is None:
                 if root.is_file():
                     raise ConfigError(f"dataset_args.{self.name}.local_path: unsupported file type {f.name} "
-                                      f"(use one of {', '.join(SUFFIXES)})")
+                                      f"(registered loaders read {', '.join(sorted(table))})")
                 continue
             stem = f.name[: -len(suffix)]
             kind, subset = "eval", stem
@@ -85,7 +88,7 @@ class _CustomFiles(Benchmark):
         out = []
         i = 0
         for f in files:
-            for row in read_records(f):
+            for row in read_records(f, self.dataset_loaders()):
                 try:
                     out.append(self.record_to_sample(row, i, subset))
                 except KeyError as exc:
@@ -207,11 +210,17 @@ class GeneralQA(_CustomFiles):
             request.messages = request.messages[:k] + examples + request.messages[k:]
         return request
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
-        return text_scores(extracted, sample.target)
+    def extract(self, text: str, sample: Sample) -> Any:
+        """The whole reply without its reasoning blocks (references are free-form answers)."""
+        reply = answer_region(text)
+        return Extraction(reply, "whole_reply") if reply else Extraction(None, "none")
 
-    async def areview(self, sample: Sample, output: ModelOutput, repeat: int = 0, judge=None) -> Review:
-        review = self.review(sample, output, repeat)
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+        return text_scores(extracted or "", sample.target)
+
+    async def score(self, sample: Sample, output: ModelOutput, ctx: RunContext) -> Review:
+        review = await super().score(sample, output, ctx)
+        judge = ctx.judge if ctx is not None else None
         if judge is None or review.error is not None:
             return review
         verdict = await judge.grade(question=sample.input or "", reference=str(sample.target),

@@ -2,31 +2,26 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar
 
-from evs_core.benchmark import Benchmark
+from evs_core.benchmark import Benchmark, RunContext, failed_review, make_review
 from evs_core.errors import ConfigError
+from evs_core.extract import extract_program
 from evs_core.schema import ModelOutput, Review, Sample
 
 PROMPT = ("Read the following function signature and docstring, and fully implement the function described. "
           "Your response should only contain the code for this function.\n{prompt}")
 
-_FENCE = re.compile(r"```[^\n`]*\n(.*?)```", re.DOTALL)
-
-
-def extract_code(text: str) -> str:
-    """The first fenced code block of a reply, else the reply itself (EvalScope's rule).
-
-    An unterminated fence (the model ran out of tokens) yields what follows it.
-    """
-    blocks = _FENCE.findall(text or "")
-    if blocks:
-        return blocks[0]
-    if text and "```" in text:
-        after = text.split("```", 1)[1]
-        return after.split("\n", 1)[1] if "\n" in after else ""
-    return text or ""
+def extract_code(text: str, entry_point: str | None = None) -> str:
+    """The program of a reply (see :func:`evs_core.extract.extract_program`): every fenced block is
+    considered; the last one defining ``entry_point``, preceded by the helpers and imports it needs
+    from the other blocks. Without an entry point, or when no block defines it: the first fenced
+    block (a body-only completion), else the reply itself. An unterminated fence (the model ran out
+    of tokens) yields what follows it."""
+    found = extract_program(text, entry_point)
+    if found.answer is not None:
+        return found.answer
+    return "" if "```" in (text or "") else (text or "")
 
 
 def check_program(problem: dict[str, Any], completion: str) -> str:
@@ -46,7 +41,8 @@ class HumanEval(Benchmark):
     description = (
         "HumanEval (Chen et al., 2021): 164 Python functions from signature and docstring. Prompt as "
         "EvalScope ('Read the following function signature and docstring, and fully implement the "
-        "function described…'); the code is the first fenced block of the reply, else the whole reply; "
+        "function described…'); every fenced block of the reply is considered and the program is the last "
+        "block defining the entry point with the helpers and imports it uses from the other blocks; "
         "the program run is prompt + code + the problem's tests + check(entry_point), as openai/human-eval "
         "builds it, in a contained subprocess (timeout, CPU/memory/file limits, no network, temporary "
         "directory). Metric: pass (0/1); with --repeats n the report adds pass@k by the unbiased estimator. "
@@ -81,23 +77,18 @@ class HumanEval(Benchmark):
                       target=record.get("canonical_solution", ""), subset=subset, metadata=problem)
 
     def extract(self, text: str, sample: Sample) -> Any:
-        return extract_code(text)
+        return extract_program(text, sample.metadata.get("entry_point"))
 
-    async def areview(self, sample: Sample, output: ModelOutput, repeat: int = 0, judge=None) -> Review:
+    async def score(self, sample: Sample, output: ModelOutput, ctx: RunContext) -> Review:
         from evs_native import sandbox
 
-        base = dict(sample_id=sample.id, repeat=repeat, subset=sample.subset, target=None, prediction=output.text,
-                    reasoning_chars=len(output.reasoning) if output.reasoning is not None else None)
         if output.error:
-            return Review(**base, error=output.error)
-        code = self.extract(output.text, sample)
+            return failed_review(sample, output, ctx, output.error, target=None)
+        found = self.extract(output.text, sample)
+        code = found.answer or ""
+        extraction_rule = found.rule
         program = check_program(sample.metadata, code)
         limits = sandbox.Limits(timeout=float(self.args["timeout"]), memory_mb=int(self.args["memory_mb"]))
         result = await sandbox.arun(program, mode="script", limits=limits)
-        return Review(**base, extracted=code, scores={"pass": float(result.passed)},
-                      metadata={"status": result.status, **({"detail": result.error} if result.error else {})})
-
-    def review(self, sample: Sample, output: ModelOutput, repeat: int = 0) -> Review:
-        import asyncio
-
-        return asyncio.run(self.areview(sample, output, repeat))
+        return make_review(sample, output, ctx, target=None, extracted=code, extraction_rule=extraction_rule, scores={"pass": float(result.passed)},
+                           metadata={"status": result.status, **({"detail": result.error} if result.error else {})})

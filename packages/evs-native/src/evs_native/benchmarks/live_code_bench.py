@@ -10,8 +10,9 @@ import zlib
 from datetime import datetime
 from typing import Any, ClassVar
 
-from evs_core.benchmark import Benchmark
+from evs_core.benchmark import Benchmark, RunContext, failed_review, make_review
 from evs_core.errors import ConfigError
+from evs_core.extract import Extraction, extract_program
 from evs_core.schema import ModelOutput, Review, Sample
 
 SYSTEM_PROMPT = ("You are an expert Python programmer. You will be given a question (problem specification) and "
@@ -53,13 +54,22 @@ def format_prompt(starter_code: str) -> str:
     return f"### Format: {FORMAT_WITHOUT_STARTER}\n```python\n# YOUR CODE HERE\n```\n\n"
 
 
-def extract_code(text: str) -> str:
-    """The code between the last two lines holding a ``` fence; '' when there are fewer than two."""
-    lines = (text or "").split("\n")
-    fences = [i for i, line in enumerate(lines) if "```" in line]
-    if len(fences) < 2:
-        return ""
-    return "\n".join(lines[fences[-2] + 1:fences[-1]])
+def extract_code(text: str, entry_point: str | None = None) -> str:
+    """The program of a reply ('' when it has none); see :func:`extract_program_of`."""
+    return extract_program_of(text, entry_point).answer or ""
+
+
+def extract_program_of(text: str, entry_point: str | None = None) -> Extraction:
+    """The program of a reply, read by :func:`evs_core.extract.extract_program`: every fenced block
+    is considered; the last one defining ``entry_point`` (``Solution`` for functional problems;
+    the last parsable block for stdin programs), preceded by the helpers and imports it uses from
+    the other blocks. A reply without a fenced block has no program."""
+    if "```" not in (text or ""):
+        return Extraction(None, "none")
+    found = extract_program(text, entry_point)
+    if found.answer is None:
+        return found
+    return Extraction(found.answer.rstrip("\n"), found.rule)
 
 
 def _parse_date(value: Any, what: str) -> datetime | None:
@@ -78,7 +88,8 @@ class LiveCodeBench(Benchmark):
         "LiveCodeBench code generation (Jain et al., 2024): LeetCode, AtCoder and Codeforces problems "
         "published after model cut-offs; filter by release (subset release_v1…v6 / release_latest) and "
         "contest date (start_date / end_date, YYYY-MM-DD, inclusive). Prompt and system message as "
-        "LiveCodeBench's generic chat template; the code is taken between the last two ``` fences. A "
+        "LiveCodeBench's generic chat template; the program is the last fenced block (defining class Solution "
+        "for functional problems) with the helpers and imports it uses from earlier blocks. A "
         "problem passes when every public and private test passes: functional problems call the starter "
         "function (a Solution method) on JSON inputs and compare with ==; stdin problems compare the output "
         "line by line, exactly or as decimals, as LiveCodeBench's testing_util does. Each program runs in "
@@ -118,9 +129,7 @@ class LiveCodeBench(Benchmark):
     def load_rows(self, split: str, subset: str) -> list[dict[str, Any]]:
         root = self.local_root()
         if root is not None and not (root / subset).exists():
-            from evs_core.data import load_local
-
-            return load_local(root, split, None)  # local files of one release, without a release folder
+            return self.load_local(root, split, None)  # local files of one release, without a release folder
         return super().load_rows(split, subset)
 
     def record_to_sample(self, record: dict[str, Any], index: int, subset: str) -> Sample | None:
@@ -143,31 +152,29 @@ class LiveCodeBench(Benchmark):
                                 "contest_date": str(record["contest_date"])})
 
     def extract(self, text: str, sample: Sample) -> Any:
-        return extract_code(text)
+        fn = (sample.metadata.get("tests") or {}).get("fn_name")
+        return extract_program_of(text, "Solution" if fn and "class Solution" in (sample.input or "") else None)
 
-    async def areview(self, sample: Sample, output: ModelOutput, repeat: int = 0, judge=None) -> Review:
+    async def score(self, sample: Sample, output: ModelOutput, ctx: RunContext) -> Review:
         from evs_native import sandbox
 
-        base = dict(sample_id=sample.id, repeat=repeat, subset=sample.subset, prediction=output.text,
-                    reasoning_chars=len(output.reasoning) if output.reasoning is not None else None)
         if output.error:
-            return Review(**base, error=output.error)
-        code = self.extract(output.text, sample)
+            return failed_review(sample, output, ctx, output.error, target=None)
+        found = self.extract(output.text, sample)
+        code = found.answer or ""
+        extraction_rule = found.rule
         tests = sample.metadata["tests"]
         mode = "call" if tests.get("fn_name") else "stdio"
         limits = sandbox.Limits(timeout=10.0, test_timeout=float(self.args["timeout"]),
                                 memory_mb=int(self.args["memory_mb"]))
         if not code.strip():
-            return Review(**base, extracted=code, scores={"pass": 0.0}, metadata={"status": "no code"})
+            return make_review(sample, output, ctx, target=None, extracted=code, extraction_rule=extraction_rule, scores={"pass": 0.0},
+                               metadata={"status": "no code"})
         result = await sandbox.arun(code, mode=mode, tests=tests, limits=limits)
         meta = {"status": result.status, "mode": mode,
                 "tests_passed": sum(1 for r in result.details.get("results", []) if r is True),
                 "tests": len(tests["inputs"])}
         if result.error:
             meta["detail"] = result.error
-        return Review(**base, extracted=code, scores={"pass": float(result.passed)}, metadata=meta)
-
-    def review(self, sample: Sample, output: ModelOutput, repeat: int = 0) -> Review:
-        import asyncio
-
-        return asyncio.run(self.areview(sample, output, repeat))
+        return make_review(sample, output, ctx, target=None, extracted=code, extraction_rule=extraction_rule, scores={"pass": float(result.passed)},
+                           metadata=meta)

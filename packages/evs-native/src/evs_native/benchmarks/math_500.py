@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from evs_core.benchmark import Benchmark
+from evs_core.benchmark import Benchmark, RunContext
 from evs_core.errors import ConfigError, require
+from evs_core.extract import Extraction, extract_math
 from evs_core.schema import ModelOutput, Review, Sample
 
 from evs_native.benchmarks._judged import judged_review
@@ -29,15 +30,30 @@ def parse_gold(answer: str) -> list:
     return gold or mv.parse(text)
 
 
-def math_equal(prediction: str, answer: str) -> tuple[str | None, float]:
-    """(the extracted answer, 1.0/0.0): ``math_verify.verify(parse(gold), parse(prediction))``."""
+def parse_answer(answer: str) -> list:
+    """An extracted answer parsed by math-verify: as the content of ``\\boxed{}``, else as an expression."""
     mv = _math_verify()
+    return mv.parse(f"$\\boxed{{{answer}}}$") or mv.parse(f"${answer}$") or mv.parse(answer)
+
+
+def math_check(prediction: str, answer: str) -> tuple[Extraction, float]:
+    """(the extraction, 1.0/0.0): the final answer read by :func:`evs_core.extract.extract_math`
+    (last ``\\boxed{}``, "Answer: …", last ``$…$``), then ``math_verify.verify(parse(gold), parse(it))``."""
+    mv = _math_verify()
+    found = extract_math(prediction)
+    if found.answer is None:
+        return found, 0.0
     gold = parse_gold(answer)
-    pred = mv.parse(prediction or "")
-    extracted = str(pred[-1]) if pred else None
+    pred = parse_answer(found.answer)
     if not pred or not gold:
-        return extracted, 0.0
-    return extracted, float(bool(mv.verify(gold, pred)))
+        return found, 0.0
+    return found, float(bool(mv.verify(gold, pred)))
+
+
+def math_equal(prediction: str, answer: str) -> tuple[str | None, float]:
+    """(the extracted answer, 1.0/0.0); see :func:`math_check`."""
+    found, score = math_check(prediction, answer)
+    return found.answer, score
 
 
 class _MathBenchmark(Benchmark):
@@ -66,13 +82,13 @@ class _MathBenchmark(Benchmark):
                       metadata={**meta, "question": record[self.question_field]})
 
     def extract(self, text: str, sample: Sample) -> Any:
-        return math_equal(text, sample.target)[0]
+        return extract_math(text)
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
-        return {"acc": math_equal(output.text, sample.target)[1]}
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+        return {"acc": math_check(output.text, sample.target)[1]}
 
-    async def areview(self, sample: Sample, output: ModelOutput, repeat: int = 0, judge=None) -> Review:
-        return await judged_review(sample, output, repeat, judge, rule=lambda text: math_equal(text, sample.target),
+    async def score(self, sample: Sample, output: ModelOutput, ctx: RunContext) -> Review:
+        return await judged_review(sample, output, ctx, rule=lambda text: math_check(text, sample.target),
                                    question=sample.metadata["question"], reference=sample.target)
 
 
@@ -103,9 +119,7 @@ class Math500(_MathBenchmark):
     def _load_all(self, split: str) -> list[dict[str, Any]]:
         root = self.local_root()
         if root is not None:
-            from evs_core.data import load_local
-
-            return load_local(root, split, None)
+            return self.load_local(root, split, None)
         from evs_core.data import load_hub
 
         dataset_id = self.ms_id if self.hub == "modelscope" and self.ms_id else self.hf_id

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from evs_core.benchmark import Benchmark
-from evs_core.data import load_local
 from evs_core.schema import Sample
 
 from evs_native.benchmarks._knowledge_mcq import LetterMCQ, letter_of
@@ -56,7 +55,7 @@ class _FilteredByField(Benchmark):
         cache = self.__dict__.setdefault("_split_cache", {})
         if split not in cache:
             if root is not None:
-                cache[split] = load_local(root, split, None)
+                cache[split] = self.load_local(root, split, None)
             else:
                 cache[split] = super().load_rows(split, "default")
         return [r for r in cache[split] if self._norm(r.get(self.subset_field)) == subset]

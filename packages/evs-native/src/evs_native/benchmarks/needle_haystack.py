@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any, ClassVar
 
-from evs_core.benchmark import Benchmark
+from evs_core.benchmark import Benchmark, RunContext
 from evs_core.errors import ConfigError
 from evs_core.schema import ModelOutput, Report, Review, Sample
 
@@ -201,15 +201,15 @@ class NeedleHaystack(Benchmark):
     def extract(self, text: str, sample: Sample) -> Any:
         return text.strip()
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         return {"acc": float(recall(output.text, sample.target) == 1.0)}
 
-    async def areview(self, sample: Sample, output: ModelOutput, repeat: int = 0, judge=None) -> Review:
+    async def score(self, sample: Sample, output: ModelOutput, ctx: RunContext) -> Review:
         def rule(text: str):
             r = recall(text, sample.target)
             return round(r, 4), float(r == 1.0)
 
-        return await judged_review(sample, output, repeat, judge, rule=rule,
+        return await judged_review(sample, output, ctx, rule=rule,
                                    question=self.args["retrieval_question"], reference=sample.target)
 
     def after_report(self, report: Report, report_path: Path) -> Path | None:

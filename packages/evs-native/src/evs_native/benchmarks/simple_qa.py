@@ -6,11 +6,10 @@ import ast
 import json
 from typing import Any, ClassVar
 
-from evs_core.benchmark import Benchmark
+from evs_core.benchmark import Benchmark, RunContext, failed_review, make_review
 from evs_core.errors import ConfigError
+from evs_core.extract import answer_region
 from evs_core.schema import ModelOutput, Review, Sample, Stat, SubsetScore
-
-from evs_native.benchmarks._judged import review_base
 
 # The grader template of openai/simple-evals (simpleqa_eval.py), verbatim.
 GRADER_TEMPLATE = """
@@ -145,23 +144,22 @@ class SimpleQA(Benchmark):
         return Sample(id=str(record.get("id", index)), input=record["problem"], target=str(record["answer"]),
                       subset=subset, metadata={k: v for k, v in meta.items() if k in ("topic", "answer_type")})
 
-    async def areview(self, sample: Sample, output: ModelOutput, repeat: int = 0, judge=None) -> Review:
-        base = review_base(sample, output, repeat)
+    async def score(self, sample: Sample, output: ModelOutput, ctx: RunContext) -> Review:
         if output.error:
-            return Review(**base, error=output.error)
+            return failed_review(sample, output, ctx, output.error)
+        judge = ctx.judge if ctx is not None else None
         if judge is None:
             raise ConfigError("simple_qa is graded by an LLM judge: give --judge-args '{\"model\": …, \"api_url\": …}'")
         verdict = await judge.grade(question=sample.input or "", reference=sample.target, prediction=output.text,
                                     template=GRADER_TEMPLATE, labels=LABELS)
         meta = {"judge_label": verdict.label, "judge_explanation": verdict.explanation[:2000]}
         if verdict.score is None:
-            return Review(**base, error=verdict.error or "JudgeUnparsable", metadata=meta)
+            return failed_review(sample, output, ctx, verdict.error or "JudgeUnparsable", metadata=meta)
         c, i, n = SCORES[verdict.label]
-        return Review(**base, extracted=verdict.label, scores={"correct": c, "incorrect": i, "not_attempted": n},
-                      metadata=meta)
-
-    def review(self, sample: Sample, output: ModelOutput, repeat: int = 0) -> Review:
-        raise ConfigError("simple_qa is graded by an LLM judge: give --judge-args")
+        # The judge reads the answer; the rule only notes a reply that has none (empty after reasoning).
+        rule = "judge" if answer_region(output.text) else "none"
+        return make_review(sample, output, ctx, extracted=verdict.label, extraction_rule=rule,
+                           scores={"correct": c, "incorrect": i, "not_attempted": n}, metadata=meta)
 
     def aggregate(self, reviews: list[Review], seed: int = 0) -> tuple[dict[str, Stat], list[SubsetScore]]:
         overall, subsets = super().aggregate(reviews, seed)

@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any, ClassVar
 
 from evs_core.benchmark import Benchmark
+from evs_core.extract import extract_short_answer
 from evs_core.schema import ModelOutput, Sample
 
 _EXCLUDE = set(string.punctuation + "‘’´`")
@@ -56,7 +57,8 @@ class TriviaQA(Benchmark):
     description = (
         "TriviaQA (Joshi et al., 2017), validation split. Subset rc.wikipedia (default, as EvalScope) shows the "
         "Wikipedia evidence; rc.nocontext asks the question alone. Zero-shot; the model ends with 'ANSWER: …' "
-        "(the last such line is taken, else the whole response). Scored with the official normalisation "
+        "(the last such line is taken, else 'the answer is …', else a short last line; a reply that declines or "
+        "is cut off has no answer). Scored with the official normalisation "
         "(lower case, punctuation and articles removed) against every alias: em (primary) is exact match with "
         "any alias, f1 the best token F1. EvalScope's 'inclusion' accuracy is not used: it credits answers "
         "that merely contain an alias."
@@ -99,9 +101,8 @@ class TriviaQA(Benchmark):
         return PROMPT_NO_CONTEXT.format(question=sample.input)
 
     def extract(self, text: str, sample: Sample) -> Any:
-        hits = re.findall(r"(?i)ANSWER\s*:\s*(.*)", text or "")
-        ans = hits[-1] if hits else (text or "")
-        return ans.strip().strip("*").strip()
+        return extract_short_answer(text)
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+        extracted = extracted or ""
         return {"em": exact_match(extracted, sample.target), "f1": token_f1(extracted, sample.target)}

@@ -7,12 +7,13 @@ import math
 import random
 from typing import Any, ClassVar
 
+from evs_core.benchmark import RunContext, failed_review, make_review
 from evs_core.errors import ConfigError
+from evs_core.extract import extract_choice, extract_choices
 from evs_core.models import Request
 from evs_core.schema import ModelOutput, Review, Sample
 
 from evs_native.benchmarks._mcq import LETTERS, MultipleChoiceBenchmark
-from evs_native.extract import extract_letter
 
 # The six-example QA primer of the TruthfulQA paper, used by lm-evaluation-harness and EvalScope.
 QA_PRIMER = (
@@ -57,17 +58,10 @@ def _order(seed: int, key: str, n: int) -> list[int]:
     return order
 
 
-def extract_letters(text: str, letters: str) -> set[str]:
+def extract_letters(text: str, letters: str, choices: list[str] | None = None) -> set[str]:
     """The set of letters after the last 'ANSWER:' (``"A, C"``, ``"AC"``, ``"A and C"``), else one letter."""
-    import re
-
-    hits = re.findall(r"(?i)answer\s*:\s*\**\s*([A-Z](?:\s*(?:,|and|&)?\s*[A-Z])*)\b", text or "")
-    if hits:
-        found = set(re.findall(r"[A-Z]", hits[-1].replace("and", "")))
-        if found and found <= set(letters):
-            return found
-    one = extract_letter(text, letters)
-    return {one} if one else set()
+    found = extract_choices(text, letters, choices).answer
+    return set(found) if found else set()
 
 
 class TruthfulQA(MultipleChoiceBenchmark):
@@ -142,30 +136,29 @@ class TruthfulQA(MultipleChoiceBenchmark):
     def extract(self, text: str, sample: Sample) -> Any:
         letters = LETTERS[: len(sample.choices or [])]
         if self.args["multiple_correct"]:
-            return "".join(sorted(extract_letters(text, letters)))
-        return extract_letter(text, letters)
+            return extract_choices(text, letters, sample.choices)
+        return extract_choice(text, sample.choices, letters)
 
-    def score(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
+    def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         key = "mc2" if self.args["multiple_correct"] else "mc1"
         return {key: float(bool(extracted) and extracted == sample.target)}
 
-    def review(self, sample: Sample, output: ModelOutput, repeat: int = 0) -> Review:
+    async def score(self, sample: Sample, output: ModelOutput, ctx: RunContext) -> Review:
         if output.error or output.logprobs is None:
             from evs_core.benchmark import Benchmark
 
-            return Benchmark.review(self, sample, output, repeat)
+            return await Benchmark.score(self, sample, output, ctx)
         md = sample.metadata
         n1, n2 = len(md["mc1_choices"]), len(md["mc2_choices"])
         lps = output.logprobs
         if len(lps) != n1 + n2:
-            return Review(sample_id=sample.id, repeat=repeat, subset=sample.subset, target=sample.target,
-                          error=f"ScoringError: {len(lps)} log-likelihoods for {n1 + n2} answers")
+            return failed_review(sample, output, ctx, f"ScoringError: {len(lps)} log-likelihoods for {n1 + n2} answers")
         lp1, lp2 = lps[:n1], lps[n1:]
         gold1 = md["mc1_labels"].index(1)
         best1 = max(range(n1), key=lambda i: lp1[i])
         true2 = [lp for lp, lab in zip(lp2, md["mc2_labels"], strict=True) if lab == 1]
         false2 = [lp for lp, lab in zip(lp2, md["mc2_labels"], strict=True) if lab != 1]
-        return Review(sample_id=sample.id, repeat=repeat, subset=sample.subset, target=md["mc1_choices"][gold1],
-                      prediction=md["mc1_choices"][best1], extracted=best1,
-                      scores={"mc1": float(best1 == gold1), "mc2": mc2_score(true2, false2)},
-                      metadata={"logprobs": lps})
+        return make_review(sample, output, ctx, target=md["mc1_choices"][gold1],
+                           prediction=md["mc1_choices"][best1], extracted=best1,
+                           scores={"mc1": float(best1 == gold1), "mc2": mc2_score(true2, false2)},
+                           metadata={"logprobs": lps})

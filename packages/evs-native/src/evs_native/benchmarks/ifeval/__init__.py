@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from evs_core.benchmark import Benchmark
+from evs_core.benchmark import Benchmark, RunContext, failed_review, make_review
 from evs_core.errors import ConfigError
 from evs_core.schema import ModelOutput, Review, Sample, Stat, SubsetScore
 from evs_core.stats import summarize
@@ -65,19 +65,14 @@ class IFEval(Benchmark):
                     for i, kw in zip(sample.metadata["instruction_id_list"], sample.metadata["kwargs"], strict=True)]
         return instructions.follow_strict(checkers, response), instructions.follow_loose(checkers, response)
 
-    def review(self, sample: Sample, output: ModelOutput, repeat: int = 0) -> Review:
-        base = dict(sample_id=sample.id, repeat=repeat, subset=sample.subset, prediction=output.text,
-                    reasoning_chars=len(output.reasoning) if output.reasoning is not None else None)
+    async def score(self, sample: Sample, output: ModelOutput, ctx: RunContext) -> Review:
         if output.error:
-            return Review(**base, error=output.error)
-        try:
-            strict, loose = self.evaluate(output.text, sample)
-        except Exception as exc:  # noqa: BLE001
-            return Review(**base, error=f"ScoringError: {type(exc).__name__}: {exc}")
+            return failed_review(sample, output, ctx, output.error)
+        strict, loose = self.evaluate(output.text, sample)
         ids = sample.metadata["instruction_id_list"]
         scores = {"prompt_level_strict_acc": float(all(strict)), "inst_level_strict_acc": sum(strict) / len(strict),
                   "prompt_level_loose_acc": float(all(loose)), "inst_level_loose_acc": sum(loose) / len(loose)}
-        return Review(**base, extracted={"strict": dict(zip(ids, strict, strict=True)), "loose": dict(zip(ids, loose, strict=True))},
+        return make_review(sample, output, ctx, extracted={"strict": dict(zip(ids, strict, strict=True)), "loose": dict(zip(ids, loose, strict=True))},
                       scores=scores, metadata={"inst_strict": strict, "inst_loose": loose})
 
     def aggregate(self, reviews: list[Review], seed: int = 0) -> tuple[dict[str, Stat], list[SubsetScore]]:
