@@ -89,6 +89,15 @@ def _opts(fn):
     options = [
         # endpoint
         click.option("--url", help="Endpoint URL or base URL (http://host:8000 or …/v1 or …/v1/chat/completions)."),
+        click.option("--serve-model", default=None,
+                     help="Start an OpenAI-compatible server for this model folder or hub id on a free 127.0.0.1 "
+                          "port, measure it, stop it on exit (instead of --url)."),
+        click.option("--backend", type=click.Choice(["auto", "transformers", "vllm"]), default="auto",
+                     show_default=True, help="Server for --serve-model: vllm when installed, else evs's small "
+                     "transformers server (a convenience, not a serving benchmark)."),
+        click.option("--serve-args", default=None, help="JSON for the server: vllm serve flags, or local model_args."),
+        click.option("--serve-timeout", type=float, default=600.0, show_default=True,
+                     help="Seconds to wait for the --serve-model server to be healthy."),
         click.option("--api", default="chat", show_default=True,
                      help="Request format: chat (alias openai), completions, embeddings, rerank, or a plugin's."),
         click.option("--model", default=None, help="Model name sent in requests (default: the server's first model)."),
@@ -234,13 +243,56 @@ def perf(ctx, **options):
     """
     if ctx.invoked_subcommand is not None:
         return
-    if not options["url"]:
-        from evs_core.errors import ConfigError
+    from evs_core.errors import ConfigError
 
-        raise ConfigError("--url is required (try `evs perf mock-server` for a local server)")
+    from evs_perf.run import SERVE_OPTIONS
+
+    serve = {k: options.pop(k) for k in SERVE_OPTIONS}
+    if options.get("api") in ("local", "local_vllm"):  # EvalScope: --api local(_vllm) --model PATH
+        serve["serve_model"] = serve["serve_model"] or options.get("model")
+        serve["backend"] = "vllm" if options["api"] == "local_vllm" else "transformers"
+        options["api"] = "chat"
+        if not serve["serve_model"]:
+            raise ConfigError("--api local needs --model PATH (the model to serve)")
     from evs_perf.run import run_cli
 
+    if serve["serve_model"]:
+        return _run_served(options, serve, ctx.obj)
+    if not options["url"]:
+        raise ConfigError("--url is required (or --serve-model PATH; try `evs perf mock-server` for a local server)")
     run_cli(options, pm=ctx.obj)
+
+
+def _run_served(options, serve, pm):
+    """``--serve-model``: check everything, start the server, measure through it, stop it on any exit."""
+    import json
+
+    from evs_core.errors import ConfigError
+    from evs_core.serve import ServedModel
+
+    from evs_perf.config import PerfConfig
+    from evs_perf.run import run_cli
+
+    if options.get("url"):
+        raise ConfigError("--serve-model starts its own server: drop --url")
+    args = None
+    if serve["serve_args"]:
+        try:
+            args = json.loads(serve["serve_args"])
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"--serve-args is not valid JSON: {exc.msg}") from None
+    served = ServedModel(serve["serve_model"], backend=serve["backend"], serve_args=args,
+                         ready_timeout=serve["serve_timeout"])
+    model = options.get("model")
+    if not model or model == serve["serve_model"]:
+        model = served.name
+    served.name = model
+    options = {**options, "model": model}
+    PerfConfig.from_options({**options, "url": "http://127.0.0.1:1/v1"})  # bad options stop here, before the server
+    click.echo(f"Starting the {served.backend} server for {served.model} ...", err=True)
+    with served:
+        click.echo(f"Serving at {served.url}", err=True)
+        run_cli({**options, "url": served.url}, pm=pm)
 
 
 @perf.command("mock-server", context_settings=_CTX)

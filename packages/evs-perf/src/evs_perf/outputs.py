@@ -187,15 +187,14 @@ def render_html(summaries: list[dict], slo_result, extra_html: str = "") -> str:
         slo_html = (f"<h2>SLO {html.escape(slo_result['slo'])}</h2><p>highest load that meets it: "
                     f"<b>{html.escape(str(slo_result['max_load_label']))}</b></p>")
     s0 = summaries[0]
-    return f"""<!doctype html><html><head><meta charset='utf-8'><title>evs perf report</title>
-<style>body{{font-family:sans-serif;margin:20px}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;
-padding:3px 7px;text-align:right}} .chart{{display:inline-block;margin:6px}}</style></head><body>
-<h1>evs perf: {html.escape(str(s0.get('model_id')))}</h1>
-<p>endpoint {html.escape(str(s0.get('endpoint')))} · api {html.escape(str(s0.get('backend')))} · dataset
-{html.escape(str(s0.get('dataset')))} · evs-perf {html.escape(str(s0.get('evs_perf_version')))} · {s0.get('date')}</p>
-<table><tr>{''.join(f'<th>{k}</th>' for k in keys)}</tr>{rows}</table>{slo_html}
-{extra_html}<h2>Against load</h2>{''.join(charts[:5])}<h2>Percentile curves</h2>{''.join(charts[5:])}
-</body></html>"""
+    from evs_core.html_page import page  # the look every evs report shares (inline, no script)
+
+    subtitle = (f"endpoint {html.escape(str(s0.get('endpoint')))} · api {html.escape(str(s0.get('backend')))} · "
+                f"dataset {html.escape(str(s0.get('dataset')))} · evs-perf "
+                f"{html.escape(str(s0.get('evs_perf_version')))} · {html.escape(str(s0.get('date')))}")
+    body = (f"<table><tr>{''.join(f'<th>{html.escape(str(k))}</th>' for k in keys)}</tr>{rows}</table>{slo_html}"
+            f"{extra_html}<h2>Against load</h2>{''.join(charts[:5])}<h2>Percentile curves</h2>{''.join(charts[5:])}")
+    return page(f"evs perf: {s0.get('model_id')}", body, subtitle=subtitle)
 
 
 def _fmt(v):

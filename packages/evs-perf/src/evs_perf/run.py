@@ -490,6 +490,10 @@ def run_cli(options: dict, pm=None) -> None:
     run_perf(options, pm, console)
 
 
+#: Options of `evs perf` handled by the CLI itself (it starts the server, then calls run_perf).
+SERVE_OPTIONS = ("serve_model", "backend", "serve_args", "serve_timeout")
+
+
 def defaults() -> dict[str, Any]:
     """The CLI's default options, for programmatic use: ``run_perf({**defaults(), "url": ...})``."""
     from evs_perf._cli import perf
@@ -497,4 +501,6 @@ def defaults() -> dict[str, Any]:
     ctx = perf.make_context("perf", [], resilient_parsing=True)
     out = dict(ctx.params)
     out["headers"] = tuple(out.get("headers") or ())
+    for key in SERVE_OPTIONS:  # the CLI's --serve-model options start a server around run_perf
+        out.pop(key, None)
     return out
