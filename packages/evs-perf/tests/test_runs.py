@@ -24,6 +24,8 @@ def test_summary_files_and_keys(mock_server, perf_options):
     for key in VLLM_KEYS:
         assert key in s, key
     assert s["completed"] == 16 and s["total_output_tokens"] == 320
+    assert (s["schema"], s["schema_version"]) == ("evs-perf/summary", 2)  # documented in docs/perf.md
+    assert json.loads((d / "sweep.json").read_text())["schema"] == "evs-perf/sweep"
     assert s["request_goodput"] == pytest.approx(s["request_throughput"])
     assert s["p99.9_ttft_ms"] >= s["p99_ttft_ms"] >= s["median_ttft_ms"] >= s["min_ttft_ms"]
     assert s["client"]["cpu_ms_per_request"] > 0 and "client_bound" in s
@@ -66,7 +68,7 @@ def test_open_loop_rate_poisson_and_constant(mock_server, perf_options):
     out = run(perf_options(url=srv.url, rate="50", requests="20", max_tokens="8", arrival="constant"))
     s = out["summaries"][0]
     assert s["completed"] == 20 and s["request_rate"] == 50.0
-    assert 0.35 <= s["duration"] <= 0.7  # 19 gaps of 20 ms + the last request
+    assert s["duration"] >= 0.38  # 19 gaps of 20 ms: never sent ahead of the schedule (lateness: tools/bench)
     out = run(perf_options(url=srv.url, rate="100,inf", requests="10", max_tokens="8", concurrency="1"))
     assert [s["label"] for s in out["summaries"]] == ["r100", "rinf"]
 
@@ -82,7 +84,7 @@ def test_open_loop_concurrency_cap_reports_queue_wait(mock_server, perf_options)
 def test_duration_mode(mock_server, perf_options):
     srv = mock_server(ttft_ms=1, itl_ms=0)
     s = run(perf_options(url=srv.url, concurrency="2", duration=0.5, max_tokens="8"))["summaries"][0]
-    assert s["completed"] > 10 and 0.45 <= s["duration"] <= 1.0
+    assert s["completed"] > 10 and s["duration"] >= 0.5 and s["requested_duration"] == 0.5
 
 
 def test_two_worker_processes(mock_server, perf_options):

@@ -339,3 +339,18 @@ def test_truncated_perf_files_are_notes_not_errors(tmp_path: Path, evalscope_lay
     runs = D.discover(tmp_path)
     assert runs and all(r.status == "corrupt" for r in runs)
     assert all(not r.points for r in runs)
+
+
+def test_evs_perf_summary_recognised_by_its_schema(tmp_path: Path):
+    # an evs perf summary says what it is: recognised with only two vLLM keys, under any file name
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "summary.json").write_text(json.dumps(
+        {"schema": "evs-perf/summary", "schema_version": 2, "completed": 4, "median_ttft_ms": 9.0, "label": "c1"}))
+    # another versioned schema with vLLM-like keys is not a perf summary
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "summary.json").write_text(json.dumps(
+        {"schema": "someone-else/report", "schema_version": 1, "completed": 4, "failed": 0, "duration": 1.0,
+         "request_throughput": 4.0, "mean_ttft_ms": 1.0}))
+    assert D.is_evs_perf_summary(json.loads((tmp_path / "a" / "summary.json").read_text()))
+    runs = D.discover(tmp_path)
+    assert [r.rel for r in runs if r.kind == "perf"] == ["a"]

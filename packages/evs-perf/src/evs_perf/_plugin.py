@@ -33,6 +33,26 @@ def evs_perf_register_datasets(register):
     register("custom", "evs_perf.datasets:CustomDataset", description="jsonl with 'prompt' or 'messages' (+ max_tokens)")
     register("embeddings", "evs_perf.datasets:EmbeddingsDataset", description="texts for the embeddings API")
     register("rerank", "evs_perf.datasets:RerankDataset", description="query + documents for the rerank API")
+    register("random_multi_turn", "evs_perf.multiturn:RandomMultiTurnDataset",
+             description="generated conversations (--min-turns..--max-turns), whole history per turn")
+    register("longalpaca", "evs_perf.hub_datasets:LongAlpacaDataset",
+             description="long instructions (LongAlpaca-12k: local json/jsonl, or hub id Yukang/LongAlpaca-12k)")
+    register("flickr8k", "evs_perf.hub_datasets:Flickr8kDataset",
+             description="describe an image (local folder/jsonl, or hub id clip-benchmark/wds_flickr8k)")
+    register("kontext_bench", "evs_perf.hub_datasets:KontextBenchDataset",
+             description="image + editing instruction (local jsonl/folder, or hub id black-forest-labs/kontext-bench)")
+    register("random_embedding", "evs_perf.hub_datasets:RandomEmbeddingDataset",
+             description="one random text per embeddings request")
+    register("random_embedding_batch", "evs_perf.hub_datasets:RandomEmbeddingBatchDataset",
+             description="--embedding-batch random texts per embeddings request")
+    register("workload_trace", "evs_perf.trace:WorkloadTraceDataset",
+             description="trace replay: Mooncake JSONL (timestamp ms, input/output_length, hash_ids)")
+    register("speed_benchmark", "evs_perf.speed:SpeedBenchmarkDataset",
+             description="prefill/decode speed by input length (1, 6144, 14336, 30720), one request at a time")
+    register("speed_benchmark_long", "evs_perf.speed:SpeedBenchmarkLongDataset",
+             description="speed benchmark at 63488 and 129024 input tokens")
+    register("sharegpt_multi_turn", "evs_perf.multiturn:ShareGPTMultiTurnDataset",
+             description="ShareGPT conversations replayed turn by turn with the server's own answers")
 
 
 @hookimpl
@@ -42,3 +62,7 @@ def evs_perf_register_apis(register):
     register("completions", "evs_perf.apis:CompletionsAPI", description="OpenAI completions (/v1/completions)")
     register("embeddings", "evs_perf.apis:EmbeddingsAPI", description="OpenAI embeddings (/v1/embeddings)")
     register("rerank", "evs_perf.apis:RerankAPI", description="rerank (/v1/rerank, Jina/vLLM style)")
+    # EvalScope's API names
+    register("openai_embedding", "evs_perf.apis:EmbeddingsAPI", description="alias of embeddings (EvalScope's name)")
+    register("embedding", "evs_perf.apis:EmbeddingsAPI", description="alias of embeddings (EvalScope's name)")
+    register("openai_rerank", "evs_perf.apis:RerankAPI", description="alias of rerank (EvalScope's name)")

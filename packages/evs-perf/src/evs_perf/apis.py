@@ -16,6 +16,9 @@ from typing import Any
 
 class PerfAPI:
     name = "base"
+    #: capabilities, read by the engine instead of matching names
+    generates_tokens = True  #: responses carry generated text (output tokens, TTFT, TPOT)
+    chat = True  #: takes a list of messages (multi-turn history, chat templates)
     #: path appended to a base URL (``http://host:8000`` or ``…/v1``)
     path = "/v1/chat/completions"
     streaming = True
@@ -28,12 +31,19 @@ class PerfAPI:
     def __init__(self, config: dict[str, Any]):
         self.config = config
 
+    #: request options (config key -> body field) sent when set; all also reachable from --extra-body
+    OPTIONS = {"temperature": "temperature", "top_p": "top_p", "top_k": "top_k", "min_tokens": "min_tokens",
+               "stop": "stop", "stop_token_ids": "stop_token_ids", "n_choices": "n", "logprobs": "logprobs",
+               "top_logprobs": "top_logprobs", "frequency_penalty": "frequency_penalty",
+               "presence_penalty": "presence_penalty", "repetition_penalty": "repetition_penalty"}
+
     def sampling(self) -> dict[str, Any]:
         c = self.config
         out = {}
-        for key in ("temperature", "top_p", "top_k", "seed_sampling"):
-            if c.get(key) is not None:
-                out[key] = c[key]
+        for key, field in self.OPTIONS.items():
+            v = c.get(key)
+            if v is not None and v != [] and v is not False:
+                out[field] = v
         return out
 
     def generation_body(self, body: dict[str, Any], prompt, stream: bool) -> dict[str, Any]:
@@ -103,6 +113,7 @@ class ChatAPI(PerfAPI):
 
 class CompletionsAPI(PerfAPI):
     name = "completions"
+    chat = False
     path = "/v1/completions"
     content_re = re.compile(rb'"text"\s*:\s*"(?!")')
     content_markers = (b'"text":"',)
@@ -130,6 +141,8 @@ class EmbeddingsAPI(PerfAPI):
     name = "embeddings"
     path = "/v1/embeddings"
     streaming = False
+    generates_tokens = False
+    chat = False
 
     def build_body(self, prompt, stream):
         inputs = prompt.inputs if prompt.inputs is not None else prompt.text
@@ -145,6 +158,8 @@ class RerankAPI(PerfAPI):
     name = "rerank"
     path = "/v1/rerank"
     streaming = False
+    generates_tokens = False
+    chat = False
 
     def build_body(self, prompt, stream):
         return {"model": self.config["model"], "query": prompt.query, "documents": prompt.inputs}

@@ -64,6 +64,9 @@ def parse_range(value, name: str) -> tuple[int, int]:
 class PerfDataset:
     name = "base"
     needs_path = False
+    #: the workload that runs this dataset (None: independent requests; "trace", "multi_turn",
+    #: "speed_benchmark": see evs_perf.workloads)
+    workload: str | None = None
 
     def __init__(self, config: dict[str, Any], tokenizer=None):
         self.config = config
@@ -89,17 +92,28 @@ class PerfDataset:
         raise NotImplementedError
 
     # helpers for file datasets
+    def _text(self) -> str:
+        p = Path(self.path).expanduser()
+        try:
+            return p.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"--dataset-path: {p} is not UTF-8 text (byte {exc.start})") from None
+        except OSError as exc:
+            raise ConfigError(f"--dataset-path: cannot read {p}: {exc.strerror}") from None
+
     def _lines(self):
-        with open(Path(self.path).expanduser(), encoding="utf-8") as f:
-            for line in f:
-                if line.strip():
-                    yield line.rstrip("\n")
+        for line in self._text().splitlines():
+            if line.strip():
+                yield line
 
     def _records(self):
         p = Path(self.path).expanduser()
-        text = p.read_text(encoding="utf-8")
+        text = self._text()
         if p.suffix == ".json" or text.lstrip().startswith("["):
-            data = json.loads(text)
+            try:
+                data = json.loads(text)
+            except ValueError as exc:
+                raise ConfigError(f"--dataset-path: {p} is not valid JSON: {exc}") from None
             return data if isinstance(data, list) else [data]
         out = []
         for i, line in enumerate(text.splitlines(), 1):
@@ -281,7 +295,9 @@ class RerankDataset(EmbeddingsDataset):
     def prompts(self, n, rng):
         if self.path:
             items = []
-            for r in self._records():
+            for i, r in enumerate(self._records(), 1):
+                if not isinstance(r, dict) or "query" not in r or not isinstance(r.get("documents"), list):
+                    raise ConfigError(f"--dataset rerank: record {i} of {self.path} needs 'query' and a 'documents' list")
                 items.append(Prompt(query=r["query"], inputs=list(r["documents"])))
             return self._cycle(items, n)
         out = []

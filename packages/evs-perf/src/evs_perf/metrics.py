@@ -23,15 +23,18 @@ from operator import mul, sub
 LATENCY_METRICS = ("ttft", "tpot", "itl", "chunk_gap", "e2el", "connect", "queue")
 
 
-def percentile(sorted_xs, p: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    n = len(sorted_xs)
-    if n == 0:
-        return None
-    k = (n - 1) * p / 100.0
-    lo = math.floor(k)
-    hi = min(lo + 1, n - 1)
-    return sorted_xs[lo] + (sorted_xs[hi] - sorted_xs[lo]) * (k - lo)
+try:  # the shared statistics module, where evs-core has perf's definition there
+    from evs_core.stats import percentile
+except ImportError:
+    def percentile(sorted_xs, p: float) -> float | None:
+        """Linear interpolation between closest ranks (numpy's default)."""
+        n = len(sorted_xs)
+        if n == 0:
+            return None
+        k = (n - 1) * p / 100.0
+        lo = math.floor(k)
+        hi = min(lo + 1, n - 1)
+        return sorted_xs[lo] + (sorted_xs[hi] - sorted_xs[lo]) * (k - lo)
 
 
 def pword(p: float) -> str:
@@ -166,6 +169,11 @@ def compute(reports: list[dict], *, percentiles, concurrency, rate, tokenizer=No
         "output_throughput": out_tokens / duration if duration else 0.0,
         "total_token_throughput": (in_tokens + out_tokens) / duration if duration else 0.0,
     }
+    cached = [r for r in ok if r.cached_tokens is not None]
+    s["total_cached_tokens"] = sum(r.cached_tokens for r in cached) if cached else None
+    cached_in = sum(r.prompt_tokens or 0 for r in cached)
+    # share of prompt tokens the server served from its prefix cache (usage.prompt_tokens_details)
+    s["prefix_cache_hit_rate"] = s["total_cached_tokens"] / cached_in if cached and cached_in else None
     s["max_output_tokens_per_s"], s["max_concurrent_requests"] = _peaks(ok, measured)
     stats = {}
     for name, xs in (("ttft", ttft), ("tpot", tpot), ("itl", itl), ("chunk_gap", gaps), ("e2el", e2el),

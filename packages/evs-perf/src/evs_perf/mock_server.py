@@ -73,7 +73,7 @@ class _StampingListener(socket.socket):
 class MockConfig:
     def __init__(self, ttft_ms=0.0, itl_ms=0.0, output_tokens=256, tokens_per_chunk=1, no_usage=False,
                  no_role_chunk=False, jitter_ms=0.0, reasoning_tokens=0, fault="none", model_name="mock",
-                 precise_timers=True):
+                 precise_timers=True, eos_after=0, cache_block=0):
         self.ttft = ttft_ms / 1000.0
         self.itl = itl_ms / 1000.0
         self.output_tokens = output_tokens
@@ -85,13 +85,15 @@ class MockConfig:
         self.fault = fault
         self.model = model_name
         self.precise = precise_timers
+        self.eos_after = eos_after  # a natural end after this many tokens unless ignore_eos/min_tokens
+        self.cache_block = max(0, cache_block)  # prefix-cache block, in prompt words (0: no cache)
         self.status = None
         self.first_status = None
         if fault.startswith("status:"):
             self.status = int(fault.split(":", 1)[1])
         elif fault.startswith("first-status:"):
             self.first_status = int(fault.split(":", 1)[1])
-        elif fault not in ("none", "close-mid-stream", "malformed", "hang"):
+        elif fault not in ("none", "close-mid-stream", "malformed", "hang", "echo-auth"):
             raise ValueError(f"unknown fault {fault!r}")
 
 
@@ -121,6 +123,39 @@ class Stats:
         self.first_writes: list[float] = []
         self.requests = 0
         self.kernel_arrivals = 0
+        self.prompt_tokens = 0
+        self.cached_tokens = 0
+        self.log: list = []  # the last requests: path, headers, body, prompt and cached tokens
+        # vLLM-named request histograms (sum, count) served at /metrics
+        self.hist = {k: [0.0, 0] for k in ("request_queue_time_seconds", "request_prefill_time_seconds",
+                                            "request_decode_time_seconds", "e2e_request_latency_seconds",
+                                            "time_to_first_token_seconds")}
+        self.prefix_queries = 0
+        self.prefix_hits = 0
+
+    def finished(self, entry, t_arrival: float, t_first: float, t_end: float):
+        """A streamed request ended: its prefill (arrival -> first token) and decode phases."""
+        for k, v in (("request_queue_time_seconds", 0.0), ("request_prefill_time_seconds", t_first - t_arrival),
+                     ("time_to_first_token_seconds", t_first - t_arrival),
+                     ("request_decode_time_seconds", t_end - t_first),
+                     ("e2e_request_latency_seconds", t_end - t_arrival)):
+            h = self.hist[k]
+            h[0] += v
+            h[1] += 1
+        if entry is not None:
+            entry["prefill_s"] = t_first - t_arrival
+            entry["decode_s"] = t_end - t_first
+
+    def prometheus(self) -> bytes:
+        out = []
+        for k, (total, n) in self.hist.items():
+            out.append(f"# TYPE vllm:{k} histogram")
+            out.append(f'vllm:{k}_sum{{model_name="mock"}} {total!r}')
+            out.append(f'vllm:{k}_count{{model_name="mock"}} {n}')
+        out.append("# TYPE vllm:prefix_cache_queries counter")
+        out.append(f'vllm:prefix_cache_queries_total{{model_name="mock"}} {self.prefix_queries}')
+        out.append(f'vllm:prefix_cache_hits_total{{model_name="mock"}} {self.prefix_hits}')
+        return ("\n".join(out) + "\n").encode()
 
     def add(self, t_arrival: float, t_write: float, t_read: float | None = None):
         """One stream: its arrival (kernel time when known), first content write, and read time."""
@@ -140,10 +175,39 @@ class Stats:
                 "mean_ttft_ms": sum(xs) / len(xs) * 1000 if xs else None,
                 "arrival_clock": "kernel" if xs and self.kernel_arrivals == len(xs) else "read",
                 "median_ttft_from_read_ms": _median_ms(self.ttfts_from_read or xs),
-                "median_read_lag_ms": _median_ms(self.read_lags) if self.read_lags else 0.0}
+                "median_read_lag_ms": _median_ms(self.read_lags) if self.read_lags else 0.0,
+                "prompt_tokens": self.prompt_tokens, "cached_tokens": self.cached_tokens,
+                "prefix_cache_hit_rate": self.cached_tokens / self.prompt_tokens if self.prompt_tokens else None}
 
     def detail(self):
         return {**self.as_json(), "arrivals": self.arrivals, "first_writes": self.first_writes}
+
+
+class PrefixCache:
+    """A prefix cache like vLLM's automatic prefix caching, over prompt words: the prompt is cut
+    into blocks of ``block`` words, each block's key chains the keys before it, and a request's
+    cached tokens are the words of its leading blocks seen before (bounded, oldest dropped)."""
+
+    def __init__(self, block: int, capacity: int = 1 << 20):
+        self.block = block
+        self.capacity = capacity
+        self.keys: dict = {}
+
+    def lookup_and_add(self, words: list[str]) -> int:
+        b = self.block
+        h = 0
+        hit = 0
+        still = True
+        for i in range(0, len(words) - len(words) % b, b):
+            h = hash((h, tuple(words[i:i + b])))
+            if still and h in self.keys:
+                hit += b
+            else:
+                still = False
+                self.keys[h] = None
+        while len(self.keys) > self.capacity:
+            self.keys.pop(next(iter(self.keys)))
+        return hit
 
 
 class MockServer:
@@ -152,14 +216,17 @@ class MockServer:
     def __init__(self, cfg: MockConfig):
         self.cfg = cfg
         self.stats = Stats()
+        self.cache = PrefixCache(cfg.cache_block) if cfg.cache_block else None
         self.accepted: dict = {}  # fd -> _StampedSocket, until its protocol takes it
         self._cache: dict = {}
         self.rng = random.Random(0)
 
     # -- response pieces -----------------------------------------------------------------------
-    def stream_pieces(self, kind: str, n: int, prompt_tokens: int, usage: bool):
+    _finish = "length"
+
+    def stream_pieces(self, kind: str, n: int, prompt_tokens: int, usage: bool, cached: int = 0):
         """A list of (tokens_in_piece, bytes) for a streamed response; the last piece ends it."""
-        key = (kind, n, prompt_tokens, usage)
+        key = (kind, n, prompt_tokens, usage, cached)
         hit = self._cache.get(key)
         if hit is not None:
             return hit
@@ -182,13 +249,14 @@ class MockServer:
             else:
                 choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": None}
             if sent + k >= n:
-                choice["finish_reason"] = "length"
+                choice["finish_reason"] = self._finish
             pieces.append((k, _event({**base, "choices": [choice]})))
             sent += k
         tail = b""
         if usage:
             tail += _event({**base, "choices": [], "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": n,
-                                                             "total_tokens": prompt_tokens + n}})
+                                                             "total_tokens": prompt_tokens + n,
+                                                             "prompt_tokens_details": {"cached_tokens": cached}}})
         tail += _chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n"
         if pieces and pieces[0][0] == 0:
             # the role chunk goes out with the first content chunk's time? No: right away, like vLLM.
@@ -199,23 +267,33 @@ class MockServer:
         return pieces
 
 
-def _count_words(body) -> int:
+def _prompt_words(body) -> list[str]:
     def words(x):
         if isinstance(x, str):
-            return len(x.split())
+            return x.split()
         if isinstance(x, list):
-            return sum(words(p.get("text", "") if isinstance(p, dict) else p) for p in x)
-        return 0
+            out = []
+            for p in x:
+                out += words(p.get("text", "") if isinstance(p, dict) else p)
+            return out
+        return []
 
     if "messages" in body:
-        return sum(words(m.get("content", "")) for m in body["messages"])
+        out = []
+        for m in body["messages"]:
+            out += words(m.get("content", "")) if isinstance(m, dict) else []
+        return out
     if "prompt" in body:
         return words(body["prompt"])
     if "input" in body:
         return words(body["input"])
     if "documents" in body:
         return words(body.get("query", "")) + words(body["documents"])
-    return 0
+    return []
+
+
+def _count_words(body) -> int:
+    return len(_prompt_words(body))
 
 
 def _json_response(status: int, obj, reason: str = "OK") -> bytes:
@@ -279,10 +357,10 @@ class _Conn(asyncio.Protocol):
             self.t_arrival = _clock() if self.buf else None
             self.t_rx = None
             parts = head[0].split(" ")
-            self.handle(parts[0], parts[1] if len(parts) > 1 else "/", body, t0)
+            self.handle(parts[0], parts[1] if len(parts) > 1 else "/", body, t0, head[1:])
 
     # -- routing -----------------------------------------------------------------------------------
-    def handle(self, method, path, body, t0):
+    def handle(self, method, path, body, t0, head=()):
         server = self.server
         cfg = server.cfg
         server.stats.requests += 1
@@ -293,6 +371,12 @@ class _Conn(asyncio.Protocol):
                     {"id": cfg.model, "object": "model", "owned_by": "evs"}]}))
             if path == "/mock/stats":
                 return self.transport.write(_json_response(200, server.stats.as_json()))
+            if path == "/metrics":
+                data = server.stats.prometheus()
+                return self.transport.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4\r\n"
+                                            b"content-length: %d\r\nconnection: keep-alive\r\n\r\n" % len(data) + data)
+            if path == "/mock/requests":
+                return self.transport.write(_json_response(200, {"requests": server.stats.log}))
             if path == "/mock/stats/detail":
                 return self.transport.write(_json_response(200, server.stats.detail()))
             if path == "/health":
@@ -303,6 +387,12 @@ class _Conn(asyncio.Protocol):
             return self.transport.write(_json_response(200, {"ok": True}))
         if cfg.fault == "hang":
             return  # never answer
+        if cfg.fault == "echo-auth" and server.stats.requests > 1:
+            # a careless server that echoes the credentials it got, in a 401 body
+            got = {h.split(":", 1)[0].strip(): h.split(":", 1)[1].strip() for h in head if ":" in h}
+            return self.transport.write(_json_response(401, {"error": {
+                "message": f"invalid credentials: {got.get('Authorization') or got.get('authorization')} "
+                           f"(headers {got})"}}, "Unauthorized"))
         if cfg.status is not None or (cfg.first_status is not None and server.stats.requests == 1):
             code = cfg.status if cfg.status is not None else cfg.first_status
             return self.transport.write(_json_response(code, {"error": {"message": f"mock status {code}",
@@ -312,7 +402,25 @@ class _Conn(asyncio.Protocol):
         except ValueError:
             return self.transport.write(_json_response(400, {"error": {"message": "invalid JSON body"}}, "Bad Request"))
         n = req.get("max_completion_tokens") or req.get("max_tokens") or cfg.output_tokens
-        prompt_tokens = _count_words(req)
+        if cfg.eos_after and not req.get("ignore_eos"):
+            n = min(n, max(cfg.eos_after, int(req.get("min_tokens") or 0)))
+        words = _prompt_words(req)
+        prompt_tokens = len(words)
+        cached = 0
+        if server.cache is not None and path.endswith("/completions"):
+            cached = server.cache.lookup_and_add(words)
+            server.cache.lookup_and_add(words + ["tok"] * n)  # the answer's KV is cached too, as in vLLM
+        st = server.stats
+        st.prompt_tokens += prompt_tokens
+        st.cached_tokens += cached
+        st.prefix_queries += prompt_tokens
+        st.prefix_hits += cached
+        entry = None
+        if len(st.log) < 4096:
+            entry = {"path": path, "headers": dict(h.split(":", 1) for h in head if ":" in h),
+                           "body": req if len(body) < 65536 else {"omitted": len(body)},
+                     "prompt_tokens": prompt_tokens, "cached_tokens": cached, "completion_tokens": n}
+            st.log.append(entry)
         if path.endswith("/embeddings"):
             inputs = req.get("input")
             inputs = inputs if isinstance(inputs, list) else [inputs]
@@ -327,7 +435,8 @@ class _Conn(asyncio.Protocol):
         kind = "chat" if path.endswith("/chat/completions") else "completions"
         if not req.get("stream"):
             text = " tok" * n
-            usage = {"prompt_tokens": prompt_tokens, "completion_tokens": n, "total_tokens": prompt_tokens + n}
+            usage = {"prompt_tokens": prompt_tokens, "completion_tokens": n, "total_tokens": prompt_tokens + n,
+                     "prompt_tokens_details": {"cached_tokens": cached}}
             if kind == "chat":
                 choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "length"}
             else:
@@ -339,17 +448,19 @@ class _Conn(asyncio.Protocol):
             end = t0 + cfg.ttft + max(0, n - 1) * cfg.itl
             return self._later(end, _json_response(200, obj))
         usage = cfg.usage and bool((req.get("stream_options") or {}).get("include_usage"))
-        pieces = server.stream_pieces(kind, n, prompt_tokens, usage)
+        pieces = server.stream_pieces(kind, n, prompt_tokens, usage, cached)
         if cfg.fault == "malformed":
             pieces = [(1, _chunk(b"data: {this is not json\n\n")), (0, _chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")]
         self.busy = True
         if cfg.ttft == 0 and cfg.itl == 0 and not cfg.jitter and cfg.fault == "none":
-            server.stats.add(t0, _clock(), self.t_read)
+            t_w = _clock()
+            server.stats.add(t0, t_w, self.t_read)
+            server.stats.finished(entry, t0, t_w, t_w)
             self.transport.write(_SSE_HEAD + b"".join(p for _, p in pieces))
             self.busy = False
             return
         self.transport.write(_SSE_HEAD)
-        _Streamer(self, pieces, t0).start()
+        _Streamer(self, pieces, t0, entry).start()
 
     def _later(self, when, data):
         loop = asyncio.get_running_loop()
@@ -368,9 +479,11 @@ class _Conn(asyncio.Protocol):
 class _Streamer:
     """Writes the pieces of one stream on absolute deadlines."""
 
-    __slots__ = ("conn", "pieces", "t0", "t_read", "i", "loop", "first", "deadline", "rng", "cfg")
+    __slots__ = ("conn", "pieces", "t0", "t_read", "i", "loop", "first", "deadline", "rng", "cfg", "entry", "t_first")
 
-    def __init__(self, conn: _Conn, pieces, t0):
+    def __init__(self, conn: _Conn, pieces, t0, entry=None):
+        self.entry = entry
+        self.t_first = None
         self.conn = conn
         self.pieces = pieces
         self.t0 = t0
@@ -414,7 +527,8 @@ class _Streamer:
             return
         tokens, data = self.pieces[self.i]
         if self.first and tokens:
-            conn.server.stats.add(self.t0, _clock(), self.t_read)
+            self.t_first = _clock()
+            conn.server.stats.add(self.t0, self.t_first, self.t_read)
             self.first = False
         if self.cfg.fault == "close-mid-stream" and self.i >= 2:
             conn.transport.close()
@@ -422,6 +536,8 @@ class _Streamer:
         conn.transport.write(data)
         self.i += 1
         if self.i >= len(self.pieces):
+            if self.t_first is not None:
+                conn.server.stats.finished(self.entry, self.t0, self.t_first, _clock())
             conn.done()
             return
         next_tokens = self.pieces[self.i][0]

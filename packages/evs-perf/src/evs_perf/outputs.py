@@ -25,13 +25,16 @@ from pathlib import Path
 
 from evs_core.errors import require
 
+from evs_perf.redact import redact, redact_obj
+
 
 def _public(summary: dict) -> dict:
     return {k: v for k, v in summary.items() if not k.startswith("_")}
 
 
 class RecordStore:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, secrets=()):
+        self.secrets = list(secrets)
         self.db = sqlite3.connect(str(path))
         self.db.executescript("""
         CREATE TABLE IF NOT EXISTS requests (
@@ -39,7 +42,8 @@ class RecordStore:
             start_s REAL, queue_ms REAL, connect_ms REAL, ttft_ms REAL, e2el_ms REAL, tpot_ms REAL,
             prompt_tokens INTEGER, completion_tokens INTEGER, token_source TEXT, planned_input INTEGER,
             planned_output INTEGER, n_chunks INTEGER,
-            chunk_ms BLOB  -- float32 array: arrival of each content chunk, ms after the request start
+            chunk_ms BLOB,  -- float32 array: arrival of each content chunk, ms after the request start
+            cached_tokens INTEGER, conv INTEGER, turn INTEGER
         );
         CREATE TABLE IF NOT EXISTS points (label TEXT PRIMARY KEY, summary TEXT);
         """)
@@ -56,12 +60,15 @@ class RecordStore:
             if r.chunk_times is not None:
                 rel = map(sub, r.chunk_times, repeat(r.t_start, len(r.chunk_times)))
                 chunks = array("f", map(mul, rel, repeat(1000.0, len(r.chunk_times)))).tobytes()
-            rows.append((label, r.index, r.worker, int(r.ok), r.error_kind, r.error, r.status,
+            err = redact(r.error, self.secrets) if r.error else r.error
+            rows.append((label, r.index, r.worker, int(r.ok), r.error_kind, err, r.status,
                          r.t_start - t0, r.queue * 1000, r.connect * 1000, ttft, e2el, tpot, r.prompt_tokens,
                          r.completion_tokens, r.token_source, r.planned_input, r.planned_output,
-                         len(r.chunk_times) if r.chunk_times is not None else None, chunks))
-        self.db.executemany("INSERT INTO requests VALUES (%s)" % ",".join("?" * 20), rows)
-        self.db.execute("INSERT OR REPLACE INTO points VALUES (?, ?)", (label, json.dumps(_public(summary))))
+                         len(r.chunk_times) if r.chunk_times is not None else None, chunks,
+                         r.cached_tokens, r.conv, r.turn))
+        self.db.executemany(f"INSERT INTO requests VALUES ({','.join('?' * 23)})", rows)
+        self.db.execute("INSERT OR REPLACE INTO points VALUES (?, ?)",
+                        (label, json.dumps(redact_obj(_public(summary), self.secrets))))
         self.db.commit()
 
     def close(self):
@@ -69,14 +76,18 @@ class RecordStore:
 
 
 # -- files --------------------------------------------------------------------------------------
-def write_all(run_dir: Path, summaries: list[dict], slo_result, html: bool = True):
+def write_all(run_dir: Path, summaries: list[dict], slo_result, html: bool = True, secrets=(), extra_html=""):
     run_dir = Path(run_dir)
+    summaries = [{**redact_obj(_public(s), secrets), "_stats": s["_stats"]} for s in summaries]
     if len(summaries) == 1:
         (run_dir / "summary.json").write_text(json.dumps(_public(summaries[0]), indent=2), encoding="utf-8")
     else:
         for s in summaries:
             (run_dir / f"summary_{s['label']}.json").write_text(json.dumps(_public(s), indent=2), encoding="utf-8")
-    sweep = {"points": [_public(s) for s in summaries], "slo": slo_result}
+    from evs_perf.run import SUMMARY_SCHEMA, SUMMARY_SCHEMA_VERSION
+
+    sweep = {"schema": "evs-perf/sweep", "schema_version": SUMMARY_SCHEMA_VERSION, "summary_schema": SUMMARY_SCHEMA,
+             "points": [_public(s) for s in summaries], "slo": slo_result}
     (run_dir / "sweep.json").write_text(json.dumps(sweep, indent=2), encoding="utf-8")
     pct = {}
     for s in summaries:
@@ -87,7 +98,8 @@ def write_all(run_dir: Path, summaries: list[dict], slo_result, html: bool = Tru
             "output_tokens": [s["output_lens"][f"p{_pw(p)}"] for p in ps]}
     (run_dir / "percentiles.json").write_text(json.dumps(pct, indent=2), encoding="utf-8")
     if html:
-        (run_dir / "report.html").write_text(render_html(summaries, slo_result), encoding="utf-8")
+        text = render_html(summaries, slo_result, extra_html)
+        (run_dir / "report.html").write_text(redact(text, secrets), encoding="utf-8")
 
 
 def _pw(p):
@@ -147,7 +159,7 @@ def _svg_lines(title, xlabel, ylabel, series, w=460, h=280, logx=False):
     return "<div class='chart'>" + "".join(out) + "</div>"
 
 
-def render_html(summaries: list[dict], slo_result) -> str:
+def render_html(summaries: list[dict], slo_result, extra_html: str = "") -> str:
     def load(s):
         r = s["request_rate"]
         return s["max_concurrency"] if r == "inf" or r is None else r
@@ -175,15 +187,14 @@ def render_html(summaries: list[dict], slo_result) -> str:
         slo_html = (f"<h2>SLO {html.escape(slo_result['slo'])}</h2><p>highest load that meets it: "
                     f"<b>{html.escape(str(slo_result['max_load_label']))}</b></p>")
     s0 = summaries[0]
-    return f"""<!doctype html><html><head><meta charset='utf-8'><title>evs perf report</title>
-<style>body{{font-family:sans-serif;margin:20px}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;
-padding:3px 7px;text-align:right}} .chart{{display:inline-block;margin:6px}}</style></head><body>
-<h1>evs perf: {html.escape(str(s0.get('model_id')))}</h1>
-<p>endpoint {html.escape(str(s0.get('endpoint')))} · api {html.escape(str(s0.get('backend')))} · dataset
-{html.escape(str(s0.get('dataset')))} · evs-perf {html.escape(str(s0.get('evs_perf_version')))} · {s0.get('date')}</p>
-<table><tr>{''.join(f'<th>{k}</th>' for k in keys)}</tr>{rows}</table>{slo_html}
-<h2>Against load</h2>{''.join(charts[:5])}<h2>Percentile curves</h2>{''.join(charts[5:])}
-</body></html>"""
+    from evs_core.html_page import page  # the look every evs report shares (inline, no script)
+
+    subtitle = (f"endpoint {html.escape(str(s0.get('endpoint')))} · api {html.escape(str(s0.get('backend')))} · "
+                f"dataset {html.escape(str(s0.get('dataset')))} · evs-perf "
+                f"{html.escape(str(s0.get('evs_perf_version')))} · {html.escape(str(s0.get('date')))}")
+    body = (f"<table><tr>{''.join(f'<th>{html.escape(str(k))}</th>' for k in keys)}</tr>{rows}</table>{slo_html}"
+            f"{extra_html}<h2>Against load</h2>{''.join(charts[:5])}<h2>Percentile curves</h2>{''.join(charts[5:])}")
+    return page(f"evs perf: {s0.get('model_id')}", body, subtitle=subtitle)
 
 
 def _fmt(v):
@@ -256,6 +267,28 @@ def print_point(console, s: dict):
         console.print(f"steady state ({st['start_s']:.2f}-{st['end_s']:.2f}s, {st['requests']} requests): "
                       f"req/s {st['request_throughput']:.2f}  median TTFT {_f(st['median_ttft_ms'])} ms  "
                       f"median TPOT {_f(st['median_tpot_ms'])} ms")
+    if s.get("prefix_cache_hit_rate") is not None:
+        line = f"prefix cache: hit rate {s['prefix_cache_hit_rate']:.3f} ({s['total_cached_tokens']} cached tokens)"
+        if s.get("history_token_share") is not None:
+            line += f", ideal {s['history_token_share']:.3f}"
+        console.print(line)
+    for row in s.get("turns") or ():
+        console.print(f"  turn {row['turn']}: {row['requests']} requests, median TTFT {_f(row['median_ttft_ms'])} ms, "
+                      f"median TPOT {_f(row['median_tpot_ms'])} ms, mean input {_f(row['mean_input_tokens'], 1)} tokens, "
+                      f"cache hit rate {_f(row['prefix_cache_hit_rate'], 3)}")
+    if s.get("speed"):
+        sp = s["speed"]
+        console.print(f"speed: input {sp['input_tokens']} tokens, prefill {_f(sp['prefill_tokens_per_s'], 1)} tokens/s, "
+                      f"decode {_f(sp['decode_tokens_per_s'], 1)} tokens/s")
+    if s.get("trace"):
+        tr = s["trace"]
+        console.print(f"trace: {tr['rows']} rows over {tr['span_s']:.2f}s, send lag median "
+                      f"{_f(tr['send_lag_median_ms'], 3)} ms, p99 {_f(tr['send_lag_p99_ms'], 3)} ms")
+    if s.get("server_metrics"):
+        sm = s["server_metrics"]
+        parts = [f"{k.split(':', 1)[1].replace('_seconds', '')} {v['mean_ms']:.2f} ms" for k, v in sm.items()
+                 if isinstance(v, dict)]
+        console.print("server /metrics (mean): " + ", ".join(parts))
     if s["errors_by_kind"]:
         console.print("[red]failures:[/] " + ", ".join(f"{k} {v} (e.g. {s['error_examples'][k]})"
                                                       for k, v in s["errors_by_kind"].items()))
@@ -309,10 +342,16 @@ class _Logger:
             self.mod.finish()
 
 
-def loggers(o, name):
+def check_loggers(cfg):
+    """The experiment loggers asked for, their modules imported now (a missing one stops the run
+    before any request): ``[(module, project)]``."""
     out = []
-    if o.get("wandb_project"):
-        out.append(_Logger(require("wandb", "--wandb-project", "evs-perf[wandb]"), o["wandb_project"], name))
-    if o.get("swanlab_project"):
-        out.append(_Logger(require("swanlab", "--swanlab-project", "evs-perf[swanlab]"), o["swanlab_project"], name))
+    if cfg.wandb_project:
+        out.append((require("wandb", "--wandb-project", "evs-perf[wandb]"), cfg.wandb_project))
+    if cfg.swanlab_project:
+        out.append((require("swanlab", "--swanlab-project", "evs-perf[swanlab]"), cfg.swanlab_project))
     return out
+
+
+def loggers(spec, name):
+    return [_Logger(mod, project, name) for mod, project in spec]

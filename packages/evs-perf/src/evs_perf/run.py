@@ -1,15 +1,19 @@
-"""``evs perf``: turn options into load points, run them, write and print the results."""
+"""``evs perf``: turn a :class:`~evs_perf.config.PerfConfig` into load points, run them, write
+and print the results.
+
+Order of a run: parse and check every option (:meth:`PerfConfig.from_options`), load the API,
+dataset and tokenizer, build and serialise every request body, check the output folder and the
+machine's limits (open files, local ports) — all before any request. Then one probe request,
+then the run folder (created exclusively: two runs never share one), then the points.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as _dt
 import json
-import math
 import os
-import random
 import re
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -17,50 +21,20 @@ from typing import Any
 from evs_core.errors import ConfigError, EvsError
 
 from evs_perf import __version__
+from evs_perf.config import PerfConfig
 from evs_perf.metrics import compute, parse_goodput
+
+#: version of the summary.json / sweep.json layout (docs/perf.md, "Summary schema")
+SUMMARY_SCHEMA = "evs-perf/summary"
+SUMMARY_SCHEMA_VERSION = 2
 
 
 class RunError(EvsError):
+    """A run that cannot go on or whose every request failed (exit status 1). ``result``: the
+    run's outcome when files were written."""
+
     exit_code = 1
-
-
-# -- options ------------------------------------------------------------------------------------
-def _num_list(value, name: str, kind=int, allow_inf=False) -> list:
-    if value is None:
-        return []
-    out = []
-    for part in str(value).replace(" ", ",").split(","):
-        if not part:
-            continue
-        if allow_inf and part.lower() in ("inf", "infinity"):
-            out.append(float("inf"))
-            continue
-        try:
-            v = kind(part)
-        except ValueError:
-            raise ConfigError(f"{name}: '{part}' is not a number") from None
-        if v < 0 or (kind is float and v == 0):
-            raise ConfigError(f"{name}: values must be positive, not {part}")
-        out.append(v)
-    return out
-
-
-def _headers(values) -> dict[str, str]:
-    out = {}
-    for v in values or ():
-        v = v.strip()
-        if v.startswith("{"):
-            try:
-                obj = json.loads(v)
-            except ValueError as exc:
-                raise ConfigError(f"--headers: invalid JSON: {exc}") from None
-            out.update({str(k): str(x) for k, x in obj.items()})
-        else:
-            name, sep, value = v.partition(":")
-            if not sep or not name.strip():
-                raise ConfigError(f"--headers: expected 'Name: value', got {v!r}")
-            out[name.strip()] = value.strip()
-    return out
+    result: dict | None = None
 
 
 def resolve_url(url: str, api_path: str) -> str:
@@ -94,8 +68,15 @@ class Point:
         self.requests = requests
         self.rate = rate
 
+    input_len: int | None = None  # speed benchmark: the point's input length
+    trace = False  # trace replay: one point
+
     @property
     def label(self) -> str:
+        if self.input_len is not None:
+            return f"in{self.input_len}"
+        if self.trace:
+            return "trace"
         if self.rate is None:
             return f"c{self.concurrency}"
         r = "inf" if self.rate == float("inf") else f"{self.rate:g}"
@@ -106,29 +87,21 @@ class Point:
         return self.concurrency if self.rate is None else self.rate
 
 
-def build_points(o) -> list[Point]:
-    concs = _num_list(o["concurrency"], "--concurrency") or [1]
-    rates = _num_list(o.get("rate"), "--rate", float, allow_inf=True)
-    reqs = _num_list(o.get("requests"), "--requests")
-    if any(c == 0 for c in concs) and not rates:
-        raise ConfigError("--concurrency must be at least 1 in closed loop (0 means 'no cap' only with --rate)")
+def build_points(cfg: PerfConfig) -> list[Point]:
+    concs, rates, reqs = cfg.concurrency, cfg.rate, cfg.requests
     sweep = rates or concs
-    if rates and len(concs) > 1 and len(concs) != len(rates):
-        raise ConfigError("--rate and --concurrency lists must have the same length")
-    if reqs and len(reqs) not in (1, len(sweep)):
-        raise ConfigError(f"--requests has {len(reqs)} values but the sweep has {len(sweep)} points")
     points = []
     for i, load in enumerate(sweep):
         if rates:
             conc = concs[i] if len(concs) > 1 else concs[0]
-            if o["concurrency"] == "1":  # the default: no cap in open loop
+            if not cfg.concurrency_given or cfg.open_loop:  # no cap in open loop unless asked
                 conc = 0
             rate = load
         else:
             conc, rate = load, None
         if reqs:
             n = reqs[i] if len(reqs) > 1 else reqs[0]
-        elif o.get("duration"):
+        elif cfg.duration:
             n = None
         elif rate is None:
             n = max(10, 4 * conc)
@@ -136,52 +109,57 @@ def build_points(o) -> list[Point]:
             n = max(10, 4 * conc) if conc else 100
         else:
             n = max(10, int(rate * 10))
+        if n is not None and conc > n:  # never more connections than requests
+            conc = n
         points.append(Point(conc, n, rate))
     return points
 
 
 # -- building requests --------------------------------------------------------------------------
-def build_payloads(o, api, dataset, endpoint, n_prompts, seed):
-    rng = random.Random(seed)
-    prompts = dataset.prompts(n_prompts, rng)
+def request_headers(cfg: PerfConfig, api, stream: bool) -> dict[str, str]:
+    from evs_perf.redact import strip_userinfo
+
     headers = {"Content-Type": "application/json", "User-Agent": f"evs-perf/{__version__}"}
-    if o["stream"] and api.streaming:
+    if stream:
         headers["Accept"] = "text/event-stream"
-    if o.get("api_key"):
-        headers["Authorization"] = f"Bearer {o['api_key']}"
-    headers.update(_headers(o.get("headers")))
-    extra = {}
-    if o.get("extra_body"):
-        try:
-            extra = json.loads(o["extra_body"])
-        except ValueError as exc:
-            raise ConfigError(f"--extra-body is not valid JSON: {exc}") from None
-        if not isinstance(extra, dict):
-            raise ConfigError("--extra-body must be a JSON object")
-    if o.get("ignore_eos"):
+    _, userinfo = strip_userinfo(cfg.url)
+    if userinfo is not None:
+        import base64
+
+        headers["Authorization"] = "Basic " + base64.b64encode(f"{userinfo[0]}:{userinfo[1]}".encode()).decode()
+    if cfg.api_key:
+        headers["Authorization"] = f"Bearer {cfg.api_key}"
+    headers.update(cfg.headers)
+    return headers
+
+
+def extra_body(cfg: PerfConfig) -> dict[str, Any]:
+    extra = dict(cfg.extra_body)
+    if cfg.ignore_eos:
         extra.setdefault("ignore_eos", True)
+    return extra
+
+
+def encode_body(body: dict) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def build_payloads(cfg: PerfConfig, api, prompts, endpoint, headers, stream):
+    from evs_perf.shaping import shape_body
+
+    extra = extra_body(cfg)
     payloads, planned = [], []
-    stream = bool(o["stream"] and api.streaming)
     for p in prompts:
-        body = api.build_body(p, stream)
-        body.update(extra)
-        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-        payloads.append(endpoint.request_bytes("POST", endpoint.path, data, headers))
+        body = shape_body(cfg, api, p, stream, extra)
+        payloads.append(endpoint.request_bytes("POST", endpoint.path, encode_body(body), headers))
         planned.append((p.input_tokens, p.max_tokens))
     exact = all(p.exact for p in prompts) if prompts and prompts[0].input_tokens is not None else None
-    return payloads, planned, exact, headers
+    return payloads, planned, exact
 
 
-def _workers(o, point: Point) -> int:
-    w = o.get("workers") or "auto"
-    if str(w) != "auto":
-        try:
-            n = int(w)
-        except ValueError:
-            raise ConfigError(f"--workers must be 'auto' or a number, not {w!r}") from None
-        if n < 1:
-            raise ConfigError("--workers must be at least 1")
-        return n
+def _workers(cfg: PerfConfig, point: Point) -> int:
+    if cfg.workers is not None:
+        return cfg.workers
     cpus = os.cpu_count() or 1
     if cpus < 2:
         return 1
@@ -192,110 +170,207 @@ def _workers(o, point: Point) -> int:
     return 1
 
 
+def _warmup(cfg: PerfConfig, point: Point) -> int:
+    if cfg.warmup_ratio is not None:
+        return max(1, int(cfg.warmup_ratio * (point.requests or point.concurrency or 1)))
+    if cfg.warmup is not None:
+        return cfg.warmup
+    return min(point.concurrency, 64) if point.concurrency else 8
+
+
+# -- checks before any request --------------------------------------------------------------------
+def check_output_dir(path: Path) -> None:
+    """Refuse an output folder that cannot be created (a file on its path, no permission)."""
+    p = path
+    while True:
+        if p.exists():
+            if not p.is_dir():
+                raise ConfigError(f"--output-dir: {p} is a file, not a folder")
+            if not os.access(p, os.W_OK | os.X_OK):
+                raise ConfigError(f"--output-dir: cannot write in {p}")
+            return
+        if p.parent == p:
+            return
+        p = p.parent
+
+
+def check_limits(points: list[Point], warmups: list[int]) -> None:
+    """Connections a point may open (its concurrency; every request at --rate inf without a
+    cap) against the open-file limit and the local port range; raises the soft open-file limit
+    up to the hard one when that is enough."""
+    need = 0
+    for p, w in zip(points, warmups, strict=False):
+        if p.rate is None or p.concurrency:
+            need = max(need, p.concurrency)
+        elif p.rate == float("inf") and p.requests is not None:
+            need = max(need, p.requests + w)
+    if not need:
+        return
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):
+        soft = hard = None
+    margin = 64
+    if soft is not None and soft != resource.RLIM_INFINITY and need + margin > soft:
+        if hard == resource.RLIM_INFINITY or need + margin <= hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (need + margin if hard == resource.RLIM_INFINITY else hard,
+                                                        hard))
+        else:
+            raise ConfigError(f"--concurrency {need} needs {need + margin} open files but the limit is {hard} "
+                              "(raise it with ulimit -n, or lower --concurrency)")
+    try:
+        lo, hi = (int(x) for x in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+        span = hi - lo + 1
+    except (OSError, ValueError):
+        span = None
+    if span is not None and need > span // 2:
+        raise ConfigError(f"--concurrency {need} would take more than half of the {span} local ports "
+                          f"({lo}-{hi}); lower --concurrency or use more client machines")
+
+
+def _run_folder(cfg: PerfConfig, model: str) -> tuple[Path, bool]:
+    """(folder, explicit). An explicit --name that exists is refused; a generated name gets a
+    suffix, so that two runs started in the same second never share a folder."""
+    base = Path(cfg.output_dir).expanduser()
+    if cfg.name:
+        d = base / cfg.name
+        if d.exists() and (not d.is_dir() or any(d.iterdir())):
+            raise ConfigError(f"--name: {d} already exists; choose another name")
+        return d, True
+    safe = re.sub(r"[^\w.-]+", "_", model)[:80]
+    stem = safe if cfg.no_timestamp else _dt.datetime.now().strftime("%Y%m%d_%H%M%S") + "_" + safe
+    return base / stem, False
+
+
+def _make_run_folder(d: Path, explicit: bool) -> Path:
+    d.parent.mkdir(parents=True, exist_ok=True)
+    if explicit:
+        d.mkdir(exist_ok=True)
+        return d
+    for k in range(1, 10000):
+        cand = d if k == 1 else d.with_name(f"{d.name}_{k}")
+        try:
+            cand.mkdir()
+            return cand
+        except FileExistsError:
+            continue
+    raise RunError(f"cannot create a run folder next to {d}")
+
+
 # -- the run ------------------------------------------------------------------------------------
-def run_perf(o: dict[str, Any], pm=None, console=None) -> dict:
-    """Run every load point of the options ``o`` (the CLI's option names); returns
-    ``{"run_dir", "summaries", "slo"}``."""
-    from evs_perf import engine
+def run_perf(options: dict[str, Any] | PerfConfig, pm=None, console=None) -> dict:
+    """Run every load point of a configuration (a :class:`PerfConfig`, or a dict of the CLI's
+    option names); returns ``{"run_dir", "summaries", "slo"}``."""
+    from evs_perf import fanout, outputs, probe, workloads
     from evs_perf.http import Endpoint, HTTPError
+    from evs_perf.redact import redact, strip_userinfo
     from evs_perf.registry import perf_registries
     from evs_perf.tokenizer import load_tokenizer
 
+    cfg = PerfConfig.from_options(options)
+    secrets = cfg.secrets()
     datasets, apis = perf_registries(pm)
-    api_cls = apis.load(o["api"])
-    ds_cls = datasets.load(o["dataset"])
-    percentiles = sorted(set(_num_list(o.get("percentiles") or "50,90,95,99,99.9", "--percentiles", float)))
-    if any(p > 100 for p in percentiles):
-        raise ConfigError("--percentiles must lie between 0 and 100")
+    api_cls = apis.load(cfg.api)
+    ds_cls = datasets.load(cfg.dataset)
     slo = None
-    if o.get("slo"):
+    if cfg.slo:
         from evs_perf.slo import SLO
 
-        slo = SLO(o["slo"])
-    goodput = parse_goodput(o.get("goodput")) or (slo.per_request() if slo else {})
-    points = build_points(o)
-    engine.loop_factory(o.get("loop"))  # a missing uvloop stops the run here
-    for t in ("timeout", "connect_timeout"):
-        if o.get(t) is not None and o[t] <= 0:
-            raise ConfigError(f"--{t.replace('_', '-')} must be positive")
-    endpoint_url = resolve_url(o["url"], api_cls.path)
+        slo = SLO(cfg.slo, cfg.percentiles)
+    goodput = parse_goodput(cfg.goodput) or (slo.per_request() if slo else {})
+    points = build_points(cfg)
+    fanout.loop_factory(cfg.loop)  # a missing uvloop stops the run here
+    url, _ = strip_userinfo(cfg.url)
+    endpoint_url = resolve_url(url, api_cls.path)
     endpoint = Endpoint(endpoint_url)
-    tokenizer = load_tokenizer(o.get("tokenizer"))
+    tokenizer = load_tokenizer(cfg.tokenizer)
     say = console.print if console is not None else (lambda *a, **k: None)
+    stream = bool(cfg.stream and api_cls.streaming)
+    headers = request_headers(cfg, api_cls, stream)
+    workload = workloads.plan(cfg, api_cls, ds_cls, tokenizer, points)
+    points = workload.points
+    workload.prepare(cfg.seed)  # every prompt read or generated now, before any request
+    warmups = [_warmup(cfg, p) if workload.warmup is None else workload.warmup for p in points]
+    check_limits(points, warmups)
+    check_output_dir(Path(cfg.output_dir).expanduser())
+    loggers_spec = outputs.check_loggers(cfg)
 
-    model = o.get("model")
+    model = cfg.model
     if not model:
         try:
-            doc = asyncio.run(engine.get_json(models_url(endpoint_url), _headers(o.get("headers")) | (
-                {"Authorization": f"Bearer {o['api_key']}"} if o.get("api_key") else {}), o["connect_timeout"]))
+            doc = asyncio.run(probe.get_json(models_url(endpoint_url), {k: v for k, v in headers.items()
+                                                                         if k not in ("Content-Type", "Accept")},
+                                             cfg.connect_timeout))
             model = doc["data"][0]["id"]
         except HTTPError as exc:
             if exc.kind == "connect":
-                raise RunError(f"{exc} (--url {o['url']})") from None
-            raise ConfigError(f"--model not given and GET {models_url(endpoint_url)} failed: {exc}") from None
+                raise RunError(f"{exc} (--url {redact(cfg.url, secrets)})") from None
+            raise ConfigError(redact(f"--model not given and GET {models_url(endpoint_url)} failed: {exc}",
+                                     secrets)) from None
         except (ValueError, KeyError, IndexError, TypeError):
             raise ConfigError(f"--model not given and {models_url(endpoint_url)} lists no model") from None
-    api = api_cls({"model": model, "temperature": o.get("temperature"), "top_p": o.get("top_p"),
-                   "top_k": o.get("top_k")})
-    ds_config = {k: o.get(k) for k in ("input_tokens", "max_tokens", "min_tokens", "prefix_tokens", "dataset_path",
-                                       "image_count", "image_size")}
-    dataset = ds_cls(ds_config, tokenizer)
-    max_req = max((p.requests or 0) for p in points) or 2000
-    n_prompts = o.get("num_prompts") or min(max(max_req, 1), 2000)
-    payloads, planned, exact, _ = build_payloads(o, api, dataset, endpoint, n_prompts, o["seed"])
-    stream = bool(o["stream"] and api.streaming)
+    api = api_cls({"model": model, "temperature": cfg.temperature, "top_p": cfg.top_p, "top_k": cfg.top_k,
+                   "min_tokens": cfg.min_tokens, "stop": cfg.stop or None, "stop_token_ids": cfg.stop_token_ids or None,
+                   "n_choices": cfg.n_choices, "logprobs": cfg.logprobs, "top_logprobs": cfg.top_logprobs,
+                   "frequency_penalty": cfg.frequency_penalty, "presence_penalty": cfg.presence_penalty,
+                   "repetition_penalty": cfg.repetition_penalty})
+    built = workload.build(api, endpoint, headers, stream, cfg.seed)
+    run_dir_planned, explicit = _run_folder(cfg, model)
 
     # one request first: a wrong URL, model or key stops here with the server's own message
-    first = asyncio.run(engine.probe(endpoint_url, payloads[0], api, stream, o["timeout"], o["connect_timeout"],
-                                     o.get("read_timeout")))
-    if not first.ok:
-        if first.error_kind == "connect":
-            raise RunError(f"{first.error} (--url {o['url']})")
-        if first.error_kind == "timeout":
-            raise RunError(f"the first request to {endpoint_url} failed: {first.error}")
-        if first.error_kind == "http_status" and 400 <= first.status < 500:
-            raise RunError(f"the first request to {endpoint_url} was refused: {first.error}")
-        say(f"[yellow]warning:[/] the first request failed ({first.error_kind}: {first.error}); going on, "
-            "failures are counted")
+    if cfg.test_connection:
+        first = asyncio.run(probe.probe(endpoint_url, built.probe_payload, api, stream, cfg.timeout,
+                                        cfg.connect_timeout, cfg.read_timeout))
+        if not first.ok:
+            err = redact(str(first.error), secrets)
+            if first.error_kind == "connect":
+                raise RunError(f"{err} (--url {redact(cfg.url, secrets)})")
+            if first.error_kind == "timeout":
+                raise RunError(f"the first request to {endpoint_url} failed: {err}")
+            if first.error_kind == "http_status" and 400 <= first.status < 500:
+                raise RunError(f"the first request to {endpoint_url} was refused: {err}")
+            say(f"[yellow]warning:[/] the first request failed ({first.error_kind}: {err}); going on, "
+                "failures are counted")
 
-    name = o.get("name") or (_dt.datetime.now().strftime("%Y%m%d_%H%M%S") + "_" + re.sub(r"[^\w.-]+", "_", model))
-    run_dir = Path(o["output_dir"]).expanduser() / name
-    run_dir.mkdir(parents=True, exist_ok=True)
-    from evs_perf import outputs
+    from evs_perf.server_metrics import Scraper, delta
 
-    public = {k: v for k, v in o.items()}
-    if public.get("api_key"):
-        public["api_key"] = "***"
-    (run_dir / "config.json").write_text(json.dumps(public, indent=2, default=str), encoding="utf-8")
-    db = outputs.RecordStore(run_dir / "records.sqlite")
-    loggers = outputs.loggers(o, name)
+    scraper = Scraper(endpoint_url, headers, cfg.connect_timeout)
+    ray = None
+    if cfg.ray_address or cfg.ray_workers:  # connect and check the cluster before any file is written
+        from evs_perf import ray_fanout
 
-    base_meta = {"backend": api.name, "model_id": model, "tokenizer_id": tokenizer.name if tokenizer else None,
-                 "endpoint": endpoint_url, "dataset": o["dataset"], "stream": stream,
-                 "input_length_exact": exact, "evs_perf_version": __version__, "percentiles": percentiles}
+        ray = ray_fanout.connect(cfg.ray_address, cfg.ray_workers or 1)
+    run_dir = _make_run_folder(run_dir_planned, explicit)
+    name = run_dir.name
+    (run_dir / "config.json").write_text(json.dumps(cfg.public(), indent=2, default=str), encoding="utf-8")
+    db = outputs.RecordStore(run_dir / "records.sqlite", secrets)
+    loggers = outputs.loggers(loggers_spec, name)
+
+    base_meta = {"schema": SUMMARY_SCHEMA, "schema_version": SUMMARY_SCHEMA_VERSION, "backend": api.name,
+                 "model_id": model, "tokenizer_id": tokenizer.name if tokenizer else None,
+                 "endpoint": endpoint_url, "dataset": cfg.dataset, "stream": stream, "workload": workload.kind,
+                 "input_length_exact": built.exact, "evs_perf_version": __version__,
+                 "percentiles": cfg.percentiles}
 
     def run_one(point: Point) -> dict:
-        spec = {"url": endpoint_url, "api": api, "stream": stream, "payloads": payloads, "planned": planned,
-                "timeout": o["timeout"], "read_timeout": o.get("read_timeout"),
-                "connect_timeout": o["connect_timeout"], "concurrency": point.concurrency,
-                "requests": point.requests, "duration": o.get("duration"), "ramp_up": o.get("ramp_up") or 0.0,
-                "rate": point.rate, "arrivals": None, "loop": o.get("loop")}
-        warm = o.get("warmup")
-        spec["warmup"] = warm if warm is not None else (min(point.concurrency, 64) if point.concurrency else 8)
-        if point.rate is not None:
-            n = point.requests if point.requests is not None else int(
-                (point.rate if point.rate != float("inf") else 1000) * o["duration"] * 2 + 10)
-            spec["arrivals"] = engine.arrivals(n, point.rate, o["arrival"], o["seed"])
-        workers = _workers(o, point)
-        total = point.requests
-        progress = outputs.Progress(console, point.label, total, o.get("no_progress"))
+        spec = built.spec(point, endpoint_url=endpoint_url, cfg=cfg, warmup=_warmup(cfg, point)
+                          if workload.warmup is None else workload.warmup)
+        workers = 1 if workload.single_worker else (cfg.ray_workers or _workers(cfg, point))
+        progress = outputs.Progress(console, point.label, point.requests, cfg.no_progress)
+        before = scraper.scrape()
         cpu0 = time.process_time()
         try:
-            reports = engine.run_point(spec, workers, progress.update)
+            if ray is not None:
+                reports = ray_fanout.run_point(spec, workers, ray, progress.update)
+            else:
+                reports = fanout.run_point(spec, workers, progress.update)
         finally:
             progress.close()
+        server_metrics = delta(before, scraper.scrape()) if before is not None else None
         parent_cpu = time.process_time() - cpu0 if workers > 1 else None
-        summary, measured = compute(reports, percentiles=percentiles, concurrency=point.concurrency or None,
+        summary, measured = compute(reports, percentiles=cfg.percentiles, concurrency=point.concurrency or None,
                                     rate=point.rate, tokenizer=tokenizer, goodput=goodput)
         if parent_cpu is not None:
             c = summary["client"]
@@ -308,10 +383,15 @@ def run_perf(o: dict[str, Any], pm=None, console=None) -> dict:
         summary.update(base_meta)
         summary["date"] = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         summary["label"] = point.label
-        summary["burstiness"] = 1.0 if o.get("arrival") == "poisson" else None
-        summary["arrival"] = o.get("arrival") if point.rate is not None else "closed-loop"
-        if o.get("duration"):
-            summary["requested_duration"] = o["duration"]
+        summary["burstiness"] = 1.0 if cfg.arrival == "poisson" and point.rate is not None else None
+        summary["arrival"] = workload.arrival_name(cfg, point)
+        if cfg.duration:
+            summary["requested_duration"] = cfg.duration
+        if len(cfg.concurrency) == 1 and cfg.concurrency[0] > (point.concurrency or 0) and point.rate is None:
+            summary["requested_concurrency"] = cfg.concurrency[0]
+        summary["server_metrics"] = server_metrics  # vLLM /metrics over the point, warm-up included
+        workload.annotate(summary, measured, reports)
+        summary["error_examples"] = {k: redact(str(v), secrets) for k, v in summary["error_examples"].items()}
         db.add(point.label, measured, summary)
         outputs.print_point(console, summary)
         for lg in loggers:
@@ -320,28 +400,44 @@ def run_perf(o: dict[str, Any], pm=None, console=None) -> dict:
 
     results: dict[str, dict] = {}
     order: list[Point] = []
-    for point in points:
-        results[point.label] = run_one(point)
-        order.append(point)
     slo_result = None
-    if slo is not None:
-        slo_result = _slo_search(slo, points, results, order, run_one, o)
-    db.close()
-    summaries = [results[p.label] for p in order]
-    outputs.write_all(run_dir, summaries, slo_result, html=not o.get("no_html"))
+    try:
+        for i, point in enumerate(points):
+            if i and cfg.sleep_interval:
+                time.sleep(cfg.sleep_interval)
+            results[point.label] = run_one(point)
+            order.append(point)
+        if slo is not None and workload.slo_search:
+            slo_result = _slo_search(slo, points, results, order, run_one, cfg)
+    finally:
+        db.close()
+        summaries = [results[p.label] for p in order]
+        if summaries:
+            outputs.write_all(run_dir, summaries, slo_result,
+                              html=not cfg.no_html, secrets=secrets, extra_html=workload.html(summaries))
     outputs.print_sweep(console, summaries, slo_result, run_dir)
     for lg in loggers:
         lg.finish()
+    if summaries and all(s["completed"] == 0 for s in summaries):
+        kinds = {}
+        for s in summaries:
+            for k, v in s["errors_by_kind"].items():
+                kinds[k] = kinds.get(k, 0) + v
+        example = next((v for s in summaries for v in s["error_examples"].values()), "")
+        err = RunError(f"every request failed ({', '.join(f'{k} {v}' for k, v in kinds.items())}; e.g. {example}); "
+                       f"results in {run_dir}")
+        err.result = {"run_dir": str(run_dir), "summaries": summaries, "slo": slo_result}
+        raise err
     return {"run_dir": str(run_dir), "summaries": summaries, "slo": slo_result}
 
 
-def _slo_search(slo, points, results, order, run_one, o):
+def _slo_search(slo, points, results, order, run_one, cfg):
     """Check each point; bisect between the highest passing and the next failing load."""
     def verdict(p):
         return slo.check(results[p.label])
 
     checked = sorted(order, key=lambda p: p.load)
-    for _ in range(max(0, o.get("slo_refine") or 0)):
+    for _ in range(max(0, cfg.slo_refine)):
         passing = [p for p in checked if verdict(p)[0]]
         failing = [p for p in checked if not verdict(p)[0]]
         if not passing or not failing:
@@ -394,6 +490,10 @@ def run_cli(options: dict, pm=None) -> None:
     run_perf(options, pm, console)
 
 
+#: Options of `evs perf` handled by the CLI itself (it starts the server, then calls run_perf).
+SERVE_OPTIONS = ("serve_model", "backend", "serve_args", "serve_timeout")
+
+
 def defaults() -> dict[str, Any]:
     """The CLI's default options, for programmatic use: ``run_perf({**defaults(), "url": ...})``."""
     from evs_perf._cli import perf
@@ -401,7 +501,6 @@ def defaults() -> dict[str, Any]:
     ctx = perf.make_context("perf", [], resilient_parsing=True)
     out = dict(ctx.params)
     out["headers"] = tuple(out.get("headers") or ())
+    for key in SERVE_OPTIONS:  # the CLI's --serve-model options start a server around run_perf
+        out.pop(key, None)
     return out
-
-
-_ = (math, sys)

@@ -19,7 +19,7 @@ _OTHER = ("request_throughput", "output_throughput", "total_token_throughput", "
 
 
 class SLO:
-    def __init__(self, text: str):
+    def __init__(self, text: str, percentiles=None):
         self.text = text
         self.terms = []
         for part in filter(None, (p.strip() for p in text.split(","))):
@@ -27,10 +27,25 @@ class SLO:
             if not m:
                 raise ConfigError(f"--slo: cannot parse '{part}' (e.g. 'ttft_p99<=500ms')")
             metric, stat, op, value, unit = m.groups()
-            value = float(value)
+            try:
+                value = float(value)
+            except ValueError:
+                raise ConfigError(f"--slo: '{value}' in '{part}' is not a number") from None
             if metric in LATENCY_METRICS:
                 stat = stat or "p99"
                 stat = "median" if stat == "p50" else stat
+                if stat.startswith("p") and percentiles is not None:
+                    try:
+                        pv = float(stat[1:])
+                    except ValueError:
+                        raise ConfigError(f"--slo: bad percentile '{stat}' in '{part}'") from None
+                    if pv not in [float(x) for x in percentiles]:
+                        from evs_perf.metrics import pword
+
+                        have = ", ".join("p" + pword(x) for x in percentiles)
+                        raise ConfigError(f"--slo: '{stat}' in '{part}' is not reported (--percentiles gives {have}; "
+                                          f"add {stat[1:]} to --percentiles)")
+                    stat = "p" + __import__("evs_perf.metrics", fromlist=["pword"]).pword(pv)
                 key = f"{stat}_{metric}_ms"
                 value = value * 1000.0 if unit == "s" else value
             else:

@@ -22,6 +22,7 @@ class Tokenizer:
         self.special = special
         self.vocab_ids = [i for i in range(vocab_size) if i not in special]
         self.name = name
+        self.apply_chat_template = None  # messages -> text, when the tokenizer has a chat template
 
     def count(self, text: str) -> int:
         return len(self.encode(text))
@@ -34,7 +35,7 @@ def load_tokenizer(path: str | None) -> Tokenizer | None:
     if not p.exists():
         raise ConfigError(f"--tokenizer: no such file or folder: {p} (evs perf only reads local tokenizers)")
     file = p if p.is_file() else p / "tokenizer.json"
-    if file.is_file():
+    if file.is_file() and not (p.is_dir() and _has_chat_template(p)):
         try:
             from tokenizers import Tokenizer as HFTokenizer
         except ImportError:
@@ -53,6 +54,21 @@ def load_tokenizer(path: str | None) -> Tokenizer | None:
     except ImportError:
         raise MissingDependencyError('--tokenizer needs transformers: pip install "evs-perf[tokenizer]"') from None
     tok = AutoTokenizer.from_pretrained(str(p), local_files_only=True)
-    return Tokenizer(lambda s: tok.encode(s, add_special_tokens=False),
-                     lambda ids: tok.decode(ids, skip_special_tokens=True),
-                     len(tok), set(tok.all_special_ids), str(p))
+    out = Tokenizer(lambda s: tok.encode(s, add_special_tokens=False),
+                    lambda ids: tok.decode(ids, skip_special_tokens=True),
+                    len(tok), set(tok.all_special_ids), str(p))
+    if getattr(tok, "chat_template", None):
+        out.apply_chat_template = lambda msgs: tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+    return out
+
+
+def _has_chat_template(folder: Path) -> bool:
+    import json
+
+    if (folder / "chat_template.jinja").is_file() or (folder / "chat_template.json").is_file():
+        return True
+    cfg = folder / "tokenizer_config.json"
+    try:
+        return bool(json.loads(cfg.read_text(encoding="utf-8")).get("chat_template"))
+    except (OSError, ValueError):
+        return False

@@ -5,7 +5,8 @@ Two kinds of run live under an outputs root, at any depth:
 * **eval runs** (written by ``evs eval``): a folder holding ``reports/``, ``predictions/`` or
   ``reviews/`` (``<kind>/<model>/<dataset>.json[l]``) and usually ``configs/task_config.yaml``;
   see :mod:`evs_core.outputs`.
-* **perf runs** (written by ``evs perf``): recognised by *content*, not by file name: a JSON
+* **perf runs**: an ``evs perf`` summary says what it is (``"schema": "evs-perf/summary"`` and
+  ``schema_version``, docs/perf.md); other tools' files are recognised by *content*: a JSON
   file whose keys follow ``vllm bench serve``'s result (``completed``, ``duration``,
   ``request_throughput``, ``mean_ttft_ms``…) is a perf summary. The folder that holds it is the
   run; summaries in sibling sub-folders of one folder (a sweep over concurrency or rate) make
@@ -480,12 +481,24 @@ def from_evalscope_percentiles(data: Any) -> list[dict[str, Any]] | None:
     return rows
 
 
+EVS_PERF_SCHEMA = "evs-perf/summary"
+
+
+def is_evs_perf_summary(d: Any) -> bool:
+    """An ``evs perf`` summary (any schema version), by its declared schema."""
+    return isinstance(d, dict) and d.get("schema") == EVS_PERF_SCHEMA and isinstance(d.get("schema_version"), int)
+
+
 def perf_summaries_in(data: Any) -> list[dict[str, Any]]:
     """The perf summaries held by a parsed JSON value: the object itself, a list of them, or a
     list under one key (``{"results": [...]}``)."""
 
     def is_summary(d: Any) -> bool:
-        return isinstance(d, dict) and len(PERF_SUMMARY_KEYS.intersection(d)) >= PERF_MIN_KEYS
+        if not isinstance(d, dict):
+            return False
+        if "schema" in d and "schema_version" in d:  # a versioned file says what it is
+            return is_evs_perf_summary(d)
+        return len(PERF_SUMMARY_KEYS.intersection(d)) >= PERF_MIN_KEYS
 
     if is_summary(data):
         return [data]
