@@ -23,7 +23,7 @@ The verdict comes from a checker process the program cannot reach (see
 the verdict is written to, and its return values reach the checker as plain data.
 
 When evs runs as root and the Python installation sits under a directory the sandbox uid may
-not enter (``/root/.pyenv``…), a private mount namespace is prepared once per process
+not enter (a pyenv install in the root user's home…), a private mount namespace is prepared once per process
 (``unshare --mount``) in which that directory is covered by a read-only bind of the
 installation alone; each sandbox is started in it with ``nsenter``, and the namespace lives
 only as long as evs holds a file descriptor to it.
