@@ -21,14 +21,12 @@ without evs or with other evs versions each stop the run with one line.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib.metadata
 import os
 import socket
-import sys
 from typing import Any
 
-from evs_core.errors import ConfigError, EvsError, MissingDependencyError
+from evs_core.errors import ConfigError, EvsError
 from evs_core.models import ModelAdapter, Request
 from evs_core.schema import ModelOutput
 
@@ -47,53 +45,6 @@ def _versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             out[dist] = "missing"
     return out
-
-
-@contextlib.contextmanager
-def _ray_stderr_to_log():
-    """Ray's C++ core writes start-up warnings straight to file descriptor 2 (e.g. how it found
-    this host's address); they go to a log file so evs's own one-line errors stay readable."""
-    import tempfile
-
-    log = tempfile.NamedTemporaryFile(prefix="evs-ray-", suffix=".log", delete=False)
-    saved = os.dup(2)
-    try:
-        sys.stderr.flush()
-        os.dup2(log.fileno(), 2)
-        yield log.name
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        log.close()
-
-
-def import_ray():
-    # Ray's C++ core warns on stderr about things evs handles itself (e.g. how it found this host's
-    # address); evs's own one-line errors stay readable. A user's setting wins.
-    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")
-    try:
-        import ray
-    except ImportError:
-        raise MissingDependencyError('--executor ray needs Ray: pip install "evs-native[ray]"') from None
-    return ray
-
-
-def _check_reachable(address: str) -> None:
-    """A bounded TCP check of HOST:PORT, so a wrong address fails in seconds, not minutes."""
-    if address == "auto":
-        return  # the cluster this machine belongs to (RAY_ADDRESS or a local `ray start`)
-    hostport = address.removeprefix("ray://")
-    host, _, port = hostport.rpartition(":")
-    try:
-        port_n = int(port)
-    except ValueError:
-        raise ConfigError(f"--ray-address must be auto, HOST:PORT or ray://HOST:PORT, not '{address}'") from None
-    try:
-        with socket.create_connection((host or "127.0.0.1", port_n), timeout=5):
-            pass
-    except OSError as exc:
-        raise ConfigError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
 
 
 def version_mismatch(hellos: list[dict[str, Any]], mine: dict[str, str]) -> str | None:
@@ -186,13 +137,10 @@ class RayModelPool(ModelAdapter):
         return data
 
     async def preflight(self) -> None:
-        address = self.config.ray_address
-        if address:
-            _check_reachable(address)
-        with _ray_stderr_to_log():
-            ray = import_ray()
-            self._ray = ray
-            self._connect(ray, address)
+        from evs_core.ray_cluster import connect
+
+        ray, self._started_ray = connect(self.config.ray_address, "evs-native[ray]")
+        self._ray = ray
         self._check_resources(ray)
         remote = ray.remote(_Replica)
         opts = {k: v for k, v in self.resources.items()}
@@ -217,20 +165,6 @@ class RayModelPool(ModelAdapter):
         except ray.exceptions.RayTaskError as exc:
             cause = exc.cause if hasattr(exc, "cause") else exc
             raise EvsError(f"a Ray replica could not load the model: {type(cause).__name__}: {cause}") from None
-
-    def _connect(self, ray, address) -> None:
-        if ray.is_initialized():
-            return
-        self._started_ray = True
-        kwargs: dict[str, Any] = {}
-        host = (address or "").removeprefix("ray://").rpartition(":")[0]
-        if host.startswith("127.") or host == "localhost":
-            kwargs["_node_ip_address"] = "127.0.0.1"  # a loopback cluster: no look-up of this host's address
-        try:
-            ray.init(address=address or None, include_dashboard=False, log_to_driver=False,
-                     configure_logging=False, ignore_reinit_error=True, **kwargs)
-        except ConnectionError as exc:
-            raise ConfigError(f"cannot connect to the Ray cluster at {address}: {str(exc).splitlines()[0]}") from None
 
     def _check_resources(self, ray) -> None:
         have = ray.cluster_resources()

@@ -19,14 +19,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
-import socket
-import sys
 import time
 from array import array
 from typing import Any
 
-from evs_core.errors import ConfigError, EvsError, MissingDependencyError
+from evs_core.errors import ConfigError, EvsError
 
 from evs_perf.config import PointSpec
 
@@ -35,66 +32,11 @@ START_LEAD_S = 0.5
 _ABSOLUTE = ("t_start", "t_first", "t_end", "t_sched")
 
 
-def _import_ray():
-    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")
-    try:
-        import ray
-    except ImportError:
-        raise MissingDependencyError('--ray-address needs Ray: pip install "evs-perf[ray]"') from None
-    return ray
-
-
-@contextlib.contextmanager
-def _quiet_fd2():
-    """Ray's C++ core writes start-up warnings to file descriptor 2; keep them out of evs's output."""
-    import tempfile
-
-    log = tempfile.NamedTemporaryFile(prefix="evs-ray-", suffix=".log", delete=False)
-    saved = os.dup(2)
-    try:
-        sys.stderr.flush()
-        os.dup2(log.fileno(), 2)
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        log.close()
-
-
-def check_address(address: str) -> None:
-    """A bounded TCP check of HOST:PORT before anything is sent or written."""
-    if address == "auto":
-        return
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    try:
-        port_n = int(port)
-    except ValueError:
-        raise ConfigError(f"--ray-address must be auto, HOST:PORT or ray://HOST:PORT, not '{address}'") from None
-    try:
-        with socket.create_connection((host or "127.0.0.1", port_n), timeout=5):
-            pass
-    except OSError as exc:
-        raise ConfigError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
-
-
 def connect(address: str | None, workers: int) -> Any:
     """Connect (or start a local Ray), and check the cluster can hold ``workers`` generators."""
-    if address:
-        check_address(address)
-    with _quiet_fd2():
-        ray = _import_ray()
-        if not ray.is_initialized():
-            kwargs: dict[str, Any] = {}
-            host = (address or "").removeprefix("ray://").rpartition(":")[0]
-            if host.startswith("127.") or host == "localhost":
-                kwargs["_node_ip_address"] = "127.0.0.1"
-            try:
-                ray.init(address=address or None, include_dashboard=False, log_to_driver=False,
-                         configure_logging=False, ignore_reinit_error=True, **kwargs)
-            except ConnectionError as exc:
-                raise ConfigError(f"cannot connect to the Ray cluster at {address}: "
-                                  f"{str(exc).splitlines()[0]}") from None
+    from evs_core.ray_cluster import connect as connect_cluster
+
+    ray, _ = connect_cluster(address, "evs-perf[ray]")
     cpus = ray.cluster_resources().get("CPU", 0)
     if workers > cpus:
         raise ConfigError(f"--ray-workers {workers}: the Ray cluster has {cpus:g} CPUs (one per load generator)")
