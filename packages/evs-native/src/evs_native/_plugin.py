@@ -5,12 +5,20 @@ Import-light: only the standard library, click and evs-core are imported here.
 
 from evs_core.hookspecs import hookimpl
 
-# Benchmark catalogues: name -> (lazy target, tags, one-line description). Each catalogue
-# module is plain data, so listing benchmarks imports no benchmark code.
+# Catalogues: plain-data modules, so listing benchmarks imports no benchmark code. Each has
+# BENCHMARKS (name -> (lazy target, tags, one-line description[, metadata])) and may have
+# FILTERS and METRICS (name -> lazy "module:attr" target).
 CATALOGUES = (
     "evs_native.benchmarks._catalog_knowledge",
     "evs_native.benchmarks._catalog_reasoning",
 )
+
+
+def _catalogue_entries(key: str):
+    import importlib
+
+    for module in CATALOGUES:
+        yield from getattr(importlib.import_module(module), key, {}).items()
 
 
 @hookimpl
@@ -24,13 +32,10 @@ def evs_register_commands(cli):
 
 @hookimpl
 def evs_register_benchmarks(register):
-    import importlib
     from importlib import resources
 
-    for module in CATALOGUES:
-        catalogue = importlib.import_module(module).BENCHMARKS
-        for name, (target, tags, description, *meta) in catalogue.items():
-            register(name, target, tags=tags, description=description, **(meta[0] if meta else {}))
+    for name, (target, tags, description, *meta) in _catalogue_entries("BENCHMARKS"):
+        register(name, target, tags=tags, description=description, **(meta[0] if meta else {}))
     # Declarative benchmarks: one spec file each, read only when listed or run.
     for spec in sorted(resources.files("evs_native").joinpath("specs").iterdir(), key=lambda p: p.name):
         if spec.name.endswith((".yaml", ".yml")):
@@ -41,11 +46,15 @@ def evs_register_benchmarks(register):
 def evs_register_filters(register):
     for name in ("extract_number", "normalize_number", "extract_letter", "last_boxed"):
         register(name, f"evs_native.filters:{name}")
+    for name, target in _catalogue_entries("FILTERS"):
+        register(name, target)
 
 
 @hookimpl
 def evs_register_metrics(register):
     register("numeric_match", "evs_native.filters:numeric_match")
+    for name, target in _catalogue_entries("METRICS"):
+        register(name, target)
 
 
 @hookimpl
