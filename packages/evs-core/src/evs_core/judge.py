@@ -185,6 +185,29 @@ class Judge:
         counts.labels[label] = counts.labels.get(label, 0) + 1
         return Verdict(score=score, explanation=out.text, label=label)
 
+    async def ask(self, messages: list[dict[str, Any]], parse: Any, scores: dict[str, float],
+                  dataset: str | None = None) -> Verdict:
+        """A judge call with a benchmark's own messages and verdict parser, counted like :meth:`grade`.
+
+        ``parse(reply) -> label | None`` reads the verdict (None: unparsable); ``scores`` maps each
+        label to its score. For graders whose prompt (a system message, a ``[[YES]]`` verdict) does
+        not fit :meth:`grade`'s single template and letter labels.
+        """
+        counts = self._count(dataset)
+        counts.asked += 1
+        out = await self.complete(messages)
+        if out.error:
+            counts.errors += 1
+            return Verdict(score=None, explanation="", error=f"JudgeError: {out.error}")
+        label = parse(out.text or "")
+        if label is None or label not in scores:
+            counts.unparsable += 1
+            snippet = " ".join((out.text or "").split())[:120]
+            return Verdict(score=None, explanation=out.text or "", error=f"JudgeUnparsable: {snippet!r}")
+        counts.parsed += 1
+        counts.labels[label] = counts.labels.get(label, 0) + 1
+        return Verdict(score=float(scores[label]), explanation=out.text, label=label)
+
     def summary(self, dataset: str) -> dict[str, Any]:
         c = self._counts.get(dataset, _Counts())
         return {"model": self.model_name, "strategy": self.strategy, **c.as_dict()}
@@ -213,6 +236,9 @@ class _JudgeView:
 
     async def grade(self, *, dataset: str | None = None, **kwargs) -> Verdict:
         return await self._judge.grade(dataset=dataset or self.dataset, **kwargs)
+
+    async def ask(self, messages, parse, scores, dataset: str | None = None) -> Verdict:
+        return await self._judge.ask(messages, parse, scores, dataset=dataset or self.dataset)
 
     def for_dataset(self, name: str) -> _JudgeView:
         return _JudgeView(self._judge, name)

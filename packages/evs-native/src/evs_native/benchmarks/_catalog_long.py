@@ -1,0 +1,25 @@
+"""Catalogue of the long-context, long-writing and thinking-efficiency benchmarks."""
+
+BENCHMARKS: dict = {
+    "longbench_v2": ("evs_native.benchmarks.long_context:LongBenchV2",
+        ["long-context", "multiple-choice", "reading-comprehension"],
+        "LongBench v2: 503 MCQs over 8k-2M-word documents by length (short/medium/long), as EvalScope's adapter",
+        {"num_samples": 503, "subsets": ["short", "medium", "long"]}),
+    "openai_mrcr": ("evs_native.benchmarks.long_context:OpenAIMRCR",
+        ["long-context", "retrieval"],
+        "OpenAI MRCR: multi-round co-reference in long chats, OpenAI's SequenceMatcher grader, rows per token bin",
+        {"num_samples": 2400, "subsets": ["default"]}),
+    "frames": ("evs_native.benchmarks.long_context:Frames",
+        ["long-context", "reasoning", "rag"],
+        "FRAMES: multi-hop questions over given Wikipedia articles, normalised exact match or judge, as EvalScope",
+        {"num_samples": 824, "subsets": ["default"]}),
+    "docmath": ("evs_native.benchmarks.long_context:DocMath",
+        ["long-context", "math", "reasoning"],
+        "DocMath-Eval: numerical reasoning over long financial documents, official normaliser and tolerance",
+        {"num_samples": 800, "subsets": ["complong_testmini", "compshort_testmini", "simplong_testmini",
+                                         "simpshort_testmini"]}),
+    "aa_lcr": ("evs_native.benchmarks.long_context:AALCR",
+        ["long-context", "reasoning", "llm-judge"],
+        "AA-LCR: questions over ~100k-token document sets, LLM judge CORRECT/INCORRECT, as EvalScope's adapter",
+        {"num_samples": 100, "subsets": ["default"]}),
+}

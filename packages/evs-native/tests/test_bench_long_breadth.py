@@ -1,0 +1,461 @@
+"""Long-context benchmarks: longbench_v2, openai_mrcr, frames, docmath, aa_lcr — end to end against a
+fake OpenAI server on a few KB of synthetic context written in each dataset's hub schema.
+
+The fake model decides right or wrong per question from the gold data by a hash (``right``), so
+every expected score is computed here without evs's extraction."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from difflib import SequenceMatcher
+from pathlib import Path
+
+import pytest
+from evs_core.errors import ConfigError
+from evs_core.schema import ModelOutput
+from evs_core.testing import FakeOpenAIServer, last_user_text, score_now
+from evs_native.engine import run_task
+
+
+def right(key: str) -> bool:
+    """A reproducible 2-in-3 choice of the questions the fake model answers right."""
+    return int(hashlib.sha256(key.encode()).hexdigest(), 16) % 3 != 0
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
+def _run(url, tmp_path, datasets, data, **kw):
+    cfg = {"model": "m", "api_url": url, "api_key": "EMPTY", "datasets": datasets, "dataset_dir": str(data),
+           "work_dir": str(tmp_path / "out"), "concurrency": 4, "no_progress": True, "retries": 0}
+    cfg.update(kw)
+    return run_task(cfg)
+
+
+def _filler(seed: str, n_chars: int) -> str:
+    words = ["river", "ledger", "quartz", "meadow", "signal", "harbor", "lantern", "copper", "violet", "summit"]
+    h = int(hashlib.md5(seed.encode()).hexdigest(), 16)
+    out, i = [], 0
+    while sum(len(w) + 1 for w in out) < n_chars:
+        out.append(words[(h >> (i % 100)) % len(words)] if i % 7 else f"{seed}-{i}")
+        i += 1
+    return " ".join(out)[:n_chars]
+
+
+# -- LongBench v2 -------------------------------------------------------------------------------------
+def _lb_rows():
+    rows = []
+    for i in range(9):
+        length = ["short", "medium", "long"][i % 3]
+        rows.append({"_id": f"66f{i:05d}", "domain": "Single-Document QA", "sub_domain": "Academic",
+                     "difficulty": ["easy", "hard"][i % 2], "length": length,
+                     "question": f"According to report {i}, which site was surveyed first?",
+                     "choice_A": f"Site alpha {i}", "choice_B": f"Site beta {i}", "choice_C": f"Site gamma {i}",
+                     "choice_D": f"Site delta {i}", "answer": "ABCD"[(i * 3) % 4],
+                     "context": _filler(f"doc{i}", 2000)})
+    return rows
+
+
+def test_longbench_v2_end_to_end_per_length_and_difficulty(tmp_path):
+    rows = _lb_rows()
+    _write_jsonl(tmp_path / "data" / "longbench_v2" / "train.jsonl", rows)
+    by_q = {r["question"]: r for r in rows}
+    styles = ["Reading the text, site {w} is mentioned later.\n\nANSWER: {a}",
+              "<think>The report names {w} first? No.</think>\nStep by step, the survey began at ({a}).\n\nANSWER: {a}",
+              "**Answer: {a}**", "The correct option is {a}."]
+    seen = []
+
+    def model(body):
+        prompt = last_user_text(body)
+        assert prompt.startswith("Please read the following text and answer the questions below.\n\n<text>\n")
+        q = next(q for q in by_q if q in prompt)
+        r = by_q[q]
+        assert r["context"] in prompt and "where [LETTER] is one of A,B,C,D." in prompt
+        assert prompt.endswith(f"{q}\n\nA) {r['choice_A']}\nB) {r['choice_B']}\nC) {r['choice_C']}\n"
+                               f"D) {r['choice_D']}")
+        ok = right(r["_id"])
+        a = r["answer"] if ok else "ABCD"[("ABCD".index(r["answer"]) + 1) % 4]
+        w = "ABCD"[("ABCD".index(a) + 2) % 4]
+        seen.append(r["_id"])
+        return styles[len(seen) % 4].format(a=a, w=w)
+
+    with FakeOpenAIServer(model) as srv:
+        rep = _run(srv.url, tmp_path, ["longbench_v2"], tmp_path / "data")["longbench_v2"]
+    assert rep.num == 9 and rep.num_errors == 0
+    assert rep.score == pytest.approx(sum(right(r["_id"]) for r in rows) / 9)
+    rows_by = {s.name: s for s in rep.subsets}
+    for key, field in (("short", "length"), ("medium", "length"), ("long", "length"),
+                       ("easy", "difficulty"), ("hard", "difficulty")):
+        mine = [r for r in rows if r[field] == key]
+        assert rows_by[key].num == len(mine)
+        assert rows_by[key].score == pytest.approx(sum(right(r["_id"]) for r in mine) / len(mine)), key
+    assert rows_by["short"].kind == "subset" and rows_by["easy"].kind == "category"
+
+
+def test_longbench_v2_subset_list_and_bad_rows(tmp_path):
+    rows = _lb_rows()
+    _write_jsonl(tmp_path / "data" / "longbench_v2" / "train.jsonl", rows)
+    from evs_native.benchmarks.long_context import LongBenchV2
+
+    b = LongBenchV2({"subset_list": ["long"]}, dataset_dir=str(tmp_path / "data"))
+    assert [s.id for s in b.load_samples(None)] == [r["_id"] for r in rows if r["length"] == "long"]
+    with pytest.raises(ConfigError, match="unknown subset 'lon'.*did you mean 'long'"):
+        LongBenchV2({"subset_list": ["lon"]})
+    with pytest.raises(ConfigError, match="scored on generated answers only"):
+        LongBenchV2({"mode": "loglikelihood"})
+    bad = dict(rows[0], answer="E")
+    _write_jsonl(tmp_path / "bad" / "longbench_v2" / "train.jsonl", [bad])
+    with pytest.raises(ConfigError, match="row 1 cannot be read.*not one of A, B, C, D"):
+        LongBenchV2(dataset_dir=str(tmp_path / "bad")).load_samples(None)
+
+
+# -- OpenAI MRCR ----------------------------------------------------------------------------------
+def _byte_encoding(path: Path) -> Path:
+    """A tiktoken file of the 256 single bytes and no merges: one token per UTF-8 byte."""
+    path.write_text("".join(f"{base64.b64encode(bytes([i])).decode()} {i}\n" for i in range(256)))
+    return path
+
+
+def _mrcr_row(i: int, n_needles: int, n_chars: int) -> dict:
+    prefix = f"{i:02d}x{hashlib.md5(str(i).encode()).hexdigest()[:8]}"
+    answer = prefix + f"Here is a poem about penguins, number {i}:\nIcy shores and tidy coats,\nwaddling {i} by {i}."
+    msgs = [{"role": "user", "content": "write a poem about penguins"},
+            {"role": "assistant", "content": answer[len(prefix):]},
+            {"role": "user", "content": "write a story about tapirs " + _filler(f"m{i}", n_chars)},
+            {"role": "assistant", "content": "Once upon a time, a tapir."},
+            {"role": "user", "content": f"Prepend {prefix} to the 1st (1 indexed) poem about penguins. "
+                                        "Do not include any other text in your response."}]
+    return {"prompt": json.dumps(msgs), "answer": answer, "random_string_to_prepend": prefix, "n_needles": n_needles,
+            "desired_msg_index": 1, "total_messages": len(msgs), "n_chars": sum(len(m["content"]) for m in msgs),
+            "date_added": "04-12-2025"}
+
+
+def test_openai_mrcr_end_to_end_grader_and_token_bins(tmp_path):
+    enc = _byte_encoding(tmp_path / "bytes.tiktoken")
+    rows = [_mrcr_row(i, [2, 4, 8][i % 3], 5000 if i < 4 else 9000) for i in range(7)]
+    _write_jsonl(tmp_path / "data" / "openai_mrcr" / "train.jsonl", rows)
+    by_prefix = {r["random_string_to_prepend"]: r for r in rows}
+    expected = {}
+
+    def model(body):
+        assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user", "assistant", "user"]
+        prefix = re.search(r"Prepend (\S+) to", body["messages"][-1]["content"]).group(1)
+        r = by_prefix[prefix]
+        i = rows.index(r)
+        if i % 4 == 0:  # right, after stray newlines
+            reply, exp = "\n\n" + r["answer"], 1.0
+        elif i % 4 == 1:  # the right poem without the random prefix
+            reply, exp = r["answer"][len(prefix):], 0.0
+        elif i % 4 == 2:  # prefix, then the wrong poem
+            wrong = "Here is a poem about tapirs:\nMuddy snouts in jungle rain."
+            reply = prefix + wrong
+            exp = SequenceMatcher(None, wrong, r["answer"][len(prefix):]).ratio()
+        else:  # a reasoning block, then the prefix and a truncated poem
+            cut = r["answer"][: len(r["answer"]) - 12]
+            reply = "<think>the first penguin poem</think>" + cut
+            exp = SequenceMatcher(None, cut[len(prefix):], r["answer"][len(prefix):]).ratio()
+        expected[i] = exp
+        return reply
+
+    with FakeOpenAIServer(model) as srv:
+        rep = _run(srv.url, tmp_path, ["openai_mrcr"], tmp_path / "data",
+                   dataset_args={"openai_mrcr": {"extra_params": {"tik_enc": str(enc)}}})["openai_mrcr"]
+    assert rep.num == 7 and rep.num_errors == 0 and rep.metric == "mrcr_score"
+    assert rep.score == pytest.approx(sum(expected.values()) / 7)
+
+    def tokens(r):  # one token per byte of every message's content and of the answer
+        return sum(len(m["content"].encode()) for m in json.loads(r["prompt"])) + len(r["answer"].encode())
+
+    assert all(4096 <= tokens(r) < 8192 for r in rows[:4]) and all(8192 <= tokens(r) < 16384 for r in rows[4:])
+    subs = {s.name: s for s in rep.subsets}
+    assert subs["4096-8192"].num == 4 and subs["4096-8192"].score == pytest.approx(
+        sum(expected[i] for i in range(4)) / 4)
+    assert subs["8192-16384"].num == 3 and subs["8192-16384"].score == pytest.approx(
+        sum(expected[i] for i in range(4, 7)) / 3)
+    for n in (2, 4, 8):
+        ids = [i for i in range(7) if rows[i]["n_needles"] == n]
+        assert subs[f"{n}needle"].score == pytest.approx(sum(expected[i] for i in ids) / len(ids))
+
+
+def test_openai_mrcr_filters_and_bad_arguments(tmp_path):
+    enc = str(_byte_encoding(tmp_path / "bytes.tiktoken"))
+    rows = [_mrcr_row(i, [2, 4, 8][i % 3], 5000 if i < 3 else 9000) for i in range(6)]
+    _write_jsonl(tmp_path / "data" / "openai_mrcr" / "train.jsonl", rows)
+    from evs_native.benchmarks.long_context import OpenAIMRCR, mrcr_bin, mrcr_grade
+
+    def ids(**kw):
+        b = OpenAIMRCR({"extra_params": {"tik_enc": enc, **kw}}, dataset_dir=str(tmp_path / "data"))
+        return [int(s.id) for s in b.load_samples(None)]
+
+    assert ids(needle_count=[2]) == [0, 3]
+    assert ids(max_context_size=8000) == [0, 1, 2]
+    assert ids(min_context_size=8000) == [3, 4, 5]
+    for bad in ({"needle_count": 2}, {"needle_count": [3]}, {"max_context_size": -1}, {"tik_enc": ""}):
+        with pytest.raises(ConfigError, match=r"dataset_args\.openai_mrcr\."):
+            OpenAIMRCR({"extra_params": bad})
+    with FakeOpenAIServer(lambda b: "x") as srv:
+        with pytest.raises(ConfigError, match="cannot load the tiktoken encoding 'no_such_encoding'"):
+            _run(srv.url, tmp_path, ["openai_mrcr"], tmp_path / "data",
+                 dataset_args={"openai_mrcr": {"extra_params": {"tik_enc": "no_such_encoding"}}})
+        assert srv.requests == []
+    # OpenAI's grader and EvalScope's bins
+    assert mrcr_grade("abcHello", "abcHello", "abc") == 1.0 and mrcr_grade("Hello", "abcHello", "abc") == 0.0
+    assert mrcr_grade("abcHelp", "abcHello", "abc") == pytest.approx(SequenceMatcher(None, "Help", "Hello").ratio())
+    assert [mrcr_bin(n) for n in (100, 4096, 8192, 8193, 16384, 1048576, 2_000_000)] == [0, 0, 0, 1, 2, 7, 0]
+
+
+# -- FRAMES ---------------------------------------------------------------------------------------
+FRAMES = [("If my future wife has the same first name as the 15th first lady's mother, what is her name?",
+           "Jane Ballou"),
+          ("How many years earlier did the bridge open than the tower?", "12"),
+          ("Which river flows through both cities named in the articles?", "The Danube"),
+          ("What was the name of the ship that carried the expedition?", "Endurance"),
+          ("Who was mayor when the museum opened?", "Maria Lopez")]
+
+
+def _frames_rows():
+    return [{"Unnamed: 0": i, "Prompt": q, "Answer": a, "reasoning_types": "Multiple constraints",
+             "wiki_links": f"['https://en.wikipedia.org/wiki/A{i}']",
+             "wiki_items": [{"title": f"Article {i}a", "text": _filler(f"fa{i}", 900)},
+                            {"title": f"Article {i}b", "text": _filler(f"fb{i}", 900)}]}
+            for i, (q, a) in enumerate(FRAMES)]
+
+
+def _frames_model(rows, asked):
+    def model(body):
+        prompt = last_user_text(body)
+        r = next(r for r in rows if r["Prompt"] in prompt)
+        ctx = "\n".join(f"{w['title']}\n{w['text']}" for w in r["wiki_items"])
+        assert prompt == (f"Please read the following text and answer the question below.\n\n<text>\n{ctx}\n</text>\n\n"
+                          f"{r['Prompt']}\n\nFormat your response as follows: \"Therefore, the answer is (insert "
+                          "answer here)\".")
+        i = r["Unnamed: 0"]
+        asked[i] = right(f"frames{i}")
+        if asked[i]:  # right, in several styles that normalise to the gold answer
+            return ["Combining both articles, **Therefore, the answer is Jane Ballou.**",
+                    "The bridge opened in 1900 and the tower in 1912. Therefore, the answer is 12.",
+                    "Therefore, the answer is the Danube.", "Therefore, the answer is: endurance",
+                    "Therefore, the answer is Maria Lopez."][i]
+        return ["Therefore, the answer is Harriet Lane.", "I think it is 10 years.",
+                "Therefore, the answer is the Rhine.", "Therefore, the answer is Discovery.",
+                "<think>Therefore, the answer is Maria Lopez.</think>Therefore, the answer is John Smith."][i]
+    return model
+
+
+def test_frames_end_to_end_rule_and_judge(tmp_path):
+    rows = _frames_rows()
+    _write_jsonl(tmp_path / "data" / "frames" / "test.jsonl", rows)
+    asked = {}
+    with FakeOpenAIServer(_frames_model(rows, asked)) as srv:
+        rep = _run(srv.url, tmp_path, ["frames"], tmp_path / "data")["frames"]
+    assert rep.num == 5 and rep.score == pytest.approx(sum(asked.values()) / 5)
+
+    # the judge (EvalScope's equivalence prompt, [[YES]]/[[NO]]) with strategy llm: says YES for "Harriet"
+    # answers too, and rambles once (unparsable: excluded and counted)
+    judged = []
+
+    def judge(body):
+        sys, user = body["messages"][0], body["messages"][1]
+        assert sys["role"] == "system" and sys["content"].startswith("You are an expert in verifying if two answers")
+        assert "[[YES]] or [[NO]]" in sys["content"]
+        m = re.fullmatch(r"\nProblem: (.*)\nAnswer 1: (.*)\nAnswer 2: (.*)\n", user["content"], re.S)
+        assert m and m.group(1) in [q for q, _ in FRAMES] and "<text>" not in user["content"]
+        judged.append(m.group(3))
+        if "Rhine" in m.group(3):
+            return "Both are rivers, so maybe."
+        same = m.group(3).lower().strip(": ").removeprefix("the ") == m.group(2).lower().removeprefix("the ")
+        return ("Answer 2 names something else. [[NO]]" if "Harriet" not in m.group(3) and not same else
+                "They match. [[NO]] would be wrong, so: [[YES]]")
+
+    asked.clear()
+    with FakeOpenAIServer(_frames_model(rows, asked)) as srv, FakeOpenAIServer(judge) as jsrv:
+        rep = _run(srv.url, tmp_path, ["frames"], tmp_path / "data",
+                   judge={"model": "j", "api_url": jsrv.url, "strategy": "llm"})["frames"]
+    exp = {}
+    for i, ok in asked.items():
+        if i == 2 and not ok:
+            continue  # unparsable
+        exp[i] = 1.0 if ok or i == 0 else 0.0
+    assert rep.judge["asked"] == 5 and rep.judge["unparsable"] == (0 if asked[2] else 1)
+    assert rep.num == len(exp) and rep.score == pytest.approx(sum(exp.values()) / len(exp))
+
+
+def test_frames_extraction_and_hub_message():
+    from evs_native.benchmarks.long_context import Frames, frames_extract, normalize_answer
+
+    assert frames_extract("so **the answer is** Paris.") == "Paris"
+    assert frames_extract("The Answer Is Paris") == ""  # case-sensitive, as the reference
+    assert frames_extract("the answer is A. Later, the answer is B.") == "B"
+    assert frames_extract("<think>the answer is X</think>No idea.") == ""
+    assert normalize_answer("The  Danube!") == "danube"
+    with pytest.raises(ConfigError, match="on ModelScope.*--dataset-hub modelscope"):
+        Frames().load_samples(1)
+
+
+# -- DocMath --------------------------------------------------------------------------------------
+def _docmath_rows(subset):
+    gts = [12.5, 340, 0.0825, 1520000.0, 7]
+    return [{"question_id": f"{subset}-{i}", "source": "finqa",
+             "question": f"What was the change in operating income for segment {i} of {subset}?",
+             "paragraphs": [_filler(f"{subset}{i}p{k}", 600) for k in range(3)] + ["| year | income |\n| 2020 | 5 |"],
+             "ground_truth": gts[i]} for i in range(5)]
+
+
+def _docmath_reply(gt, ok, i):
+    if not ok:
+        return "Adding up the rows, the income rose by 99. Therefore, the answer is 99."
+    return [f"The margin moved from 2.5% to 15%. Therefore, the answer is {gt}%.",  # 12.5
+            f"Therefore, the answer is **${gt:,}** million.",  # 340
+            "The growth rate is 8.25%, so therefore, the answer is 8.25%.",  # 0.0825 given as percent
+            "Therefore, the answer is 1,520,000.",  # 1520000.0
+            f"<think>the answer is 3</think>Counting the filings: Therefore, the answer is {gt}."][i]
+
+
+def test_docmath_end_to_end_per_subset(tmp_path):
+    subsets = ["compshort_testmini", "simplong_testmini"]
+    rows = {s: _docmath_rows(s) for s in subsets}
+    for s in subsets:
+        _write_jsonl(tmp_path / "data" / "docmath" / f"{s}.jsonl", rows[s])
+    lookup = {r["question"]: (r, i) for s in subsets for i, r in enumerate(rows[s])}
+
+    def model(body):
+        prompt = last_user_text(body)
+        q = next(q for q in lookup if q in prompt)
+        r, i = lookup[q]
+        assert "\n".join(r["paragraphs"]) in prompt and prompt.startswith("Please read the following text")
+        return _docmath_reply(r["ground_truth"], right(r["question_id"]), i)
+
+    with FakeOpenAIServer(model) as srv:
+        rep = _run(srv.url, tmp_path, ["docmath"], tmp_path / "data",
+                   dataset_args={"docmath": {"subset_list": subsets}})["docmath"]
+    assert rep.num == 10 and rep.num_errors == 0
+    assert rep.score == pytest.approx(sum(right(r["question_id"]) for s in subsets for r in rows[s]) / 10)
+    for sub in rep.subsets:
+        assert sub.score == pytest.approx(sum(right(r["question_id"]) for r in rows[sub.name]) / 5)
+
+
+def test_docmath_official_normaliser_and_tolerance():
+    from evs_native.benchmarks.long_context import docmath_acc, docmath_extract, docmath_normalize, safe_eval
+
+    assert docmath_extract("Therefore, the answer is $1,234.5.") == "$1234.5"
+    assert docmath_extract("No explicit statement here") == "No explicit statement here"
+    assert docmath_normalize("$1234.5") == 1234.5
+    assert docmath_normalize("3.2 million") == 3.2
+    assert docmath_normalize("2.5 x 10^3") == 2500.0
+    assert docmath_normalize("approximately 15 dollars") == 15
+    assert docmath_normalize("__import__('os').system('ls')") == 0  # no code runs
+    assert docmath_normalize("open('x')") == 0
+    assert docmath_acc("12.5", 0.125, "float") == 1  # percent vs fraction
+    assert docmath_acc("100.1", 100, "int") == 1 and docmath_acc("100.2", 100, "int") == 0  # 0.15 % tolerance
+    assert docmath_acc("yes", True, "bool") == 1 and docmath_acc("False", True, "bool") == 0
+    assert docmath_acc("ninety", 90, "int") == 0
+    with pytest.raises(ValueError):
+        safe_eval("(1).__class__")
+
+
+def test_docmath_judge_grades_the_extracted_answer(tmp_path):
+    subsets = ["complong_testmini"]
+    rows = _docmath_rows(subsets[0])[:3]
+    _write_jsonl(tmp_path / "data" / "docmath" / "complong_testmini.jsonl", rows)
+    by_q = {r["question"]: r for r in rows}
+
+    def model(body):
+        r = next(v for q, v in by_q.items() if q in last_user_text(body))
+        return "Therefore, the answer is 99." if r is rows[1] else f"Therefore, the answer is {r['ground_truth']}."
+
+    def judge(body):
+        user = body["messages"][1]["content"]
+        assert "Problem: What was the change" in user
+        return "Different values. [[NO]]" if "Answer 2: 99\n" in user else "Same. [[YES]]"
+
+    with FakeOpenAIServer(model) as srv, FakeOpenAIServer(judge) as jsrv:
+        rep = _run(srv.url, tmp_path, ["docmath"], tmp_path / "data", dataset_args={"docmath": {"subset_list": subsets}},
+                   judge={"model": "j", "api_url": jsrv.url})["docmath"]
+        # llm_when_rule_fails: the judge is asked only for the one the rule scored 0
+        assert len(jsrv.requests) == 1
+    assert rep.num == 3 and rep.score == pytest.approx(2 / 3)
+
+
+# -- AA-LCR ---------------------------------------------------------------------------------------
+def _aa_lcr(tmp_path):
+    rows = []
+    for i in range(5):
+        cat, set_id = ["Legal", "Finance"][i % 2], f"set_{i // 2}"
+        folder = tmp_path / "data" / "aa_lcr" / "lcr" / cat / set_id
+        folder.mkdir(parents=True, exist_ok=True)
+        for k in range(2):
+            (folder / f"doc_{k}.txt").write_text(f"  {cat} {set_id} document {k}. " + _filler(f"{cat}{set_id}{k}", 800))
+        rows.append({"document_category": cat, "document_set_id": set_id, "question_id": i + 1,
+                     "question": f"Across the documents, which clause number {i} appears in both?",
+                     "answer": f"Clause {i + 10}", "data_source_filenames": "doc_0.txt;doc_1.txt",
+                     "data_source_urls": "https://example.org/a;https://example.org/b", "input_tokens": 1200})
+    _write_jsonl(tmp_path / "data" / "aa_lcr" / "test.jsonl", rows)
+    return rows
+
+
+def test_aa_lcr_end_to_end_with_judge(tmp_path):
+    rows = _aa_lcr(tmp_path)
+    by_q = {r["question"]: r for r in rows}
+
+    def model(body):
+        prompt = last_user_text(body)
+        q = next(q for q in by_q if q in prompt)
+        r = by_q[q]
+        assert prompt.startswith("\nBEGIN INPUT DOCUMENTS\n\nBEGIN DOCUMENT 1:\n" + r["document_category"])
+        assert "\nEND DOCUMENT 1\n\nBEGIN DOCUMENT 2:\n" in prompt and prompt.endswith(f"START QUESTION\n\n{q}\n\nEND QUESTION\n")
+        return f"<think>maybe clause 1</think>It is {r['answer'] if right(q) else 'Clause 1'}."
+
+    verdicts = []
+
+    def judge(body):
+        p = last_user_text(body)
+        official = re.search(r"The OFFICIAL ANSWER: (.*)\n", p).group(1)
+        cand = re.search(r"CANDIDATE ANSWER TO ASSESS: (.*)\n", p).group(1)
+        assert p.startswith("Assess whether the following CANDIDATE ANSWER is CORRECT or INCORRECT.")
+        assert "<think>" not in cand
+        verdicts.append(official in cand)
+        return "CORRECT" if official in cand else "**INCORRECT**"
+
+    with FakeOpenAIServer(model) as srv, FakeOpenAIServer(judge) as jsrv:
+        rep = _run(srv.url, tmp_path, ["aa_lcr"], tmp_path / "data", judge={"model": "j", "api_url": jsrv.url})["aa_lcr"]
+    assert rep.num == 5 and rep.score == pytest.approx(sum(right(r["question"]) for r in rows) / 5)
+    assert sum(verdicts) == sum(right(r["question"]) for r in rows)
+    cats = {s.name: s for s in rep.subsets if s.kind == "category"}
+    legal = [r for r in rows if r["document_category"] == "Legal"]
+    assert cats["Legal"].score == pytest.approx(sum(right(r["question"]) for r in legal) / len(legal))
+
+
+def test_aa_lcr_needs_a_judge_and_its_documents(tmp_path):
+    rows = _aa_lcr(tmp_path)
+    from evs_native.benchmarks.long_context import AALCR, parse_correct
+
+    with FakeOpenAIServer(lambda b: "x") as srv:
+        with pytest.raises(ConfigError, match="judge"):
+            _run(srv.url, tmp_path, ["aa_lcr"], tmp_path / "data")
+        assert srv.requests == []
+    with pytest.raises(ConfigError, match="text_dir is not a folder"):
+        AALCR({"extra_params": {"text_dir": str(tmp_path / "nope")}}, dataset_dir=str(tmp_path / "data")).load_samples(1)
+    import shutil
+
+    shutil.rmtree(tmp_path / "data" / "aa_lcr" / "lcr" / rows[0]["document_category"] / rows[0]["document_set_id"])
+    with pytest.raises(ConfigError, match="no documents for question 1"):
+        AALCR(dataset_dir=str(tmp_path / "data")).load_samples(None)
+    assert parse_correct("CORRECT") == "CORRECT" and parse_correct("**INCORRECT**.") == "INCORRECT"
+    assert parse_correct("A: the answer is correct... or INCORRECT?") is None and parse_correct("") is None
+
+
+def test_reasoning_field_is_not_scored():
+    """A reply whose reasoning names the answer but whose content does not scores 0."""
+    from evs_native.benchmarks.long_context import Frames
+
+    b = Frames()
+    from evs_core.schema import Sample
+
+    s = Sample(id="1", input="q", target="Paris", metadata={"context": "c"})
+    assert score_now(b, s, ModelOutput(text="I cannot tell.", reasoning="the answer is Paris")).scores == {"acc": 0.0}
+    assert score_now(b, s, ModelOutput(text="Therefore, the answer is Paris.")).scores == {"acc": 1.0}
