@@ -459,3 +459,85 @@ def test_reasoning_field_is_not_scored():
     s = Sample(id="1", input="q", target="Paris", metadata={"context": "c"})
     assert score_now(b, s, ModelOutput(text="I cannot tell.", reasoning="the answer is Paris")).scores == {"acc": 0.0}
     assert score_now(b, s, ModelOutput(text="Therefore, the answer is Paris.")).scores == {"acc": 1.0}
+
+
+# -- LongBench-Write ----------------------------------------------------------------------------------
+LBW = [{"prompt": "Write an outline for a short 100-word blog post about why Christmas Cactus are a great buy.",
+        "type": "Community Forum", "length": 100},
+       {"prompt": "写一篇关于秋天的散文，300字左右", "type": "Literature and Creative Writing", "length": 300},
+       {"prompt": "Write a 800-word story about a lighthouse keeper.", "type": "Literature and Creative Writing",
+        "length": 800},
+       {"prompt": "Write a 3000-word report on urban beekeeping.", "type": "Academic and Monograph", "length": 3000},
+       {"prompt": "Write a 5000-word guide to sourdough baking.", "type": "Functional Writing", "length": 5000}]
+# words the fake model writes for each request (an English word is [a-zA-Z]+, a Chinese character counts one)
+LBW_WORDS = {0: 104, 1: 150, 2: 1500, 3: 2900, 4: 5000}
+
+
+def _lbw_reply(i: int) -> str:
+    n = LBW_WORDS[i]
+    if i == 1:
+        return "<think>先列提纲 think words here</think>" + "秋" * n  # 150 Chinese characters
+    body = " ".join(["word"] * (n - 2))
+    return f"# Title\n\n**{body}** 42 3.5 -- end."  # numbers and punctuation are not words: n - 2 + 2 words
+
+
+def _expected_sl(x: float, y: float) -> float:  # the paper's formula, written out
+    return 100 * max(0, 1.0 - (y / x - 1) / 3) / 100 if y > x else 100 * max(0, 1.0 - (x / y - 1) / 2) / 100
+
+
+def test_longbench_write_length_and_quality_scores(tmp_path):
+    _write_jsonl(tmp_path / "data" / "longbench_write" / "test.jsonl", LBW)
+
+    def model(body):
+        assert body.get("temperature") == 0.5 and body.get("max_tokens") == 32768
+        return _lbw_reply(next(i for i, r in enumerate(LBW) if r["prompt"] == last_user_text(body)))
+
+    quality = {0: [5, 4, 4, 5, 3, 4], 1: [3, 3, 3, 3, 3, 3], 2: [2, 3, 4, 5, 1, 2], 3: [4, 4, 4, 4, 4, 4]}
+    tries = {}
+
+    def judge(body):
+        p = last_user_text(body)
+        assert p.startswith("You are an expert in evaluating text quality.") and "$INST$" not in p
+        i = next(i for i, r in enumerate(LBW) if f"<User Request>\n\n{r['prompt']}\n\n</User Request>" in p)
+        assert "<think>" not in p
+        tries[i] = tries.get(i, 0) + 1
+        if i == 4:
+            return "I would rate this highly overall."  # never parsable: left out of s_q
+        if i == 3 and tries[i] == 1:
+            return '{"Analysis": "ok", "Relevance": 4}'  # a dimension missing: asked again
+        dims = dict(zip(["Relevance", "Accuracy", "Coherence", "Clarity", "Breadth and Depth", "Reading Experience"],
+                        quality[i], strict=True))
+        text = json.dumps({"Analysis": "Clear\nand relevant.", **dims}, indent=1)
+        return f"Here is my evaluation:\n```json\n{text}\n```" if i % 2 else text
+
+    with FakeOpenAIServer(model) as srv, FakeOpenAIServer(judge) as jsrv:
+        rep = _run(srv.url, tmp_path, ["longbench_write"], tmp_path / "data",
+                   judge={"model": "j", "api_url": jsrv.url})["longbench_write"]
+    sl = {i: _expected_sl(r["length"], LBW_WORDS[i]) for i, r in enumerate(LBW)}
+    assert sl[4] == 1.0 and sl[0] == pytest.approx(1 - 0.04 / 3) and sl[1] == pytest.approx(0.5)
+    assert rep.num == 5 and rep.metric == "s_l" and rep.score == pytest.approx(sum(sl.values()) / 5)
+    sq = {i: (sum(q) / 6 - 1) / 4 for i, q in quality.items()}
+    m = rep.metrics
+    assert m["s_q"].num == 4 and m["s_q"].score == pytest.approx(sum(sq.values()) / 4)
+    assert m["s"].score == pytest.approx((sum(sl.values()) / 5 + sum(sq.values()) / 4) / 2)
+    assert tries == {0: 1, 1: 1, 2: 1, 3: 2, 4: 5}
+    assert rep.judge["unparsable"] == 6 and rep.judge["parsed"] == 4
+    rows = {s.name: s for s in rep.subsets if s.kind == "category"}
+    assert rows["[0,500)"].num == 2 and rows["[0,500)"].score == pytest.approx((sl[0] + sl[1]) / 2)
+    assert rows["[2k,4k)"].metrics["s_q"].score == pytest.approx(sq[3])
+    assert rows["[4k,20k)"].num == 1 and "s_q" not in rows["[4k,20k)"].metrics
+
+
+def test_longbench_write_without_judge_and_word_counts(tmp_path):
+    from evs_native.benchmarks.long_context import count_words, length_score, parse_quality
+
+    assert count_words("Hello, world! 你好 2024 it's") == 2 + 2 + 2  # "it" and "s" are words, numbers are not
+    assert length_score(100, 0) == 0.0 and length_score(100, 400) == 0.0 and length_score(100, 250) == 0.5
+    assert parse_quality('{"Relevance": 5}') is None and parse_quality("no json") is None
+    _write_jsonl(tmp_path / "data" / "longbench_write" / "test.jsonl", LBW[:2])
+    with FakeOpenAIServer(lambda b: "word " * 100) as srv:
+        rep = _run(srv.url, tmp_path, ["longbench_write"], tmp_path / "data")["longbench_write"]
+    assert set(rep.metrics) == {"s_l"} and rep.score == pytest.approx((1.0 + _expected_sl(300, 100)) / 2)
+    _write_jsonl(tmp_path / "bad" / "longbench_write" / "test.jsonl", [{"prompt": "x", "type": "t", "length": "many"}])
+    with pytest.raises(ConfigError, match="row 1 cannot be read.*not a positive number of words"):
+        _run("http://127.0.0.1:9/v1", tmp_path, ["longbench_write"], tmp_path / "bad")

@@ -22,4 +22,8 @@ BENCHMARKS: dict = {
         ["long-context", "reasoning", "llm-judge"],
         "AA-LCR: questions over ~100k-token document sets, LLM judge CORRECT/INCORRECT, as EvalScope's adapter",
         {"num_samples": 100, "subsets": ["default"]}),
+    "longbench_write": ("evs_native.benchmarks.long_context:LongBenchWrite",
+        ["long-context", "instruction-following", "long-writing", "llm-judge"],
+        "LongBench-Write: 120 long-writing requests, LongWriter's length score S_l and judge quality S_q",
+        {"num_samples": 120, "subsets": ["default"]}),
 }

@@ -694,4 +694,184 @@ class AALCR(Benchmark):
         return overall, subsets + _rows_by(reviews, lambda r: r.metadata.get("document_category"), None, seed)
 
 
-__all__ = ["AALCR", "DocMath", "Frames", "LongBenchV2", "OpenAIMRCR"]
+
+
+
+# -- LongBench-Write -----------------------------------------------------------------------------
+
+LONGWRITER_URL = "https://raw.githubusercontent.com/THUDM/LongWriter/main/evaluation/longbench_write.jsonl"
+QUALITY_DIMS = ["Relevance", "Accuracy", "Coherence", "Clarity", "Breadth and Depth", "Reading Experience"]
+#: The required-length ranges LongWriter's paper reports S_l and S_q for.
+LENGTH_RANGES = [(0, 500, "[0,500)"), (500, 2000, "[500,2k)"), (2000, 4000, "[2k,4k)"), (4000, 10 ** 9, "[4k,20k)")]
+
+QUALITY_TEMPLATE = """You are an expert in evaluating text quality. Please evaluate the quality of an AI assistant's response to a user's writing request. Be as strict as possible.
+
+You need to evaluate across the following six dimensions, with scores ranging from 1 to 5. The scoring criteria from 5 to 1 for each dimension are as follows:
+
+1. Relevance: From content highly relevant and fully applicable to the user's request to completely irrelevant or inapplicable.
+
+2. Accuracy: From content completely accurate with no factual errors or misleading information to content with numerous errors and highly misleading.
+
+3. Coherence: From clear structure with smooth logical connections to disorganized structure with no coherence.
+
+4. Clarity: From clear language, rich in detail, and easy to understand to confusing expression with minimal details.
+
+5. Breadth and Depth: From both broad and deep content with a lot of information to seriously lacking breadth and depth with minimal information.
+
+6. Reading Experience: From excellent reading experience, engaging and easy to understand content to very poor reading experience, boring and hard to understand content.
+
+Please evaluate the quality of the following response to a user's request according to the above requirements.
+
+<User Request>
+
+$INST$
+
+</User Request>
+
+<Response>
+
+$RESPONSE$
+
+</Response>
+
+Please evaluate the quality of the response. You must first provide a brief analysis of its quality, then give a comprehensive analysis with scores for each dimension. The output must strictly follow the JSON format: {"Analysis": ..., "Relevance": ..., "Accuracy": ..., "Coherence": ..., "Clarity": ..., "Breadth and Depth": ..., "Reading Experience": ...}. You do not need to consider whether the response meets the user's length requirements in your evaluation. Ensure that only one integer between 1 and 5 is output for each dimension score."""  # noqa: E501
+
+
+def count_words(text: str) -> int:
+    """LongWriter's length: Chinese characters plus English words."""
+    return len(re.findall(r"[\u4e00-\u9fff]", text)) + len(re.findall(r"\b[a-zA-Z]+\b", text))
+
+
+def length_score(required: float, produced: float) -> float:
+    """LongWriter's S_l of one response, on 0..1 (the paper's 0..100 divided by 100)."""
+    x, y = float(required), float(produced)
+    if y > x:
+        return max(0.0, 1.0 - (y / x - 1) / 3)
+    if y <= 0:
+        return 0.0
+    return max(0.0, 1.0 - (x / y - 1) / 2)
+
+
+def parse_quality(reply: str) -> dict[str, float] | None:
+    """The six dimension scores of a quality-judge reply (LongWriter's parser), or None."""
+    try:
+        text = reply
+        if "```json" in text:
+            m = re.search(r"```json\n(.*?)\n```", text, re.DOTALL)
+            text = m.group(1) if m else ""
+        scores = json.loads(text.replace("\n", ""))
+        if not isinstance(scores, dict) or any(d not in scores for d in QUALITY_DIMS):
+            return None
+        return {d: float(scores[d]) for d in QUALITY_DIMS}
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+class LongBenchWrite(Benchmark):
+    name = "longbench_write"
+    version = "1"
+    description = (
+        "LongBench-Write (LongWriter, Bai et al., 2024): 120 writing requests (Chinese and English) asking for "
+        "100 to 20,000 words. The request is sent as is. Scoring as LongWriter's official scripts (EvalScope's "
+        "longbench_write): length = Chinese characters + English words; s_l = 1 - (y/x - 1)/3 when longer, "
+        "1 - (x/y - 1)/2 when shorter, floored at 0 (the paper's S_l / 100); with --judge-args, s_q = (mean of "
+        "the six 1-5 quality scores of the official judge prompt - 1) / 4 and s = (s_l + s_q) / 2, as the "
+        "paper's S. Rows per required-length range ([0,500) … [4k,20k)). The judge is asked up to 5 times for "
+        "parsable scores, as the official script; a sample still unparsed is left out of s_q and counted "
+        "(EvalScope scores it 3). Data: the file of the LongWriter repository (no dataset hub copy): "
+        "downloaded to the evs cache online, or <dataset-dir>/longbench_write/test.jsonl."
+    )
+    tags = ["long-context", "instruction-following", "long-writing", "llm-judge"]
+    hf_id = None
+    ms_id = None
+    eval_split = "test"
+    num_samples = 120
+    metrics = ["s_l", "s_q", "s"]
+    primary_metric = "s_l"
+    generation: ClassVar[dict[str, Any]] = {"max_tokens": 32768, "temperature": 0.5}
+    extra_args: ClassVar[dict[str, Any]] = {"judge_tries": 5}
+
+    def _check_args(self) -> None:
+        super()._check_args()
+        n = self.args["judge_tries"]
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ConfigError(f"dataset_args.{self.name}.judge_tries must be a positive integer, not {n!r}")
+
+    def load_rows(self, split: str, subset: str) -> list[dict[str, Any]]:
+        if self.local_root() is not None:
+            return super().load_rows(split, subset)
+        from evs_core import cache_dir
+        from evs_core.data import read_jsonl
+
+        path = cache_dir() / "longbench_write" / "longbench_write.jsonl"
+        if not path.exists():
+            import urllib.request
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                with urllib.request.urlopen(LONGWRITER_URL, timeout=60) as resp:  # noqa: S310 - a fixed https URL
+                    data = resp.read()
+            except OSError as exc:
+                raise ConfigError(f"longbench_write: cannot download its prompts ({exc}); save LongWriter's "
+                                  "evaluation/longbench_write.jsonl as <dataset-dir>/longbench_write/test.jsonl") from None
+            tmp = path.with_suffix(".part")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        return read_jsonl(path)
+
+    def record_to_sample(self, record: dict[str, Any], index: int, subset: str) -> Sample:
+        length = record["length"]
+        if isinstance(length, bool) or not isinstance(length, (int, float)) or length <= 0:
+            raise ValueError(f"length {length!r} is not a positive number of words")
+        return Sample(id=str(record.get("id", index)), input=str(record["prompt"]), target=str(length), subset=subset,
+                      metadata={"length": length, "type": record.get("type", "")})
+
+    async def score(self, sample: Sample, output: ModelOutput, ctx: RunContext) -> Review:
+        if output.error:
+            return failed_review(sample, output, ctx, output.error)
+        response = answer_region(output.text)
+        produced = count_words(response)
+        required = sample.metadata["length"]
+        scores = {"s_l": length_score(required, produced)}
+        meta: dict[str, Any] = {"length": required, "response_length": produced, "type": sample.metadata["type"]}
+        judge = ctx.judge if ctx is not None else None
+        if judge is not None:
+            prompt = QUALITY_TEMPLATE.replace("$INST$", sample.input or "").replace("$RESPONSE$", response)
+            holder: dict[str, dict[str, float]] = {}
+
+            def parse(reply: str) -> str | None:
+                found = parse_quality(reply)
+                if found is None:
+                    return None
+                holder["scores"] = found
+                return "scored"
+
+            verdict = None
+            for _ in range(self.args["judge_tries"]):
+                verdict = await judge.ask([{"role": "user", "content": prompt}], parse, {"scored": 1.0})
+                if verdict.score is not None:
+                    break
+            if verdict is not None and verdict.score is not None:
+                dims = holder["scores"]
+                scores["s_q"] = (sum(dims.values()) / len(dims) - 1) / 4
+                scores["s"] = (scores["s_l"] + scores["s_q"]) / 2
+                meta["quality"] = dims
+            else:
+                meta["quality_error"] = (verdict.error if verdict is not None else None) or "JudgeUnparsable"
+        return make_review(sample, output, ctx, extracted=produced, extraction_rule="none" if not response else "words",
+                           scores=scores, metadata=meta)
+
+    def aggregate(self, reviews: list[Review], seed: int = 0) -> tuple[dict[str, Stat], list[SubsetScore]]:
+        overall, subsets = super().aggregate(reviews, seed)
+
+        def band(r: Review) -> str | None:
+            n = r.metadata.get("length")
+            return next((name for lo, hi, name in LENGTH_RANGES if n is not None and lo <= n < hi), None)
+
+        subsets = subsets + _rows_by(reviews, band, tuple(n for _, _, n in LENGTH_RANGES), seed)
+        for metrics in [overall] + [sub.metrics for sub in subsets]:
+            if "s_l" in metrics and "s_q" in metrics:  # the paper's S: the mean of the two averages
+                metrics["s"] = Stat(score=(metrics["s_l"].score + metrics["s_q"].score) / 2, num=metrics["s_q"].num)
+        for sub in subsets:
+            sub.score = sub.metrics["s_l"].score if "s_l" in sub.metrics else sub.score
+        return overall, subsets
