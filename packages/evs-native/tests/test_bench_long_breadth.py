@@ -541,3 +541,112 @@ def test_longbench_write_without_judge_and_word_counts(tmp_path):
     _write_jsonl(tmp_path / "bad" / "longbench_write" / "test.jsonl", [{"prompt": "x", "type": "t", "length": "many"}])
     with pytest.raises(ConfigError, match="row 1 cannot be read.*not a positive number of words"):
         _run("http://127.0.0.1:9/v1", tmp_path, ["longbench_write"], tmp_path / "bad")
+
+
+# -- think_eval -----------------------------------------------------------------------------------
+MATH = [("What is 2 + 3?", "5", 1), ("Compute 7 * 6.", "42", 1), ("Solve x + 4 = 10 for x.", "6", 2),
+        ("What is 100 / 4?", "25", 2), ("What is 9 squared?", "81", 2)]
+
+
+def _reasoning(i: int, gold: str) -> str:
+    """Three blank-line separated steps; the correct answer appears in step ``i % 3`` (never, for i == 4)."""
+    steps = [f"Let me read problem {i} carefully.", f"Alternatively, compute directly: it is {gold}.",
+             "But wait, let me reconsider and check the arithmetic once more."]
+    if i == 4:
+        steps[1] = "Alternatively, it might be 80."
+    return "\n\n".join(steps)
+
+
+def test_think_eval_end_to_end_metrics_per_level(tmp_path):
+    enc = str(_byte_encoding(tmp_path / "bytes.tiktoken"))
+    rows = [{"problem": q, "solution": f"So the answer is {a}.", "answer": a, "subject": "Prealgebra", "level": lvl,
+             "unique_id": f"test/prealgebra/{i}.json"} for i, (q, a, lvl) in enumerate(MATH)]
+    _write_jsonl(tmp_path / "data" / "math_500" / "test.jsonl", rows)
+    by_q = {r["problem"]: i for i, r in enumerate(rows)}
+
+    def index_of(body):
+        return next(i for q, i in by_q.items() if q in last_user_text(body))
+
+    def model(body):
+        i = index_of(body)
+        return f"The answer is $\\boxed{{{MATH[i][1] if i != 3 else '24'}}}$."  # problem 3 answered wrong
+
+    def reasoning(body):
+        i = index_of(body)
+        return _reasoning(i, MATH[i][1])
+
+    critiques = []
+
+    def judge(body):
+        p = last_user_text(body)
+        assert p.startswith("The following is a math problem and a solution (split into paragraphs")
+        i = index_of(body)
+        assert f"[Correct Answer]\n\n{MATH[i][1]}\n\n[Solution]\n\n<paragraph_0>\n" in p
+        assert p.count("<paragraph_") == 3 and "Please put your final answer (i.e., the index) in \\boxed{}." in p
+        critiques.append(i)
+        if i == 4:
+            return "No paragraph states 81. \\boxed{-1}"
+        return f"Paragraph 1 gives {MATH[i][1]}, which is correct.\n\n\\boxed{{1}}"
+
+    with FakeOpenAIServer(model, reasoning=reasoning) as srv, FakeOpenAIServer(judge) as jsrv:
+        rep = _run(srv.url, tmp_path, ["think_eval"], tmp_path / "data",
+                   dataset_args={"think_eval": {"extra_params": {"tokenizer": enc},
+                                                "subset_list": ["Level 1", "Level 2"]}},
+                   judge={"model": "j", "api_url": jsrv.url})["think_eval"]
+        assert len(jsrv.requests) == 5  # the critique only: math_500's own scoring does not use the judge
+    exp = {}
+    for i, (_, gold, lvl) in enumerate(MATH):
+        text = _reasoning(i, gold)
+        steps = text.split("\n\n")
+        total = len(text.encode())
+        useful = 0 if i == 4 else len("\n\n".join(steps[:2]).encode())
+        switches = text.lower().count("alternatively") + text.lower().count("but wait") \
+            + text.lower().count("let me reconsider")
+        exp[i] = {"reasoning_tokens": total, "first_correct_tokens": useful, "reflection_tokens": total - useful,
+                  "token_efficiency": useful / total, "thought_num": switches, "think_accuracy": float(i != 4),
+                  "acc": float(i != 3), "level": f"Level {lvl}"}
+    assert rep.num == 5 and rep.metric == "token_efficiency" and rep.num_errors == 0
+    for k in ("reasoning_tokens", "first_correct_tokens", "reflection_tokens", "token_efficiency", "thought_num",
+              "think_accuracy", "acc"):
+        assert rep.metrics[k].score == pytest.approx(sum(e[k] for e in exp.values()) / 5), k
+    subs = {s.name: s for s in rep.subsets}
+    lvl2 = [e for e in exp.values() if e["level"] == "Level 2"]
+    assert subs["Level 2"].num == 3
+    assert subs["Level 2"].metrics["reflection_tokens"].score == pytest.approx(
+        sum(e["reflection_tokens"] for e in lvl2) / 3)
+    assert subs["Level 1"].score == pytest.approx((exp[0]["token_efficiency"] + exp[1]["token_efficiency"]) / 2)
+
+    # the report page has a thinking-efficiency section
+    from evs_native.html_report import render
+
+    run_dir = next((tmp_path / "out").iterdir())
+    html = render([run_dir])
+    assert "Thinking efficiency" in html and "first_correct_tokens" in html
+
+
+def test_think_eval_splitters_parsers_and_bad_arguments(tmp_path):
+    from evs_native.benchmarks.thinking import (ThinkEval, critique_index, split_by_keywords, think_part,
+                                                thought_num)
+
+    assert critique_index("step 2 is right \\boxed{2}") == 2 and critique_index("\\boxed{-1}") == -1
+    assert critique_index("paragraph 3") is None and critique_index("\\boxed{x}") is None
+    text = "Start here. alternatively, try 3. but wait, that fails. another approach works."
+    assert split_by_keywords(text) == ["Start here.", "alternatively, try 3.", "but wait, that fails.",
+                                       "another approach works."]
+    assert split_by_keywords("One. Alternatively, two.") == ["One. Alternatively, two."]  # case-sensitive, as EvalScope
+    assert thought_num("Alternatively, BUT WAIT, another angle; anotherway") == 3  # counted case-insensitively
+    assert think_part(ModelOutput(text="<think>abc</think>answer")) == "<think>abc"
+    assert think_part(ModelOutput(text="x", reasoning="r")) == "r" and think_part(ModelOutput(text="all")) == "all"
+    enc = str(_byte_encoding(tmp_path / "b.tiktoken"))
+    with pytest.raises(ConfigError, match="needs? .*tokenizer|tokenizer"):
+        ThinkEval({})
+    with pytest.raises(ConfigError, match="split_strategy must be one of"):
+        ThinkEval({"tokenizer": enc, "split_strategy": "lines"})
+    with pytest.raises(ConfigError, match="unknown benchmark 'math500'.*math_500"):
+        ThinkEval({"tokenizer": enc, "dataset": "math500"})
+    with pytest.raises(ConfigError, match="unknown subset 'Level 9'"):
+        ThinkEval({"tokenizer": enc, "subset_list": ["Level 9"]})
+    with FakeOpenAIServer(lambda b: "x") as srv:
+        with pytest.raises(ConfigError, match="judge"):
+            _run(srv.url, tmp_path, ["think_eval"], tmp_path, dataset_args={"think_eval": {"tokenizer": enc}})
+        assert srv.requests == []

@@ -26,4 +26,8 @@ BENCHMARKS: dict = {
         ["long-context", "instruction-following", "long-writing", "llm-judge"],
         "LongBench-Write: 120 long-writing requests, LongWriter's length score S_l and judge quality S_q",
         {"num_samples": 120, "subsets": ["default"]}),
+    "think_eval": ("evs_native.benchmarks.thinking:ThinkEval",
+        ["reasoning", "math", "llm-judge", "thinking-efficiency"],
+        "Thinking efficiency on a math benchmark: reasoning tokens, first-correct and reflection tokens, switches",
+        {"num_samples": None, "subsets": ["default"]}),
 }
