@@ -68,7 +68,7 @@ def test_longbench_v2_end_to_end_per_length_and_difficulty(tmp_path):
     styles = ["Reading the text, site {w} is mentioned later.\n\nANSWER: {a}",
               "<think>The report names {w} first? No.</think>\nStep by step, the survey began at ({a}).\n\nANSWER: {a}",
               "**Answer: {a}**", "The correct option is {a}."]
-    seen = []
+    seen, no_answer = [], []
 
     def model(body):
         prompt = last_user_text(body)
@@ -82,12 +82,18 @@ def test_longbench_v2_end_to_end_per_length_and_difficulty(tmp_path):
         a = r["answer"] if ok else "ABCD"[("ABCD".index(r["answer"]) + 1) % 4]
         w = "ABCD"[("ABCD".index(a) + 2) % 4]
         seen.append(r["_id"])
+        if not ok and len(seen) % 3 == 0:
+            no_answer.append(r["_id"])
+            return "The document does not say which site came first, so I cannot choose."
+        if r["_id"].endswith("4"):
+            return f"<think>文中先提到{w}。</think>根据报告，最先调查的是{a}。\n答案：{a}"
         return styles[len(seen) % 4].format(a=a, w=w)
 
     with FakeOpenAIServer(model) as srv:
         rep = _run(srv.url, tmp_path, ["longbench_v2"], tmp_path / "data")["longbench_v2"]
     assert rep.num == 9 and rep.num_errors == 0
     assert rep.score == pytest.approx(sum(right(r["_id"]) for r in rows) / 9)
+    assert no_answer and rep.no_answer_rate == pytest.approx(len(no_answer) / 9)
     rows_by = {s.name: s for s in rep.subsets}
     for key, field in (("short", "length"), ("medium", "length"), ("long", "length"),
                        ("easy", "difficulty"), ("hard", "difficulty")):
@@ -447,6 +453,17 @@ def test_aa_lcr_needs_a_judge_and_its_documents(tmp_path):
         AALCR(dataset_dir=str(tmp_path / "data")).load_samples(None)
     assert parse_correct("CORRECT") == "CORRECT" and parse_correct("**INCORRECT**.") == "INCORRECT"
     assert parse_correct("A: the answer is correct... or INCORRECT?") is None and parse_correct("") is None
+
+
+def test_judge_call_failures_are_counted_not_scored(tmp_path):
+    rows = _frames_rows()[:2]
+    _write_jsonl(tmp_path / "data" / "frames" / "test.jsonl", rows)
+    with FakeOpenAIServer(lambda b: "Therefore, the answer is nobody.") as srv, \
+            FakeOpenAIServer(lambda b: "[[YES]]", fail_rate=1.0) as jsrv:
+        rep = _run(srv.url, tmp_path, ["frames"], tmp_path / "data",
+                   judge={"model": "j", "api_url": jsrv.url, "strategy": "llm", "retries": 0})["frames"]
+    assert rep.num == 0 and rep.num_errors == 2 and rep.errors == {"JudgeError": 2}
+    assert rep.judge["errors"] == 2 and rep.judge["asked"] == 2
 
 
 def test_reasoning_field_is_not_scored():

@@ -528,7 +528,8 @@ class DocMath(Benchmark):
         "DocMath-Eval's official normaliser and tolerance (0.15 %, percent/unit scale allowed); acc. With "
         "--judge-args EvalScope's equivalence prompt grades the extracted answer per the judge strategy. "
         "Deviations: the normaliser's Python eval is a restricted arithmetic evaluator (no code runs; same "
-        "values for numbers and arithmetic); the judge is shown the question (EvalScope passes an empty one)."
+        "values for numbers and arithmetic); boolean answers compare with the real boolean (EvalScope with the "
+        "string, always truthy); the judge is shown the question (EvalScope passes an empty one)."
     )
     tags = ["long-context", "math", "reasoning"]
     hf_id = "yale-nlp/DocMath-Eval"
