@@ -641,19 +641,27 @@ class AALCR(Benchmark):
         return path
 
     def _download_texts(self) -> Path:
+        """The dataset's extracted-text zip from the hub, unpacked once into the evs cache."""
         import zipfile
 
+        from evs_core import cache_dir
+
+        target = cache_dir() / "aa_lcr"
+        if (target / "lcr").is_dir():
+            return target / "lcr"
         if self.hub == "modelscope":
             ms = require("modelscope", "downloading AA-LCR's documents from ModelScope", "modelscope")
-            folder = Path(ms.dataset_snapshot_download(self.ms_id, allow_file_pattern=AA_LCR_ZIP))
+            archive = Path(ms.dataset_snapshot_download(self.ms_id, allow_file_pattern=AA_LCR_ZIP)) / AA_LCR_ZIP
         else:
             hf = require("huggingface_hub", "downloading AA-LCR's documents from the Hugging Face Hub", "datasets")
-            folder = Path(hf.hf_hub_download(self.hf_id, AA_LCR_ZIP, repo_type="dataset")).parents[1]
-        archive = folder / AA_LCR_ZIP
-        target = archive.parent
-        if not (target / "lcr").is_dir():
-            with zipfile.ZipFile(archive) as zf:
-                zf.extractall(target)
+            archive = Path(hf.hf_hub_download(self.hf_id, AA_LCR_ZIP, repo_type="dataset"))
+        part = target.with_name("aa_lcr.part")
+        with zipfile.ZipFile(archive) as zf:
+            zf.extractall(part)
+        if not (part / "lcr").is_dir():
+            raise ConfigError(f"aa_lcr: {archive.name} holds no 'lcr' folder; unpack the documents yourself and "
+                              "give extra_params.text_dir")
+        part.replace(target)
         return target / "lcr"
 
     def documents(self, record: dict[str, Any]) -> str:
