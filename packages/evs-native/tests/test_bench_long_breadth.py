@@ -667,3 +667,28 @@ def test_think_eval_splitters_parsers_and_bad_arguments(tmp_path):
         with pytest.raises(ConfigError, match="judge"):
             _run(srv.url, tmp_path, ["think_eval"], tmp_path, dataset_args={"think_eval": {"tokenizer": enc}})
         assert srv.requests == []
+
+
+def test_aa_lcr_documents_zip_from_the_hub_is_unpacked_once(tmp_path, monkeypatch):
+    import zipfile
+
+    import huggingface_hub
+    from evs_native.benchmarks.long_context import AA_LCR_ZIP, AALCR
+
+    archive = tmp_path / "hub" / AA_LCR_ZIP
+    archive.parent.mkdir(parents=True)
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("lcr/Legal/set_0/doc_0.txt", "Clause 10 appears here.")
+    calls = []
+
+    def fake_download(repo_id, filename, repo_type=None, **kw):
+        calls.append((repo_id, filename, repo_type))
+        return str(archive)
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
+    monkeypatch.setenv("EVS_CACHE_DIR", str(tmp_path / "cache"))
+    docs = AALCR().documents({"document_category": "Legal", "document_set_id": "set_0", "question_id": 1})
+    assert docs == "BEGIN DOCUMENT 1:\nClause 10 appears here.\nEND DOCUMENT 1"
+    assert calls == [("ArtificialAnalysis/AA-LCR", AA_LCR_ZIP, "dataset")]
+    AALCR().text_dir()
+    assert len(calls) == 1 and (tmp_path / "cache" / "aa_lcr" / "lcr" / "Legal").is_dir()
