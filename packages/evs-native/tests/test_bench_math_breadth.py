@@ -8,6 +8,7 @@ styles, so the expected score is known without evs's extraction.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 from pathlib import Path
@@ -21,6 +22,7 @@ from evs_native.engine import run_task
 math_verify = pytest.importorskip("math_verify")
 
 from evs_native.benchmarks import math_breadth as mb  # noqa: E402
+from evs_native.benchmarks.math_500 import math_check  # noqa: E402
 
 
 def right(key: str) -> bool:
@@ -115,7 +117,7 @@ def test_parity_with_math_verify_verify(reply, gold):
     bench = mb.HMMT25({})
     s = mb.Sample(id="1", input="q", target=gold, metadata={"question": "q"})
     assert score_now(bench, s, ModelOutput(text=reply)).scores["acc"] == theirs
-    assert mb.math_check(reply, gold)[1] == theirs
+    assert math_check(reply, gold)[1] == theirs
 
 
 # -- competition_math ---------------------------------------------------------------------------------
@@ -241,7 +243,11 @@ def test_imo_answerbench_csv_columns(tmp_path):
         rows.append({"Problem ID": f"imo-bench-{cat[:3].lower()}-{i:03d}", "Problem": f"IMO problem {i}.",
                      "Short Answer": g, "Category": cat, "Subcategory": "misc", "Source": "IMO Shortlist 2010"})
         table[f"IMO problem {i}."] = (rows[-1]["Problem ID"], g.replace("60^\\circ", "60"))
-    _write(data, "imo_answerbench/train.jsonl", rows)
+    (data / "imo_answerbench").mkdir(parents=True)
+    with open(data / "imo_answerbench" / "train.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
     with FakeOpenAIServer(MathResponder(table)) as srv:
         rep = _run(srv, tmp_path, "imo_answerbench", data)
     assert rep.num == 5 and rep.score == pytest.approx(_expect(k for k, _ in table.values()))

@@ -16,14 +16,14 @@ import random
 import re
 from typing import Any, ClassVar
 
-from evs_core.benchmark import DEFAULT, Benchmark, RunContext, failed_review, make_review
+from evs_core.benchmark import DEFAULT, Benchmark, RunContext
 from evs_core.errors import ConfigError
 from evs_core.extract import Extraction, answer_region, extract_math, last_boxed
 from evs_core.schema import ModelOutput, Review, Sample, Stat, SubsetScore
 from evs_core.stats import summarize
 
 from evs_native.benchmarks.math_500 import PROMPT as BOXED_PROMPT
-from evs_native.benchmarks.math_500 import _MathBenchmark, math_check
+from evs_native.benchmarks.math_500 import _MathBenchmark
 
 #: EvalScope's "Problem: … Please reason step by step …" template (competition_math, hmmt, imo_answerbench, arxivmath).
 PROBLEM_PROMPT = "Problem:\n{question}\n\nPlease reason step by step, and put your final answer within \\boxed{{}}.\n"
@@ -200,7 +200,7 @@ class MinervaMath(BoxedMath):
 class AMC(BoxedMath):
     name = "amc"
     version = "1"
-    num_samples = 83
+    num_samples = None
     description = (
         "AMC 10/12 2022–2024 with numeric answers; subsets amc22, amc23, amc24 (the splits of evalscope/amc_22-24). "
         "Prompt as EvalScope's amc adapter ('…Please reason step by step, and put your final answer within "
@@ -988,7 +988,7 @@ def olympiad_prompt(record: dict[str, Any]) -> str:
 class OlympiadBench(BoxedMath):
     name = "olympiad_bench"
     version = "1"
-    num_samples = 2126
+    num_samples = None
     description = (
         "OlympiadBench (He et al., 2024), the text-only open-ended subsets (OE_TO_*: maths and physics, English "
         "and Chinese, competition and CEE). Prompt: the official instruction (EvalScope's OlympiadBenchPrompter), "
