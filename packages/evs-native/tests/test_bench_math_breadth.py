@@ -547,3 +547,45 @@ def test_bad_input_is_one_line(tmp_path):
         mb.HMMT25({}, dataset_dir=str(data)).load_samples()
     with pytest.raises(ConfigError, match="no data for mgsm under --dataset-dir"):
         mb.MGSM({}, dataset_dir=str(data)).load_samples()
+
+
+# -- the online path: which hub dataset, config and split each benchmark asks for ------------------------
+@pytest.mark.parametrize("cls, args, hub, calls", [
+    (mb.CompetitionMath, {"subset_list": ["Level 2"]}, "huggingface",
+     [("SuperSecureHuman/competition_math_hf_dataset", None, "test"),
+      ("SuperSecureHuman/competition_math_hf_dataset", None, "train")]),
+    (mb.CompetitionMath, {"subset_list": ["Level 2"], "few_shot_num": 0}, "modelscope",
+     [("evalscope/competition_math", None, "test")]),
+    (mb.AIME26, {}, "huggingface", [("MathArena/aime_2026", None, "train")]),
+    (mb.AIME26, {}, "modelscope", [("evalscope/aime26", None, "test")]),
+    (mb.HMMT25, {}, "huggingface", [("MathArena/hmmt_feb_2025", None, "train")]),
+    (mb.AMC, {"subset_list": ["amc23"]}, "modelscope", [("evalscope/amc_22-24", None, "amc23")]),
+    (mb.MGSM, {"subset_list": ["sw"], "few_shot_num": 0}, "huggingface", [("juletxara/mgsm", "sw", "test")]),
+    (mb.PolyMath, {"subset_list": ["ja"]}, "huggingface",
+     [("Qwen/PolyMath", "ja", lv) for lv in ("low", "medium", "high", "top")]),
+    (mb.CMath, {"subset_list": ["Grade 2"]}, "modelscope", [("evalscope/cmath", None, "test")]),
+    (mb.OlympiadBench, {"subset_list": ["OE_TO_physics_en_COMP"]}, "huggingface",
+     [("Hothan/OlympiadBench", "OE_TO_physics_en_COMP", "train")]),
+    (mb.ProcessBench, {"subset_list": ["omnimath"]}, "huggingface", [("Qwen/ProcessBench", None, "omnimath")]),
+    (mb.ZebraLogicBench, {}, "huggingface", [("allenai/ZebraLogicBench-private", "grid_mode", "test")]),
+    (mb.CoinFlip, {}, "modelscope", [("extraordinarylab/coin-flip", None, "test")]),
+    (mb.ArcAGI2, {}, "modelscope", [("evalscope/arc-agi-2", None, "test")]),
+])
+def test_hub_ids_configs_and_splits(monkeypatch, cls, args, hub, calls):
+    import evs_core.benchmark
+    import evs_core.data
+
+    seen = []
+
+    def fake_load_hub(dataset_id, subset, split, hub_name="huggingface", revision=None):
+        seen.append((dataset_id, subset, split))
+        assert hub_name == hub
+        return []
+
+    monkeypatch.setattr(evs_core.data, "load_hub", fake_load_hub)
+    monkeypatch.setattr(evs_core.benchmark, "load_hub", fake_load_hub)
+    bench = cls(args, hub=hub)
+    for s in bench.selected_subsets():
+        bench.subset_samples(s)
+        bench.fewshot_samples(s)
+    assert seen == calls

@@ -776,8 +776,9 @@ class ZebraLogicBench(Benchmark):
         "(one worked example, the puzzle, a JSON template with the puzzle's columns), extraction (the last "
         "complete JSON object) and metrics as EvalScope's zebralogicbench adapter: puzzle_acc (primary), cell_acc "
         "(cells right / cells), easy/hard/small/medium/large/xl_puzzle_acc by grid size, avg_reason_lens, "
-        "no_answer_num. The dataset (allenai/ZebraLogicBench-private) is gated on the Hub: accept its terms "
-        "online or give a local copy."
+        "no_answer_num. Where EvalScope skips a reply without JSON entirely, evs counts it as the official "
+        "ZeroEval scorer does (its cells and size in the denominators, one more no_answer). The dataset "
+        "(allenai/ZebraLogicBench-private) is gated on the Hub: accept its terms online or give a local copy."
     )
     tags = ["reasoning", "logic"]
     hf_id = "allenai/ZebraLogicBench-private"
