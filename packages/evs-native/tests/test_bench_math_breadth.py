@@ -589,3 +589,37 @@ def test_hub_ids_configs_and_splits(monkeypatch, cls, args, hub, calls):
         bench.subset_samples(s)
         bench.fewshot_samples(s)
     assert seen == calls
+
+
+def test_imo_answerbench_judge_when_rule_fails(tmp_path):
+    """With a judge configured (strategy llm_when_rule_fails) the judge sees only the replies the
+    rule scores 0, and its verdict is the score; the rule's right answers never reach it."""
+    import re
+
+    data = tmp_path / "data"
+    rows = [{"Problem ID": f"imo-bench-algebra-{i:03d}", "Problem": f"Functional equation {i}.",
+             "Short Answer": f"f(x) = {i + 2}x", "Category": "Algebra", "Subcategory": "Functional Equation",
+             "Source": "IMO Shortlist 2015"} for i in range(6)]
+    _write(data, "imo_answerbench/train.jsonl", rows)
+
+    def model(body):
+        i = int(last_user_text(body).split("Functional equation ", 1)[1].split(".")[0])
+        if right(f"imo/{i}"):
+            return f"Therefore $\\boxed{{f(x) = {i + 2}x}}$."
+        return f"All solutions are the linear maps with slope {i + 2}, i.e. every f(x)={i + 2}x works."
+
+    def judge(body):
+        text = last_user_text(body)
+        ref = re.search(r"\[Reference Answer\]\n(.*?)\n", text).group(1)
+        pred = re.search(r"\[Predicted Answer\]\n(.*?)\n\nDecide", text, re.S).group(1)
+        return "A" if ref.replace(" ", "") in pred.replace(" ", "") and "slope 3" not in pred else "B"
+
+    with FakeOpenAIServer(model) as srv, FakeOpenAIServer(judge, model="judge") as jsrv:
+        rep = _run(srv, tmp_path, "imo_answerbench", data,
+                   judge={"model": "judge", "api_url": jsrv.url, "api_key": "EMPTY",
+                          "strategy": "llm_when_rule_fails"})
+        asked = len(jsrv.requests)
+    rule_right = [i for i in range(6) if right(f"imo/{i}")]
+    judged_right = [i for i in range(6) if i not in rule_right and i != 1]  # slope 3 is i == 1: judged wrong
+    assert asked == 6 - len(rule_right)
+    assert rep.score == pytest.approx((len(rule_right) + len(judged_right)) / 6)
