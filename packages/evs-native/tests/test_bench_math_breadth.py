@@ -604,7 +604,7 @@ def test_imo_answerbench_judge_when_rule_fails(tmp_path):
 
     def model(body):
         i = int(last_user_text(body).split("Functional equation ", 1)[1].split(".")[0])
-        if right(f"imo/{i}"):
+        if right(f"jr/{i}"):
             return f"Therefore $\\boxed{{f(x) = {i + 2}x}}$."
         return f"All solutions are the linear maps with slope {i + 2}, i.e. every f(x)={i + 2}x works."
 
@@ -619,7 +619,7 @@ def test_imo_answerbench_judge_when_rule_fails(tmp_path):
                    judge={"model": "judge", "api_url": jsrv.url, "api_key": "EMPTY",
                           "strategy": "llm_when_rule_fails"})
         asked = len(jsrv.requests)
-    rule_right = [i for i in range(6) if right(f"imo/{i}")]
+    rule_right = [i for i in range(6) if right(f"jr/{i}")]
     judged_right = [i for i in range(6) if i not in rule_right and i != 1]  # slope 3 is i == 1: judged wrong
     assert asked == 6 - len(rule_right)
     assert rep.score == pytest.approx((len(rule_right) + len(judged_right)) / 6)
