@@ -623,3 +623,17 @@ def test_imo_answerbench_judge_when_rule_fails(tmp_path):
     judged_right = [i for i in range(6) if i not in rule_right and i != 1]  # slope 3 is i == 1: judged wrong
     assert asked == 6 - len(rule_right)
     assert rep.score == pytest.approx((len(rule_right) + len(judged_right)) / 6)
+
+
+@pytest.mark.parametrize("reply, ok", [
+    ("Janet's ducks lay 16 eggs; she sells 9 at $2.\n\nReasoning:\n16 - 3 - 4 = 9, 9 * 2 = 18\n\nANSWER: 18", True),
+    ("She makes $\\boxed{\\$18}$ every day.", True),
+    ("So the total is 18 dollars. ANSWER: 18.", True),
+    ("<think>ANSWER: 18</think>\nThe answer is 20.", False),
+    ("La respuesta es 18.", False),  # no answer statement evs reads (EvalScope would take the last number)
+])
+def test_mgsm_reply_styles(reply, ok):
+    bench = mb.MGSM({"few_shot_num": 0})
+    s = bench.record_to_sample({"question": "q", "answer": None, "answer_number": 18, "equation_solution": None},
+                               0, "es")
+    assert score_now(bench, s, ModelOutput(text=reply)).scores["acc"] == float(ok)
