@@ -207,9 +207,11 @@ def test_hmmt_matharena_schema(tmp_path, name):
 
 def test_aime26_prompt_and_score(tmp_path):
     data = tmp_path / "data"
-    rows = [{"problem": f"AIME 2026 problem {i}: find m+n.", "answer": str(a)} for i, a in enumerate([277, 62, 5, 80])]
+    # MathArena's copy: problem_idx, problem, answer as an int
+    rows = [{"problem_idx": i + 1, "problem": f"AIME 2026 problem {i}: find m+n.", "answer": a}
+            for i, a in enumerate([277, 62, 5, 80])]
     _write(data, "aime26/test.jsonl", rows)
-    table = {r["problem"]: (f"a26/{i}", r["answer"]) for i, r in enumerate(rows)}
+    table = {r["problem"]: (f"a26/{i}", str(r["answer"])) for i, r in enumerate(rows)}
     resp = MathResponder(table)
     with FakeOpenAIServer(resp) as srv:
         rep = _run(srv, tmp_path, "aime26", data)
