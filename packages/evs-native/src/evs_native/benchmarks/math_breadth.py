@@ -55,7 +55,9 @@ class BoxedMath(_MathBenchmark):
     id_fields: ClassVar[tuple[str, ...]] = ("unique_id", "id", "problem_idx", "idx")
     meta_fields: ClassVar[tuple[str, ...]] = ()
     #: The hub split where it differs per hub (e.g. MathArena's copies have only "train").
-    hub_split: ClassVar[dict[str, str]] = {}
+    hub_split: ClassVar[dict[str, dict[str, str]]] = {}
+    #: Strip the question text (EvalScope's adapters that call ``str(...).strip()``).
+    strip_question: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -95,8 +97,6 @@ class BoxedMath(_MathBenchmark):
     # -- samples -----------------------------------------------------------------------------
     def question_of(self, record: dict[str, Any]) -> str:
         return str(record[self.question_field]).strip() if self.strip_question else record[self.question_field]
-
-    strip_question: ClassVar[bool] = False
 
     def gold_of(self, record: dict[str, Any]) -> str:
         return str(record[self.answer_field]).strip()
