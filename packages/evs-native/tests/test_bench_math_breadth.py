@@ -639,3 +639,26 @@ def test_mgsm_reply_styles(reply, ok):
     s = bench.record_to_sample({"question": "q", "answer": None, "answer_number": 18, "equation_solution": None},
                                0, "es")
     assert score_now(bench, s, ModelOutput(text=reply)).scores["acc"] == float(ok)
+
+
+def test_failed_requests_are_counted_not_scored(tmp_path):
+    """A request the server refuses is recorded as an error and left out of every metric."""
+    data = tmp_path / "data"
+    golds = ["yes", "no", "yes", "no", "yes", "no"]
+    _write(data, "coin_flip/test.jsonl", [{"question": f"Coin question {i}: still heads up?", "answer": g}
+                                          for i, g in enumerate(golds)])
+
+    def idx(body):
+        return int(last_user_text(body).split("Coin question ", 1)[1].split(":")[0])
+
+    def reply(body):
+        i = idx(body)
+        return f"ANSWER: {golds[i].upper() if right(f'fail/{i}') else 'YES'}"
+
+    with FakeOpenAIServer(reply, reject=lambda b: "context length exceeded" if idx(b) in (1, 4) else None) as srv:
+        rep = _run(srv, tmp_path, "coin_flip", data)
+    scored = [i for i in range(6) if i not in (1, 4)]
+    said = {i: golds[i].upper() if right(f"fail/{i}") else "YES" for i in scored}
+    assert rep.num_errors == 2 and rep.num == 4
+    assert rep.score == pytest.approx(sum(said[i] == golds[i].upper() for i in scored) / 4)
+    assert rep.metrics["yes_ratio"].score == pytest.approx(sum(v == "YES" for v in said.values()) / 4)
