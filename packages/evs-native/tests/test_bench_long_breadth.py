@@ -692,3 +692,32 @@ def test_aa_lcr_documents_zip_from_the_hub_is_unpacked_once(tmp_path, monkeypatc
     assert calls == [("ArtificialAnalysis/AA-LCR", AA_LCR_ZIP, "dataset")]
     AALCR().text_dir()
     assert len(calls) == 1 and (tmp_path / "cache" / "aa_lcr" / "lcr" / "Legal").is_dir()
+
+
+def test_think_eval_llm_split_reparagraphs_with_the_judge(tmp_path):
+    enc = str(_byte_encoding(tmp_path / "bytes.tiktoken"))
+    _write_jsonl(tmp_path / "data" / "math_500" / "test.jsonl",
+                 [{"problem": "What is 6 * 7?", "solution": "42", "answer": "42", "subject": "Algebra", "level": 1,
+                   "unique_id": "t/0.json"}])
+    reasoning = "First, recall the table.\nSix sevens are 42.\nBut wait, double-check: 7 * 6 = 42."
+
+    def judge(body):
+        p = last_user_text(body)
+        if p.startswith("I will present you with a solution to a math problem."):
+            assert "[Solution]\n\nFirst, recall the table. Six sevens are 42. But wait" in p  # newlines removed
+            return "First, recall the table.\n\nSix sevens are 42.\n\nBut wait, double-check: 7 * 6 = 42."
+        assert p.count("<paragraph_") == 3 and "<paragraph_1>\nSix sevens are 42.\n</paragraph_1>" in p
+        return "\\boxed{1}"
+
+    with FakeOpenAIServer(lambda b: "\\boxed{42}", reasoning=lambda b: reasoning) as srv, \
+            FakeOpenAIServer(judge) as jsrv:
+        rep = _run(srv.url, tmp_path, ["think_eval"], tmp_path / "data",
+                   dataset_args={"think_eval": {"tokenizer": enc, "split_strategy": "llm",
+                                                "subset_list": ["Level 1"]}},
+                   judge={"model": "j", "api_url": jsrv.url})["think_eval"]
+        assert len(jsrv.requests) == 2
+    useful = len("First, recall the table.\n\nSix sevens are 42.".encode())
+    assert rep.metrics["reasoning_tokens"].score == len(reasoning.encode())
+    assert rep.metrics["first_correct_tokens"].score == useful
+    assert rep.metrics["token_efficiency"].score == pytest.approx(useful / len(reasoning.encode()))
+    assert rep.metrics["thought_num"].score == 1 and rep.metrics["acc"].score == 1.0
