@@ -110,6 +110,12 @@ def test_longbench_v2_subset_list_and_bad_rows(tmp_path):
 
     b = LongBenchV2({"subset_list": ["long"]}, dataset_dir=str(tmp_path / "data"))
     assert [s.id for s in b.load_samples(None)] == [r["_id"] for r in rows if r["length"] == "long"]
+    own = LongBenchV2({"subset_list": ["short"], "prompt_template": "{document}\n\nWhat is the correct answer to this "
+                       "question: {question}\n{choices}\n\nFormat your response as follows: \"The correct answer "
+                       "is (insert answer here)\"."}, dataset_dir=str(tmp_path / "data"))
+    s0 = own.load_samples(1)[0]
+    assert own.build_request(s0).messages[-1]["content"].startswith(rows[0]["context"] + "\n\nWhat is the correct")
+    assert score_now(own, s0, ModelOutput(text=f"The correct answer is ({s0.target})")).scores == {"acc": 1.0}
     with pytest.raises(ConfigError, match="unknown subset 'lon'.*did you mean 'long'"):
         LongBenchV2({"subset_list": ["lon"]})
     with pytest.raises(ConfigError, match="scored on generated answers only"):
