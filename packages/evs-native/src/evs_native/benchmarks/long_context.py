@@ -523,7 +523,8 @@ class DocMath(Benchmark):
     version = "1"
     description = (
         "DocMath-Eval (Zhao et al., 2024): numerical reasoning over long financial documents with tables; "
-        "subsets complong/compshort/simplong/simpshort (testmini splits), as EvalScope's docmath adapter. "
+        "subsets complong/compshort/simplong/simpshort (testmini splits), as EvalScope's docmath adapter "
+        "(the Hugging Face copy is gated: accept its conditions and log in). "
         "Prompt: the paragraphs in <text>, 'Therefore, the answer is …'; answer read and compared with "
         "DocMath-Eval's official normaliser and tolerance (0.15 %, percent/unit scale allowed); acc. With "
         "--judge-args EvalScope's equivalence prompt grades the extracted answer per the judge strategy. "
