@@ -648,8 +648,13 @@ def test_think_eval_end_to_end_metrics_per_level(tmp_path):
 
 
 def test_think_eval_splitters_parsers_and_bad_arguments(tmp_path):
-    from evs_native.benchmarks.thinking import (ThinkEval, critique_index, split_by_keywords, think_part,
-                                                thought_num)
+    from evs_native.benchmarks.thinking import (
+        ThinkEval,
+        critique_index,
+        split_by_keywords,
+        think_part,
+        thought_num,
+    )
 
     assert critique_index("step 2 is right \\boxed{2}") == 2 and critique_index("\\boxed{-1}") == -1
     assert critique_index("paragraph 3") is None and critique_index("\\boxed{x}") is None
@@ -722,7 +727,7 @@ def test_think_eval_llm_split_reparagraphs_with_the_judge(tmp_path):
                                                 "subset_list": ["Level 1"]}},
                    judge={"model": "j", "api_url": jsrv.url})["think_eval"]
         assert len(jsrv.requests) == 2
-    useful = len("First, recall the table.\n\nSix sevens are 42.".encode())
+    useful = len(b"First, recall the table.\n\nSix sevens are 42.")
     assert rep.metrics["reasoning_tokens"].score == len(reasoning.encode())
     assert rep.metrics["first_correct_tokens"].score == useful
     assert rep.metrics["token_efficiency"].score == pytest.approx(useful / len(reasoning.encode()))
