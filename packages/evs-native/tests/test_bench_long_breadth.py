@@ -732,3 +732,19 @@ def test_think_eval_llm_split_reparagraphs_with_the_judge(tmp_path):
     assert rep.metrics["first_correct_tokens"].score == useful
     assert rep.metrics["token_efficiency"].score == pytest.approx(useful / len(reasoning.encode()))
     assert rep.metrics["thought_num"].score == 1 and rep.metrics["acc"].score == 1.0
+
+
+def test_think_eval_counts_with_a_local_transformers_tokenizer(tmp_path):
+    pytest.importorskip("transformers")
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.WordLevel({"[UNK]": 0, "two": 1, "plus": 2}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]").save_pretrained(tmp_path / "tok")
+    from evs_native.benchmarks.thinking import load_counter
+
+    count = load_counter(str(tmp_path / "tok"))
+    assert count("two plus two is four") == 5
+    with pytest.raises(ConfigError, match="cannot load the tokenizer"):
+        load_counter(str(tmp_path / "no-such-folder"))

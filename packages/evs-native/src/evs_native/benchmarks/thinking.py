@@ -128,6 +128,8 @@ def load_counter(name: str) -> Any:
 
         enc = load_encoding(str(name))
         return lambda text: len(enc.encode(text, disallowed_special=()))
+    if not path.exists() and str(name).startswith(("/", ".", "~")):
+        raise ConfigError(f"think_eval: cannot load the tokenizer '{name}' (no such folder)")
     transformers = require("transformers", "think_eval's token counts", "evs-native[local]")
     try:
         tok = transformers.AutoTokenizer.from_pretrained(str(path) if path.exists() else name,
