@@ -39,13 +39,14 @@ def _finish(failures) -> None:
 @click.option("--work-dir", default="outputs/rag", show_default=True, help="Where run folders are written.")
 @click.pass_context
 def rag(ctx, config_path, work_dir):
-    """Embedding, reranker and RAG evaluation: MTEB tasks, custom retrieval data, RAGAS, CLIP retrieval.
+    """Embedding, reranker and RAG evaluation: MTEB tasks, custom retrieval data, RAGAS, CLIP retrieval, captioning.
 
     \b
     evs rag mteb  --model ./bge-small --tasks T2Retrieval
     evs rag mteb  --api-url http://127.0.0.1:8000/v1 --api-model emb --custom-retrieval ./data
     evs rag ragas --testset testset.json --critic-url http://127.0.0.1:8001/v1 --critic-model qwen
-    evs rag clip  --model ./clip --dataset ./pairs.jsonl --task retrieval
+    evs rag clip  --model ./clip --dataset ./pairs.jsonl --task zeroshot_retrieval
+    evs rag caption --dataset ./pairs.jsonl --captioner-url http://127.0.0.1:8002/v1 --captioner-model vl --output ./cap
     evs rag --config rag.yaml
     """
     if ctx.invoked_subcommand is not None:
