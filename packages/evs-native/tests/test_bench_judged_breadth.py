@@ -1,0 +1,226 @@
+"""Instruction-following and LLM-judged benchmarks: chinese_simpleqa, hle, arena_hard, alpaca_eval.
+
+Each end-to-end test runs ``run_task`` (what ``evs eval`` runs) on a few rows written in the hub
+schema, against two fake servers: the model, whose answers are chosen per question from the gold
+data by a hash, and the judge, whose verdicts are scripted from what the model was told to say.
+The expected scores are computed here from those decisions, not by evs's code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+
+import pytest
+from evs_core.errors import ConfigError
+from evs_core.testing import FakeOpenAIServer, last_user_text
+from evs_native.engine import run_task
+
+
+def pick(key: str, n: int) -> int:
+    """A reproducible choice in range(n) for a question (decided from the data, not by evs)."""
+    return int(hashlib.sha256(key.encode()).hexdigest(), 16) % n
+
+
+def write_jsonl(path, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+
+
+def run(model, judge, tmp_path, data, dataset, **kw):
+    cfg = {"model": "m", "api_url": model.url, "api_key": "EMPTY", "datasets": [dataset], "dataset_dir": str(data),
+           "work_dir": str(tmp_path / "out"), "no_progress": True, "retries": 0, "concurrency": 4,
+           "judge": {"model": "grader", "api_url": judge.url, "strategy": "llm", "retries": 0}}
+    cfg.update(kw)
+    return run_task(cfg)[dataset]
+
+
+def system_text(body) -> str:
+    return next((m["content"] for m in body.get("messages", []) if m["role"] == "system"), "")
+
+
+# ------------------------------------------------------------------------------------------------
+# chinese_simpleqa
+
+CSQA_ROWS = [  # the schema of OpenStellarTeam/Chinese-SimpleQA
+    {"id": "1", "primary_category": "自然与自然科学", "secondary_category": "化学", "question": "菱镁矿的主要化学成分是什么？",
+     "answer": "碳酸镁", "urls": ["https://x"]},
+    {"id": "2", "primary_category": "中华文化", "secondary_category": "历史", "question": "唐朝的开国皇帝是谁？",
+     "answer": "李渊", "urls": []},
+    {"id": "3", "primary_category": "中华文化", "secondary_category": "文学", "question": "《红楼梦》的作者是谁？",
+     "answer": "曹雪芹", "urls": []},
+    {"id": "4", "primary_category": "社会", "secondary_category": "地理", "question": "中国面积最大的省级行政区是哪个？",
+     "answer": "新疆维吾尔自治区", "urls": []},
+    {"id": "5", "primary_category": "自然与自然科学", "secondary_category": "物理", "question": "光在真空中的速度约为每秒多少千米？",
+     "answer": "30万千米", "urls": []},
+    {"id": "6", "primary_category": "社会", "secondary_category": "经济", "question": "人民币的发行机构是什么？",
+     "answer": "中国人民银行", "urls": []},
+]
+# What the model says for each kind of decision, and the reply the judge gives for it.
+CSQA_STYLES = {
+    "correct": ("<think>可能是别的答案……不，确定了。</think>答案是：{gold}。", "A"),
+    "incorrect": ("我认为答案是某某某。", "**B**"),
+    "not_attempted": ("抱歉，我不知道这个问题的答案。", "C: 【未尝试】"),
+    "judge_rambles": ("嗯，{gold}吧？", "这个回答很难评定，可能对也可能不对。"),
+}
+
+
+def csqa_kind(row) -> str:
+    return list(CSQA_STYLES)[pick("csqa" + row["id"], 4)]
+
+
+def test_chinese_simpleqa_end_to_end(tmp_path):
+    data = tmp_path / "data"
+    write_jsonl(data / "chinese_simpleqa" / "train.jsonl", CSQA_ROWS)
+    by_q = {r["question"]: r for r in CSQA_ROWS}
+
+    def model(body):
+        text = last_user_text(body)
+        assert text.startswith("请回答问题：\n\n")
+        row = by_q[text.split("\n\n", 1)[1]]
+        return CSQA_STYLES[csqa_kind(row)][0].format(gold=row["answer"])
+
+    def judge(body):
+        assert system_text(body).startswith("你是一个智能助手")
+        text = last_user_text(body)
+        pred = re.search(r"预测答案: (.*)\n```", text).group(1)
+        assert "<think>" not in pred
+        for kind, (say, reply) in CSQA_STYLES.items():
+            visible = say.split("</think>")[-1]  # the judge sees the reply without its reasoning
+            if re.fullmatch(re.escape(visible).replace(re.escape("{gold}"), ".*"), pred):
+                return reply
+        raise AssertionError(pred)
+
+    with FakeOpenAIServer(model) as m, FakeOpenAIServer(judge) as j:
+        rep = run(m, j, tmp_path, data, "chinese_simpleqa")
+    kinds = [csqa_kind(r) for r in CSQA_ROWS]
+    graded = [k for k in kinds if k != "judge_rambles"]
+    assert rep.num == len(graded) and rep.num_samples == 6
+    assert rep.errors == ({"JudgeUnparsable": kinds.count("judge_rambles")} if "judge_rambles" in kinds else {})
+    c, i = graded.count("correct") / len(graded), graded.count("incorrect") / len(graded)
+    assert rep.metrics["is_correct"].score == pytest.approx(c)
+    assert rep.metrics["is_incorrect"].score == pytest.approx(i)
+    assert rep.metrics["is_not_attempted"].score == pytest.approx(graded.count("not_attempted") / len(graded))
+    given = c / (c + i) if c + i else 0.0
+    assert rep.metrics["correct_given_attempted"].score == pytest.approx(given)
+    assert rep.metrics["f_score"].score == pytest.approx(2 * given * c / (given + c) if given + c else 0.0)
+    for sub in rep.subsets:  # per primary category
+        ks = [csqa_kind(r) for r in CSQA_ROWS if r["primary_category"] == sub.name and csqa_kind(r) != "judge_rambles"]
+        assert sub.metrics["is_correct"].score == pytest.approx(ks.count("correct") / len(ks))
+    assert rep.judge["asked"] == 6 and rep.judge["unparsable"] == kinds.count("judge_rambles")
+
+
+@pytest.mark.parametrize("reply,label", [
+    ("A", "CORRECT"), ("**B**", "INCORRECT"), ("C:【未尝试】", "NOT_ATTEMPTED"), ("评定：【正确】", "CORRECT"),
+    ("<think>A 还是 B？</think>B", "INCORRECT"), ("【错误】", "INCORRECT"), ("A 或 B", None), ("无法判断", None),
+])
+def test_chinese_simpleqa_grade_parsing(reply, label):
+    from evs_native.benchmarks.judged_qa import parse_csqa_grade
+
+    got = parse_csqa_grade(reply)
+    assert (got[0] if got else None) == label
+
+
+# ------------------------------------------------------------------------------------------------
+# hle
+
+HLE_ROWS = [  # the schema of cais/hle (test split)
+    {"id": f"66{k:04d}", "question": q, "image": img, "image_preview": None, "answer": a, "answer_type": t,
+     "author_name": "x", "rationale": "r", "rationale_image": None, "raw_subject": "s", "category": c, "canary": "c"}
+    for k, (q, a, t, c, img) in enumerate([
+        ("What is the smallest prime greater than 100?", "101", "exactMatch", "Math", ""),
+        ("Which is a noble gas?\nA. N\nB. Ar\nC. O", "B", "multipleChoice", "Chemistry", ""),
+        ("Name the ligand in the picture.", "EDTA", "exactMatch", "Chemistry", "data:image/png;base64,iVBOR"),
+        ("What is 17 * 23?", "391", "exactMatch", "Math", ""),
+        ("Who proved the four colour theorem by computer (surnames)?", "Appel and Haken", "exactMatch", "Math", ""),
+        ("Which planet has the shortest day?\nA. Earth\nB. Jupiter", "B", "multipleChoice", "Physics", ""),
+        ("What is the SI unit of inductance?", "henry", "exactMatch", "Physics", ""),
+    ])
+]
+
+
+def hle_plan(row):
+    """(right?, stated confidence) for a question, from the gold data by a hash."""
+    return pick("hle" + row["id"], 3) != 0, [90, 40, 75, 100, 20][pick("conf" + row["id"], 5)]
+
+
+def test_hle_end_to_end_text_only_with_calibration(tmp_path):
+    data = tmp_path / "data"
+    write_jsonl(data / "hle" / "test.jsonl", HLE_ROWS)
+    by_q = {r["question"]: r for r in HLE_ROWS}
+
+    def model(body):
+        row = by_q[last_user_text(body)]
+        want = "Exact Answer:" if row["answer_type"] == "exactMatch" else "Answer: {your chosen answer}"
+        assert want in system_text(body)
+        ok, conf = hle_plan(row)
+        ans = row["answer"] if ok else "something else"
+        return f"Explanation: I worked it out.\nExact Answer: {ans}\nConfidence: {conf}%"
+
+    def judge(body):
+        text = last_user_text(body)
+        assert text.startswith("Judge whether the following [response] to [question] is correct")
+        q = re.search(r"\[question\]: (.*?)\n\n\[response\]", text, re.S).group(1)
+        row = by_q[q]
+        ok, conf = hle_plan(row)
+        assert f"[correct_answer]: {row['answer']}" in text
+        if row["id"].endswith("4"):  # the judge answers in JSON for this one
+            return json.dumps({"extracted_final_answer": "x", "reasoning": "r", "correct": "yes" if ok else "no",
+                               "confidence": conf})
+        return (f"extracted_final_answer: {row['answer'] if ok else 'something else'}\n\nreasoning: compared.\n\n"
+                f"**correct**: {'yes' if ok else 'no'}\n\nconfidence: {conf}%")
+
+    with FakeOpenAIServer(model) as m, FakeOpenAIServer(judge) as j:
+        rep = run(m, j, tmp_path, data, "hle", dataset_args={"hle": {"calibration_bin_size": 2}})
+        assert len(m.requests) == 6  # the image question is not asked
+    text_rows = [r for r in HLE_ROWS if not r["image"]]
+    plans = [hle_plan(r) for r in text_rows]
+    assert rep.num == 6 and rep.errors == {}
+    assert rep.metrics["acc"].score == pytest.approx(sum(ok for ok, _ in plans) / 6)
+    # The official calibration error, computed here independently: sort by confidence, bins of 2, last bin left out.
+    pairs = sorted(((c / 100, float(ok)) for ok, c in plans), key=lambda p: p[0])
+    bins = [pairs[0:2], pairs[2:4]]
+    expect = math.sqrt(sum(len(b) / 6 * (sum(p[0] for p in b) / len(b) - sum(p[1] for p in b) / len(b)) ** 2
+                           for b in bins))
+    assert rep.metrics["calibration_error"].score == pytest.approx(expect)
+    math_rows = [p for r, p in zip(text_rows, plans, strict=True) if r["category"] == "Math"]
+    sub = next(s for s in rep.subsets if s.name == "Math")
+    assert sub.metrics["acc"].score == pytest.approx(sum(ok for ok, _ in math_rows) / len(math_rows))
+
+
+@pytest.mark.parametrize("reply,correct,confidence", [
+    ("extracted_final_answer: 101\nreasoning: same.\ncorrect: yes\nconfidence: 85%", "yes", 85.0),
+    ('{"extracted_final_answer": "7", "reasoning": "differs", "correct": "no", "confidence": 30}', "no", 30.0),
+    ("<think>correct: yes?</think>**extracted_final_answer:** None\n**reasoning:** none.\n**correct:** no", "no", 100.0),
+    ("The answer matches the reference.", None, None),
+    ("correct: maybe\nconfidence: 50", None, None),
+])
+def test_hle_judgement_parsing(reply, correct, confidence):
+    from evs_native.benchmarks.judged_qa import parse_hle_judgement
+
+    got = parse_hle_judgement(reply)
+    assert (got["correct"] if got else None) == correct
+    if got:
+        assert got["confidence"] == confidence
+
+
+def test_hle_calibration_error_as_the_official_code():
+    from evs_native.benchmarks.judged_qa import calibration_error
+
+    assert calibration_error([0.5] * 99, [1.0] * 99) is None  # fewer than one bin
+    # 200 answers, bins of 100: only the first (lowest-confidence) bin is summed, as the official loop does.
+    conf = [0.2] * 100 + [0.9] * 100
+    corr = [0.0] * 50 + [1.0] * 50 + [1.0] * 100
+    assert calibration_error(conf, corr) == pytest.approx(math.sqrt(100 / 200 * (0.2 - 0.5) ** 2))
+
+
+def test_judged_benchmarks_need_a_judge_before_any_model_call(tmp_path):
+    data = tmp_path / "data"
+    write_jsonl(data / "hle" / "test.jsonl", HLE_ROWS)
+    with FakeOpenAIServer(lambda b: "x") as m:
+        with pytest.raises(ConfigError, match="graded by an LLM judge"):
+            run_task({"model": "m", "api_url": m.url, "api_key": "EMPTY", "datasets": ["hle"],
+                      "dataset_dir": str(data), "work_dir": str(tmp_path / "o"), "no_progress": True})
+        assert m.requests == []
