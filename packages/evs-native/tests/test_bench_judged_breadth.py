@@ -224,3 +224,202 @@ def test_judged_benchmarks_need_a_judge_before_any_model_call(tmp_path):
             run_task({"model": "m", "api_url": m.url, "api_key": "EMPTY", "datasets": ["hle"],
                       "dataset_dir": str(data), "work_dir": str(tmp_path / "o"), "no_progress": True})
         assert m.requests == []
+
+
+# ------------------------------------------------------------------------------------------------
+# arena_hard
+
+ARENA_ROWS = [  # the schema of AI-ModelScope/arena-hard-auto-v0.1: the question and gpt-4-0314's answer
+    {"question_id": f"q{k}", "question": q, "prediction": f"BASELINE ANSWER {k}", "category": "arena-hard-v0.1"}
+    for k, q in enumerate(["Write a haiku about rust.", "Explain TCP slow start.", "Prove sqrt(2) is irrational.",
+                           "Refactor this loop into a comprehension.", "Plan a 3-day trip to Kyoto.",
+                           "What is a monad?"])
+]
+# The judge's label per game, by the model's (hidden) quality; a prompt with an unreadable game is left out.
+ARENA_GAMES = [("B>>A", "A>>B"), ("B>A", "A=B"), ("A>B", "B>A"), ("A=B", "A=B"), ("A>>B", "B>>A"),
+               ("B>A", None)]
+ARENA_LABEL_SCORE = {"A>>B": [1] * 3, "A>B": [1], "A=B": [0.5], "B>A": [0], "B>>A": [0] * 3}
+
+
+def arena_plan(row):
+    return ARENA_GAMES[pick("arena" + row["question_id"], len(ARENA_GAMES))]
+
+
+def test_arena_hard_end_to_end_two_games_and_bt_win_rate(tmp_path):
+    data = tmp_path / "data"
+    write_jsonl(data / "arena_hard" / "test.jsonl", ARENA_ROWS)
+    by_q = {r["question"]: r for r in ARENA_ROWS}
+    seen = []
+
+    def model(body):
+        return f"MODEL ANSWER to: {last_user_text(body)}"
+
+    def judge(body):
+        assert "[[A>>B]]" in system_text(body) and "impartial judge" in system_text(body)
+        text = last_user_text(body)
+        q = re.match(r"<\|User Prompt\|>\n(.*?)\n\n", text, re.S).group(1)
+        a = re.search(r"Assistant A's Answer\|>\n(.*?)\n<\|The End", text, re.S).group(1)
+        game = 0 if a.startswith("BASELINE") else 1
+        seen.append((q, game))
+        label = arena_plan(by_q[q])[game]
+        if label is None:
+            return "Both answers are fine; I cannot decide."
+        return f"My own answer first.\n...\nMy final verdict is: [[{label}]]"
+
+    with FakeOpenAIServer(model) as m, FakeOpenAIServer(judge) as j:
+        rep = run(m, j, tmp_path, data, "arena_hard")
+    assert sorted(seen) == sorted((r["question"], g) for r in ARENA_ROWS for g in (0, 1))  # both positions
+    battles, kept = [], 0
+    for r in ARENA_ROWS:
+        g1, g2 = arena_plan(r)
+        if g1 is None or g2 is None:
+            continue
+        kept += 1
+        # Game 1 has the model as B, game 2 as A: scores for the model, as the official show_result.py.
+        battles += ARENA_LABEL_SCORE[g2] + [1 - s for s in ARENA_LABEL_SCORE[g1]]
+    dropped = len(ARENA_ROWS) - kept
+    assert rep.num == kept and rep.errors == ({"JudgeUnparsable": dropped} if dropped else {})
+    # With one model and the baseline the Bradley-Terry win rate is the mean battle score.
+    assert rep.score == pytest.approx(sum(battles) / len(battles), abs=1e-9)
+    assert rep.metrics["win_rate_lower"].score <= rep.score <= rep.metrics["win_rate_upper"].score
+    assert rep.judge["asked"] == 12
+
+
+@pytest.mark.parametrize("reply,label", [
+    ("Assistant B is better.\n\nMy final verdict is: [[B>>A]]", "B>>A"),
+    ("I first said [[A>B]] but on reflection my final verdict is [[A=B]].", "A=B"),  # the last label
+    ("Final verdict: [b>a]", "B>A"),  # the single-bracket pattern, upper-cased as the official code
+    ("<think>[[A>>B]]?</think>Verdict: [[B>A]]", "B>A"),
+    ("Assistant A is significantly better.", None),
+    ("[[C>A]]", None),
+])
+def test_arena_hard_verdict_parsing(reply, label):
+    from evs_native.benchmarks.pairwise import parse_arena_verdict
+
+    assert parse_arena_verdict(reply) == label
+
+
+# ------------------------------------------------------------------------------------------------
+# alpaca_eval
+
+ALPACA_INSTRUCTIONS = ["List three uses of baking soda.", "Write a limerick about a cat.", "What is entropy?",
+                       "Translate 'good morning' into French.", "Give me a tip for better sleep.",
+                       "Summarise the plot of Hamlet.", "How do I boil an egg?", "Name a prime number above 50."]
+ALPACA_ROWS = [{"instruction": q, "output": "Baseline says: " + "b" * (40 + 13 * k), "generator": "gpt4_turbo",
+                "dataset": "helpful_base"} for k, q in enumerate(ALPACA_INSTRUCTIONS)]
+
+
+def alpaca_plan(k):
+    """0 the baseline wins, 1 the model wins, 2 the judge answers nonsense; and the model's reply length."""
+    return pick("alpaca" + ALPACA_INSTRUCTIONS[k], 5) % 3 if k != 3 else 2, 30 + 41 * pick("len" + str(k), 7)
+
+
+def write_gamed(path, n):
+    """A small df_gamed.csv in the package's columns: two gamed baselines' annotations of ``n`` instructions."""
+    import csv as _csv
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        w = _csv.writer(f)
+        w.writerow(["model", "index", "instruction_difficulty", "preference", "std_delta_len", "not_gamed_baseline"])
+        for model in ("gamed_verbose", "gamed_concise"):
+            for i in range(n):
+                w.writerow([model, i, round(-1 + 2 * pick(f"d{i}", 100) / 99, 4),
+                            [0.0, 0.5, 1.0][pick(model + str(i), 3)], round(-2 + pick(model + "l" + str(i), 41) / 10, 2),
+                            False])
+
+
+def test_alpaca_eval_end_to_end_win_rate_and_length_controlled(tmp_path):
+    from evs_native.benchmarks.alpaca_lc import length_controlled_winrate, read_gamed
+    from evs_native.benchmarks.pairwise import alpaca_is_switched
+
+    data = tmp_path / "data"
+    write_jsonl(data / "alpaca_eval" / "eval.jsonl", ALPACA_ROWS)
+    write_gamed(data / "alpaca_eval" / "df_gamed.csv", len(ALPACA_ROWS))
+    idx = {q: k for k, q in enumerate(ALPACA_INSTRUCTIONS)}
+    shown_first = []
+
+    def model(body):
+        k = idx[last_user_text(body)]
+        return "M" * alpaca_plan(k)[1]
+
+    def judge(body):
+        assert system_text(body).startswith("You are a highly efficient assistant")
+        text = last_user_text(body)
+        k = idx[re.search(r'"instruction": """(.*?)""",', text, re.S).group(1)]
+        out1 = re.search(r'"model_identifier": "m",\n        "output": """(.*?)"""', text, re.S).group(1)
+        model_first = not out1.startswith("Baseline says")
+        shown_first.append(model_first)
+        winner = alpaca_plan(k)[0]
+        if winner == 2:
+            return "Both outputs are good."
+        model_wins = winner == 1
+        return "m" if model_wins == model_first else "M"
+
+    with FakeOpenAIServer(model) as m, FakeOpenAIServer(judge) as j:
+        rep = run(m, j, tmp_path, data, "alpaca_eval")
+    # The order shown follows the official annotator's seeded switch.
+    assert sorted(shown_first) == sorted(alpaca_is_switched(q) for q in ALPACA_INSTRUCTIONS)
+    plans = [alpaca_plan(k) for k in range(len(ALPACA_ROWS))]
+    judged = [w for w, _ in plans if w != 2]
+    assert rep.num == len(judged) and rep.errors == {"JudgeUnparsable": len(ALPACA_ROWS) - len(judged)}
+    assert rep.metrics["win_rate"].score == pytest.approx(sum(judged) / len(judged))
+    prefs = [None if w == 2 else 1.0 + w for w, _ in plans]
+    lc, sem = length_controlled_winrate(prefs, [len(r["output"]) for r in ALPACA_ROWS], [n for _, n in plans],
+                                        list(range(len(ALPACA_ROWS))), read_gamed(data / "alpaca_eval" / "df_gamed.csv"))
+    assert rep.metric == "length_controlled_winrate" and rep.score == pytest.approx(lc)
+    assert rep.metrics["lc_standard_error"].score == pytest.approx(sem)
+
+
+def test_alpaca_eval_length_controlled_matches_the_alpaca_eval_package(tmp_path, monkeypatch):
+    """Parity: the package's get_length_controlled_winrate on the same annotations and df_gamed.csv."""
+    import sys
+    import types
+
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("patsy")
+    if "pkg_resources" not in sys.modules:  # alpaca_eval imports it; setuptools >= 81 no longer ships it
+        try:
+            import pkg_resources  # noqa: F401
+        except ImportError:
+            import packaging.version
+
+            monkeypatch.setitem(sys.modules, "pkg_resources", types.SimpleNamespace(
+                parse_version=packaging.version.parse, get_distribution=lambda n: types.SimpleNamespace(version="0")))
+    glm = pytest.importorskip("alpaca_eval.metrics.glm_winrate")
+    from evs_native.benchmarks.alpaca_lc import length_controlled_winrate, read_gamed
+
+    gamed = tmp_path / "df_gamed.csv"
+    n = 14
+    write_gamed(gamed, n)
+    monkeypatch.setattr(glm, "hf_hub_download", lambda **kw: str(gamed))  # offline: the local file
+    prefs = [[1.0, 2.0, 1.5, 2.0, 2.0][pick(f"p{i}", 5)] for i in range(n)]
+    prefs[5] = None  # a failed annotation
+    lb = [200 + 37 * pick(f"b{i}", 40) for i in range(n)]
+    lm = [150 + 53 * pick(f"m{i}", 40) for i in range(n)]
+    ann = pd.DataFrame({"preference": [float("nan") if p is None else p for p in prefs],
+                        "output_1": ["x" * k for k in lb], "output_2": ["y" * k for k in lm], "index": range(n),
+                        "generator_1": "gpt4_turbo", "generator_2": "model", "annotator": "judge"})
+    ref = glm.get_length_controlled_winrate(ann, save_weights_dir=None, is_warn_extreme_changes=False)
+    lc, sem = length_controlled_winrate(prefs, lb, lm, list(range(n)), read_gamed(gamed))
+    assert lc * 100 == pytest.approx(ref["length_controlled_winrate"], abs=1e-9)
+    assert sem * 100 == pytest.approx(ref["lc_standard_error"], abs=1e-9)
+
+
+@pytest.mark.parametrize("reply,choice", [("m", "m"), ("M", "M"), (" **M** ", "M"), ('"m"', "m"),
+                                          ("<think>m or M…</think>M", "M"), ("Model M is better", None), ("", None)])
+def test_alpaca_eval_choice_parsing(reply, choice):
+    from evs_native.benchmarks.pairwise import parse_alpaca_choice
+
+    assert parse_alpaca_choice(reply) == choice
+
+
+def test_alpaca_eval_without_df_gamed_stops_before_any_call(tmp_path):
+    data = tmp_path / "data"
+    write_jsonl(data / "alpaca_eval" / "eval.jsonl", ALPACA_ROWS)
+    with FakeOpenAIServer(lambda b: "x") as m, FakeOpenAIServer(lambda b: "m") as j:
+        with pytest.raises(ConfigError, match="df_gamed.csv"):
+            run(m, j, tmp_path, data, "alpaca_eval")
+        assert m.requests == [] and j.requests == []
+        rep = run(m, j, tmp_path, data, "alpaca_eval", dataset_args={"alpaca_eval": {"length_controlled": False}})
+    assert rep.metric == "win_rate" and "length_controlled_winrate" not in rep.metrics

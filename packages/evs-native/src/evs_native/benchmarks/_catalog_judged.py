@@ -11,4 +11,12 @@ BENCHMARKS: dict = {
         "Humanity's Last Exam, text-only: official judge prompt, accuracy and calibration error",
         {"num_samples": 2158, "subsets": ["Biology/Medicine", "Chemistry", "Computer Science/AI", "Engineering",
                                           "Humanities/Social Science", "Math", "Physics", "Other"]}),
+    "arena_hard": ("evs_native.benchmarks.pairwise:ArenaHard",
+        ["instruction-following", "chat", "arena", "llm-judge"],
+        "Arena-Hard-Auto v0.1: two-game pairwise judging against gpt-4-0314, Bradley-Terry win rate",
+        {"num_samples": 500, "subsets": ["default"]}),
+    "alpaca_eval": ("evs_native.benchmarks.pairwise:AlpacaEval",
+        ["instruction-following", "chat", "arena", "llm-judge"],
+        "AlpacaEval 2.0: win rate and length-controlled win rate against gpt-4-turbo",
+        {"num_samples": 805, "subsets": ["alpaca_eval_gpt4_baseline"]}),
 }
