@@ -423,3 +423,221 @@ def test_alpaca_eval_without_df_gamed_stops_before_any_call(tmp_path):
         assert m.requests == [] and j.requests == []
         rep = run(m, j, tmp_path, data, "alpaca_eval", dataset_args={"alpaca_eval": {"length_controlled": False}})
     assert rep.metric == "win_rate" and "length_controlled_winrate" not in rep.metrics
+
+
+# ------------------------------------------------------------------------------------------------
+# eq_bench
+
+EMOTIONS = [("Surprised", "Confused", "Angry", "Relieved"), ("Embarrassed", "Resentful", "Amused", "Hopeful"),
+            ("Anxious", "Grateful", "Defensive", "Indifferent"), ("Jealous", "Proud", "Hurt", "Calm"),
+            ("Guilty", "Curious", "Annoyed", "Content")]
+EQ_ROWS = [  # the schema of pbevan11/EQ-Bench (validation): the references are Python dict literals in strings
+    {"prompt": f"Dialogue {k}...\nAt the end of this dialogue, Sam would feel...\n" + "\n".join(es)
+     + "\nGive each of these possible emotions a score from 0-10.", "reference_answer": "{}",
+     "reference_answer_fullscale": str({**{f"emotion{i + 1}": e for i, e in enumerate(es)},
+                                        **{f"emotion{i + 1}_score": (3 * k + 2 * i) % 11 for i in range(4)}})}
+    for k, es in enumerate(EMOTIONS)
+]
+
+
+def eq_plan(k):
+    """The model's offsets from the reference per emotion, and the reply style (decided by a hash)."""
+    offsets = [(pick(f"eq{k}{i}", 5) - 2) for i in range(4)]
+    return offsets, pick(f"eqstyle{k}", 4)
+
+
+def eq_reply(k):
+    import ast
+
+    ref = ast.literal_eval(EQ_ROWS[k]["reference_answer_fullscale"])
+    offsets, style = eq_plan(k)
+    vals = [min(10, max(0, ref[f"emotion{i + 1}_score"] + offsets[i])) for i in range(4)]
+    names = [ref[f"emotion{i + 1}"] for i in range(4)]
+    if style == 3:
+        return "I think Sam feels mostly surprised, hard to say more."  # unparseable
+    lines = [f"{n}: {v}" for n, v in zip(names, vals, strict=True)]
+    if style == 1:
+        lines = [f"**{n}**: {v}" for n, v in zip(names, vals, strict=True)]
+    if style == 2:
+        lines = [f"{n.lower()}: {v}" for n, v in zip(names, vals, strict=True)]
+    return "<think>Angry: 9 maybe?</think>\n" + "\n".join(lines), names, vals
+
+
+def test_eq_bench_end_to_end(tmp_path):
+    data = tmp_path / "data"
+    write_jsonl(data / "eq_bench" / "validation.jsonl", EQ_ROWS)
+    by_prompt = {r["prompt"]: k for k, r in enumerate(EQ_ROWS)}
+
+    def model(body):
+        out = eq_reply(by_prompt[last_user_text(body)])
+        return out if isinstance(out, str) else out[0]
+
+    with FakeOpenAIServer(model) as m:
+        rep = run_task({"model": "m", "api_url": m.url, "api_key": "EMPTY", "datasets": ["eq_bench"],
+                        "dataset_dir": str(data), "work_dir": str(tmp_path / "out"), "no_progress": True,
+                        "retries": 0})["eq_bench"]
+    import ast
+
+    expect, parseable = [], []
+    for k, row in enumerate(EQ_ROWS):
+        out = eq_reply(k)
+        if isinstance(out, str):
+            expect.append(0.0)
+            parseable.append(0.0)
+            continue
+        ref = ast.literal_eval(row["reference_answer_fullscale"])
+        tally = 0.0
+        for i, v in enumerate(out[2]):  # the official rule, written out here
+            d = abs(v - ref[f"emotion{i + 1}_score"])
+            tally += 0 if d == 0 else (6.5 / (1 + math.exp(-1.2 * (d - 4))) if d <= 5 else d)
+        expect.append(max(0.0, min(1.0, (10 - 0.7477 * tally) / 10)))
+        parseable.append(1.0)
+    assert rep.num == 5
+    assert rep.score == pytest.approx(sum(expect) / 5)
+    assert rep.metrics["percent_parseable"].score == pytest.approx(sum(parseable) / 5)
+
+
+def test_eq_bench_matches_lm_eval_on_plain_replies():
+    """Parity with lm-eval's eq_bench task (same rule; it is case-sensitive and keeps markdown, so plain replies)."""
+    utils = pytest.importorskip("lm_eval.tasks.eq_bench.utils")
+    from evs_native.benchmarks.eq_bench import fullscale_score, parse_emotions
+
+    for k, row in enumerate(EQ_ROWS):
+        import ast
+
+        ref = ast.literal_eval(row["reference_answer_fullscale"])
+        names = [ref[f"emotion{i + 1}"] for i in range(4)]
+        for shift in range(0, 9, 2):
+            vals = [(ref[f"emotion{i + 1}_score"] + shift * (i % 2)) % 11 for i in range(4)]
+            reply = "\n".join(f"{n}: {v}" for n, v in zip(names, vals, strict=True))
+            theirs = utils.calculate_score_fullscale(row, [reply])["eqbench"]
+            assert fullscale_score(ref, parse_emotions(reply)) * 10 == pytest.approx(theirs)
+
+
+@pytest.mark.parametrize("reply,parsed", [
+    ("Surprised: 7\nConfused: 5\nAngry: 0\nRelieved: 3", True),
+    ("**Surprised**: 7\n**Confused**: 5\n**Angry**: 0\n**Relieved**: 3", True),
+    ("# Scores\nsurprised: 7\nconfused: 5\nangry: 0\nrelieved: 3", True),
+    ("Surprised: 7\nConfused: 5\nAngry: 0", False),  # three emotions
+    ("Surprised: 7\nConfused: 5\nAngry: 0\nHappy: 3", False),  # a wrong emotion
+    ("Surprised: 7\nConfused: 5\nAngry: 0\nRelieved: 13", False),  # out of range
+    ("Sam would be surprised.", False),
+])
+def test_eq_bench_parsing(reply, parsed):
+    from evs_native.benchmarks.eq_bench import fullscale_score, parse_emotions
+
+    ref = {"emotion1": "Surprised", "emotion2": "Confused", "emotion3": "Angry", "emotion4": "Relieved",
+           "emotion1_score": 7, "emotion2_score": 5, "emotion3_score": 0, "emotion4_score": 3}
+    got = fullscale_score(ref, parse_emotions(reply))
+    assert (got is not None) == parsed
+    if parsed:
+        assert got == pytest.approx(10.0)
+
+
+# ------------------------------------------------------------------------------------------------
+# health_bench
+
+HB_ROWS = [  # the schema of simple-evals' healthbench jsonl
+    {"prompt_id": f"p{k}", "prompt": [{"role": "user", "content": q}], "example_tags": [f"theme:{theme}",
+                                                                                       "physician_agreed_category:x"],
+     "ideal_completions_data": None,
+     "rubrics": [{"criterion": f"C{k}.{i}: " + c, "points": p, "tags": tags} for i, (c, p, tags) in enumerate(rub)]}
+    for k, (q, theme, rub) in enumerate([
+        ("I have chest pain radiating to my arm. What should I do?", "emergency_referrals",
+         [("Advises calling emergency services", 10, ["level:example", "axis:accuracy"]),
+          ("Explains heart attack warning signs", 5, ["level:example", "axis:completeness"]),
+          ("Suggests waiting to see if it passes", -8, ["level:example", "axis:accuracy"])]),
+        ("Can I take ibuprofen with lisinopril?", "hedging",
+         [("Mentions kidney risk", 6, ["axis:accuracy"]), ("Is overly verbose", -2, ["axis:communication_quality"]),
+          ("Recommends asking a pharmacist", 4, ["axis:context_awareness"])]),
+        ("What's a normal resting heart rate?", "communication",
+         [("States 60-100 bpm for adults", 7, ["axis:accuracy"]), ("Uses plain language", 3,
+                                                                   ["axis:communication_quality"])]),
+        ("My baby has a fever of 38.5C. Is that bad?", "emergency_referrals",
+         [("Asks the baby's age", 5, ["axis:context_awareness"]), ("Gives dosing without knowing weight", -6,
+                                                                    ["axis:accuracy"]),
+          ("Says to seek care if under 3 months", 8, ["axis:accuracy"])]),
+    ])
+]
+
+
+def hb_met(criterion: str) -> bool | None:
+    """Whether the judge says a criterion is met (None: the judge keeps answering nonsense)."""
+    if criterion.startswith("C3.1"):
+        return None
+    return pick("hb" + criterion, 2) == 0
+
+
+def test_health_bench_end_to_end_rubrics_and_clipped_mean(tmp_path):
+    data = tmp_path / "data"
+    write_jsonl(data / "health_bench" / "consensus_2025-05-09-20-00-46.jsonl", HB_ROWS)
+    crit_of = {r["criterion"]: r for row in HB_ROWS for r in row["rubrics"]}
+
+    def model(body):
+        return "<think>let me think</think>Please see a doctor; here is some advice."
+
+    def judge(body):
+        text = last_user_text(body)
+        assert text.startswith("Your job is to look at a conversation and a rubric item")
+        assert "assistant: Please see a doctor; here is some advice." in text and "<think>" not in text
+        item = re.search(r"# Rubric item\n\[(-?\d+)\] (.*?)\n\n# Instructions", text, re.S)
+        crit = crit_of[item.group(2)]
+        assert int(item.group(1)) == crit["points"]
+        met = hb_met(crit["criterion"])
+        if met is None:
+            return "I am not sure."
+        return '```json\n{\n  "explanation": "checked",\n  "criteria_met": ' + ("true" if met else "false") + "\n}\n```"
+
+    with FakeOpenAIServer(model) as m, FakeOpenAIServer(judge) as j:
+        rep = run(m, j, tmp_path, data, "health_bench")
+    scored, per_axis = [], {}
+    for row in HB_ROWS:
+        met = [hb_met(r["criterion"]) for r in row["rubrics"]]
+        if None in met:
+            continue
+        possible = sum(r["points"] for r in row["rubrics"] if r["points"] > 0)
+        scored.append((row, sum(r["points"] for r, ok in zip(row["rubrics"], met, strict=True) if ok) / possible))
+        axes = {t for r in row["rubrics"] for t in r["tags"] if t.startswith("axis:")}
+        for ax in axes:
+            rs = [(r, ok) for r, ok in zip(row["rubrics"], met, strict=True) if ax in r["tags"]]
+            pos = sum(r["points"] for r, _ in rs if r["points"] > 0)
+            if pos:
+                per_axis.setdefault(ax[5:], []).append(sum(r["points"] for r, ok in rs if ok) / pos)
+    assert rep.num == len(scored) == 3 and rep.errors == {"JudgeUnparsable": 1}
+
+    def clip(x):
+        return min(1.0, max(0.0, x))
+
+    assert rep.score == pytest.approx(clip(sum(s for _, s in scored) / len(scored)))
+    for ax, vals in per_axis.items():
+        assert rep.metrics[ax].score == pytest.approx(clip(sum(vals) / len(vals)))
+    emerg = [s for row, s in scored if "theme:emergency_referrals" in row["example_tags"]]
+    sub = next(s for s in rep.subsets if s.name == "emergency_referrals")
+    assert sub.score == pytest.approx(clip(sum(emerg) / len(emerg)))
+    # The nonsense grader reply was asked 3 times before the sample was given up.
+    assert rep.judge["unparsable"] == 3
+
+
+@pytest.mark.parametrize("reply,met", [
+    ('```json\n{"explanation": "ok", "criteria_met": true}\n```', True),
+    ('{"explanation": "no", "criteria_met": false}', False),
+    ('Here you go: {"explanation": "x", "criteria_met": false}', False),
+    ('{"explanation": "x", "criteria_met": "yes"}', None),
+    ("criteria_met: true", None),
+])
+def test_health_bench_grade_parsing(reply, met):
+    from evs_native.benchmarks.health_bench import parse_rubric_grade
+
+    assert parse_rubric_grade(reply) is met if met is not None else parse_rubric_grade(reply) is None
+
+
+def test_health_bench_scores_as_simple_evals():
+    from evs_native.benchmarks.health_bench import rubric_score, tag_scores
+
+    rubrics = [{"criterion": "a", "points": 10, "tags": ["axis:accuracy"]},
+               {"criterion": "b", "points": -8, "tags": ["axis:accuracy"]},
+               {"criterion": "c", "points": 5, "tags": ["axis:completeness"]},
+               {"criterion": "d", "points": -3, "tags": ["axis:tone"]}]
+    assert rubric_score(rubrics, [False, True, False, True]) == pytest.approx(-11 / 15)  # clipped only in the mean
+    assert tag_scores(rubrics, [True, True, True, True]) == {"axis:accuracy": pytest.approx(0.2),
+                                                             "axis:completeness": 1.0}  # no positive: no tone score

@@ -19,4 +19,13 @@ BENCHMARKS: dict = {
         ["instruction-following", "chat", "arena", "llm-judge"],
         "AlpacaEval 2.0: win rate and length-controlled win rate against gpt-4-turbo",
         {"num_samples": 805, "subsets": ["alpaca_eval_gpt4_baseline"]}),
+    "health_bench": ("evs_native.benchmarks.health_bench:HealthBench",
+        ["medical", "chat", "llm-judge"],
+        "HealthBench: physician rubrics, each criterion judged, clipped mean of points earned / possible",
+        {"num_samples": 3671, "subsets": ["emergency_referrals", "communication", "complex_responses", "hedging",
+                                          "health_data_tasks", "global_health", "context_seeking"]}),
+    "eq_bench": ("evs_native.benchmarks.eq_bench:EQBench",
+        ["instruction-following", "chat", "emotional-intelligence"],
+        "EQ-Bench v2: emotion-intensity predictions scored by the official full-scale rule",
+        {"num_samples": 171, "subsets": ["default"]}),
 }
