@@ -282,6 +282,8 @@ def test_arena_hard_end_to_end_two_games_and_bt_win_rate(tmp_path):
     # With one model and the baseline the Bradley-Terry win rate is the mean battle score.
     assert rep.score == pytest.approx(sum(battles) / len(battles), abs=1e-9)
     assert rep.metrics["win_rate_lower"].score <= rep.score <= rep.metrics["win_rate_upper"].score
+    lo95, hi95 = rep.ci95
+    assert lo95 <= rep.metrics["win_rate_lower"].score and rep.metrics["win_rate_upper"].score <= hi95
     assert rep.judge["asked"] == 12
 
 

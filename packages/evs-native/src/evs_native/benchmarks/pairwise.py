@@ -196,8 +196,11 @@ class ArenaHard(_ModelScopeOnly):
 
         point = wr(rating.rating["model"])
         lo, hi = wr(rating.lower["model"]), wr(rating.upper["model"])
+        boot = rating.boot[:, 1] if rating.boot is not None else np.array([])
+        boot = boot[~np.isnan(boot)]
+        ci95 = (wr(float(np.percentile(boot, 2.5))), wr(float(np.percentile(boot, 97.5)))) if len(boot) else None
         k = len(reviews)
-        return {"win_rate": Stat(score=point, num=k, ci95=None),
+        return {"win_rate": Stat(score=point, num=k, ci95=ci95),
                 "win_rate_lower": Stat(score=lo, num=k), "win_rate_upper": Stat(score=hi, num=k)}
 
 
