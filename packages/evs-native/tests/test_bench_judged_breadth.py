@@ -87,7 +87,7 @@ def test_chinese_simpleqa_end_to_end(tmp_path):
         text = last_user_text(body)
         pred = re.search(r"预测答案: (.*)\n```", text).group(1)
         assert "<think>" not in pred
-        for kind, (say, reply) in CSQA_STYLES.items():
+        for say, reply in CSQA_STYLES.values():
             visible = say.split("</think>")[-1]  # the judge sees the reply without its reasoning
             if re.fullmatch(re.escape(visible).replace(re.escape("{gold}"), ".*"), pred):
                 return reply
@@ -502,11 +502,11 @@ def test_eq_bench_end_to_end(tmp_path):
 def test_eq_bench_matches_lm_eval_on_plain_replies():
     """Parity with lm-eval's eq_bench task (same rule; it is case-sensitive and keeps markdown, so plain replies)."""
     utils = pytest.importorskip("lm_eval.tasks.eq_bench.utils")
+    import ast
+
     from evs_native.benchmarks.eq_bench import fullscale_score, parse_emotions
 
-    for k, row in enumerate(EQ_ROWS):
-        import ast
-
+    for row in EQ_ROWS:
         ref = ast.literal_eval(row["reference_answer_fullscale"])
         names = [ref[f"emotion{i + 1}"] for i in range(4)]
         for shift in range(0, 9, 2):
