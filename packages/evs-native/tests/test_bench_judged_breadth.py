@@ -224,6 +224,9 @@ def test_judged_benchmarks_need_a_judge_before_any_model_call(tmp_path):
             run_task({"model": "m", "api_url": m.url, "api_key": "EMPTY", "datasets": ["hle"],
                       "dataset_dir": str(data), "work_dir": str(tmp_path / "o"), "no_progress": True})
         assert m.requests == []
+        with pytest.raises(ConfigError, match="include_multi_modal: hle here is the text-only subset"):
+            run(m, m, tmp_path, data, "hle", dataset_args={"hle": {"extra_params": {"include_multi_modal": True}}})
+        assert m.requests == []
 
 
 # ------------------------------------------------------------------------------------------------

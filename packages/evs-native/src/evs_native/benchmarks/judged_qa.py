@@ -328,7 +328,8 @@ class HLE(FieldSubsets):
     metrics = ["acc", "calibration_error"]
     primary_metric = "acc"
     requires_judge = True
-    extra_args: ClassVar[dict[str, Any]] = {"calibration_bin_size": 100}
+    #: include_multi_modal: EvalScope's switch; evs-native's hle is the text-only subset, so only false.
+    extra_args: ClassVar[dict[str, Any]] = {"calibration_bin_size": 100, "include_multi_modal": False}
     generation: ClassVar[dict[str, Any]] = {"max_tokens": 8192}
     prompt_template = "{question}"
 
@@ -337,6 +338,9 @@ class HLE(FieldSubsets):
         beta = self.args["calibration_bin_size"]
         if not isinstance(beta, int) or isinstance(beta, bool) or beta < 1:
             raise ConfigError(f"dataset_args.{self.name}.calibration_bin_size must be a positive integer, not {beta!r}")
+        if self.args["include_multi_modal"] is not False:
+            raise ConfigError(f"dataset_args.{self.name}.include_multi_modal: hle here is the text-only subset "
+                              "(questions with an image are left out); only false is accepted")
 
     def subset_samples(self, subset: str) -> list[Sample]:
         return [s for s in super().subset_samples(subset) if not s.metadata.get("has_image")]
