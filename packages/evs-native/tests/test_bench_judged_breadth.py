@@ -646,3 +646,20 @@ def test_health_bench_scores_as_simple_evals():
     assert rubric_score(rubrics, [False, True, False, True]) == pytest.approx(-11 / 15)  # clipped only in the mean
     assert tag_scores(rubrics, [True, True, True, True]) == {"axis:accuracy": pytest.approx(0.2),
                                                              "axis:completeness": 1.0}  # no positive: no tone score
+
+
+def test_alpaca_eval_with_one_instruction_reports_the_win_rate_without_length_control(tmp_path):
+    data = tmp_path / "data"
+    write_jsonl(data / "alpaca_eval" / "eval.jsonl", ALPACA_ROWS)
+    write_gamed(data / "alpaca_eval" / "df_gamed.csv", len(ALPACA_ROWS))
+    q = ALPACA_INSTRUCTIONS[0]
+    with FakeOpenAIServer(lambda b: "short") as m, FakeOpenAIServer(lambda b: "M" if alpaca_is_sw(q) else "m") as j:
+        rep = run(m, j, tmp_path, data, "alpaca_eval", limit=1)
+    assert rep.num == 1 and rep.metrics["win_rate"].score == 0.0  # the judge always prefers the baseline
+    assert "length_controlled_winrate" not in rep.metrics and rep.metric == "win_rate"
+
+
+def alpaca_is_sw(q):
+    from evs_native.benchmarks.pairwise import alpaca_is_switched
+
+    return alpaca_is_switched(q)

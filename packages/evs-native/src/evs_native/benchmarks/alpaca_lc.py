@@ -120,10 +120,12 @@ def length_controlled_winrate(preferences: list[float | None], len_baseline: lis
     import numpy as np
 
     n = len(preferences)
-    if n == 0:
-        return float("nan"), float("nan")
+    if n < 2:
+        raise ValueError(f"{n} instruction(s): the length difference has no standard deviation")
     delta = np.asarray(len_baseline, dtype=float) - np.asarray(len_model, dtype=float)
-    sd = float(np.std(delta, ddof=1)) if n > 1 else float("nan")
+    sd = float(np.std(delta, ddof=1))
+    if not sd > 0:
+        raise ValueError("every output length difference is the same: the length term is undefined")
     std_delta_len = delta / sd
     pref = np.array([np.nan if p is None else (1.5 if p == 0 else float(p)) - 1.0 for p in preferences])
     try:

@@ -15,6 +15,7 @@ sample (``JudgeUnparsable``) and is counted, never scored and never fatal.
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 from pathlib import Path
@@ -24,6 +25,8 @@ from evs_core.benchmark import DEFAULT, Benchmark, RunContext, failed_review, ma
 from evs_core.errors import ConfigError
 from evs_core.extract import answer_region
 from evs_core.schema import ModelOutput, Review, Sample, Stat, SubsetScore
+
+log = logging.getLogger("evs.eval")
 
 
 def _need_judge(name: str, ctx: RunContext | None):
@@ -359,9 +362,15 @@ class AlpacaEval(_ModelScopeOnly):
 
             if self._gamed is None:
                 self._gamed = alpaca_lc.read_gamed(self._gamed_path)
-            lc, sem = alpaca_lc.length_controlled_winrate(
-                [r.metadata.get("preference") for r in ok], [r.metadata["len_baseline"] for r in ok],
-                [r.metadata["len_model"] for r in ok], [r.metadata["index"] for r in ok], self._gamed)
+            try:
+                lc, sem = alpaca_lc.length_controlled_winrate(
+                    [r.metadata.get("preference") for r in ok], [r.metadata["len_baseline"] for r in ok],
+                    [r.metadata["len_model"] for r in ok], [r.metadata["index"] for r in ok], self._gamed)
+            except ValueError as exc:  # e.g. a single annotated instruction: the GLM cannot be fitted
+                log.warning("alpaca_eval: no length-controlled win rate (%s); the report's score is win_rate", exc)
+                self._no_lc = True
+                return overall, subsets
+            self._no_lc = False
             num = sum("preference" in r.metadata for r in ok)
             overall["length_controlled_winrate"] = Stat(score=lc, num=num, stderr=sem)
             overall["lc_standard_error"] = Stat(score=sem, num=num)
@@ -372,4 +381,7 @@ class AlpacaEval(_ModelScopeOnly):
 
     @property
     def primary(self) -> str:
-        return self.primary_metric if self.args["length_controlled"] else "win_rate"
+        """length_controlled_winrate, or win_rate when it is off or could not be fitted."""
+        if not self.args["length_controlled"] or getattr(self, "_no_lc", False):
+            return "win_rate"
+        return self.primary_metric
