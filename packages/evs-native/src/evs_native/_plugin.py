@@ -12,6 +12,7 @@ CATALOGUES = (
     "evs_native.benchmarks._catalog_knowledge",
     "evs_native.benchmarks._catalog_reasoning",
     "evs_native.benchmarks._catalog_math",
+    "evs_native.benchmarks._catalog_judged",
 )
 
 
