@@ -49,6 +49,14 @@ def _subset_row_id(subset: str, index: int, record: dict[str, Any], key: str | N
     return f"{subset}/{rid if rid not in (None, '') else index}"
 
 
+class SubsetLetterMCQ(LetterMCQ):
+    """:class:`LetterMCQ` for a spec whose subsets are separate Hub configs: sample ids are prefixed with
+    the subset (``IQ/0``), so row numbers restarting in each subset stay unique."""
+
+    def subset_samples(self, subset: str) -> list[Sample]:
+        return [s.model_copy(update={"id": f"{subset}/{s.id}"}) for s in super().subset_samples(subset)]
+
+
 # -- MMLU-Redux --------------------------------------------------------------------------------------
 def redux_targets(record: dict[str, Any]) -> tuple[list[str], list[str]]:
     """(choices, gold letters) of an MMLU-Redux row after its annotated correction, as EvalScope reads it:
@@ -69,8 +77,8 @@ def redux_targets(record: dict[str, Any]) -> tuple[list[str], list[str]]:
         parts = [p.strip() for p in correct.strip("()").replace(" and ", ",").replace(" or ", ",").split(",")]
         if all(p.isdigit() for p in parts):
             targets = [int(p) for p in parts]
-        elif all(len(p) == 1 and p.upper() in LETTERS for p in parts):
-            targets = [ord(p.upper()) - ord("A") for p in parts]
+        elif all(len(p) == 1 and p in LETTERS for p in parts):
+            targets = [ord(p) - ord("A") for p in parts]
         else:
             targets = [choices.index(p) for p in parts if p in choices]
     letters = [LETTERS[i] for i in targets if 0 <= i < len(choices)]
@@ -96,9 +104,9 @@ class MMLURedux(LetterMCQ):
     categories = MMLU_CATEGORIES
 
     def _check_args(self) -> None:
-        super()._check_args()
         if self.args["few_shot_num"]:
-            raise ConfigError(f"dataset_args.{self.name}.few_shot_num: {self.name} is zero-shot only")
+            raise ConfigError(f"dataset_args.{self.name}.few_shot_num: {self.name} is zero-shot only (as EvalScope)")
+        super()._check_args()
 
     def record_to_sample(self, record: dict[str, Any], index: int, subset: str) -> Sample:
         choices, gold = redux_targets(record)
@@ -642,7 +650,8 @@ class HaluEval(_YesNo):
         gold = str(record["hallucination"]).strip().upper()
         if gold not in ("YES", "NO"):
             raise ValueError(f"hallucination {record['hallucination']!r} is not yes or no")
-        return Sample(id=f"{subset}/{index}", input=text, target=gold, subset=subset)
+        template = self.args.get("prompt_template") or "{question}"  # EvalScope's template: the text as is
+        return Sample(id=f"{subset}/{index}", input=template.format(question=text), target=gold, subset=subset)
 
     def compare(self, extracted: Any, sample: Sample, output: ModelOutput) -> dict[str, float]:
         return {"accuracy": float(sample.target in str(extracted or "").strip().upper())}
