@@ -574,3 +574,25 @@ def test_agieval_multi_answer_and_redux_loglikelihood_extraction(tmp_path):
     assert score_now(r, s, ModelOutput(logprobs=[-4.0, -0.5, -1.0, -5.0])).scores == {"acc": 0.0}
     with pytest.raises(ConfigError, match="single-answer subsets only"):
         AGIEval({"mode": "loglikelihood", "subset_list": ["math"]})
+
+
+def test_fewshot_block_is_evalscopes(tmp_path):
+    root = tmp_path / "data"
+    _write_jsonl(root / "med_mcqa" / "train.jsonl", [
+        {"question": f"Train q{i}?", "choices": ["a", "b", "c", "d"], "answer": "ABCD"[i]} for i in range(3)])
+    _write_jsonl(root / "med_mcqa" / "validation.jsonl", [
+        {"question": "Eval q?", "choices": ["w", "x", "y", "z"], "answer": "C"}])
+    from evs_core.registry import get_registries
+
+    cls = get_registries().benchmarks.load("med_mcqa")
+    b = cls({"few_shot_num": 2}, dataset_dir=str(root))
+    prompt = b.build_request(b.load_samples(None)[0]).messages[-1]["content"]
+    assert prompt == (
+        "Here are some examples of how to answer similar questions:\n\n"
+        "Train q0?\nA) a\nB) b\nC) c\nD) d\nANSWER: A\n\nTrain q1?\nA) a\nB) b\nC) c\nD) d\nANSWER: B\n\n"
+        "Answer the following multiple choice question. The entire content of your response should be of the "
+        "following format: 'ANSWER: [LETTER]' (without quotes) where [LETTER] is one of A,B,C,D.\n\n"
+        "Eval q?\n\nA) w\nB) x\nC) y\nD) z")
+    assert cls(dataset_dir=str(root)).args["few_shot_num"] == 0  # zero-shot by default
+    with pytest.raises(ConfigError, match="no few-shot split"):
+        get_registries().benchmarks.load("sciq")({"few_shot_num": 1})
