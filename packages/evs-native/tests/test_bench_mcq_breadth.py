@@ -596,3 +596,20 @@ def test_fewshot_block_is_evalscopes(tmp_path):
     assert cls(dataset_dir=str(root)).args["few_shot_num"] == 0  # zero-shot by default
     with pytest.raises(ConfigError, match="no few-shot split"):
         get_registries().benchmarks.load("sciq")({"few_shot_num": 1})
+
+
+def test_failed_request_is_counted_not_scored(tmp_path):
+    root = tmp_path / "data"
+    golds = ["yes", "no", "maybe", "yes", "no"]
+    _write_jsonl(root / "pubmedqa" / "test.jsonl", [
+        {"question": f"Does drug {i} help?", "context": "c", "answer": g, "reasoning": ""} for i, g in enumerate(golds)])
+    table = {f"Does drug {i} help?": (str(i), g.upper(), "NO" if g != "no" else "YES") for i, g in enumerate(golds)}
+    resp = Responder(table, "word")
+    reject = (lambda body: "context too long" if "Does drug 2 help?" in last_user_text(body) else None)
+    with FakeOpenAIServer(resp, reject=reject) as srv:
+        rep = _run(srv, tmp_path, ["pubmedqa"], root)["pubmedqa"]
+    assert rep.num_errors == 1 and rep.num == 4  # the MAYBE question failed: excluded and counted
+    assert rep.score == pytest.approx(resp.expected())
+    preds = [g.upper() if right(str(i)) else ("NO" if g != "no" else "YES") for i, g in enumerate(golds) if i != 2]
+    assert rep.metrics["maybe_ratio"].score == 0.0
+    assert rep.metrics["yes_ratio"].score == pytest.approx(preds.count("YES") / 4)
