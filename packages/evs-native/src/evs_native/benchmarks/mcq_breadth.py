@@ -303,9 +303,15 @@ class SuperGPQA(LetterMCQ):
         if n not in (0, 5):
             raise ConfigError(f"dataset_args.{self.name}.few_shot_num must be 0 or 5 (EvalScope's fixed examples), "
                               f"not {n!r}")
-        self.args["few_shot_num"] = 0  # the examples are fixed text, not rows of a split
         self._five_shot = n == 5
-        super()._check_args()
+        self.args["few_shot_num"] = 0  # the examples are fixed text, not rows of a split: check the rest
+        try:
+            super()._check_args()
+        finally:
+            self.args["few_shot_num"] = n  # the run's config records what was asked
+
+    def fewshot_samples(self, subset: str) -> list[Sample]:
+        return []  # the five examples are fixed text (format_prompt), not rows of a split
 
     def load_rows(self, split: str, subset: str) -> list[dict[str, Any]]:
         cache = self.__dict__.setdefault("_rows", {})
