@@ -613,3 +613,20 @@ def test_failed_request_is_counted_not_scored(tmp_path):
     preds = [g.upper() if right(str(i)) else ("NO" if g != "no" else "YES") for i, g in enumerate(golds) if i != 2]
     assert rep.metrics["maybe_ratio"].score == 0.0
     assert rep.metrics["yes_ratio"].score == pytest.approx(preds.count("YES") / 4)
+
+
+def test_yes_no_reply_without_a_label_is_no_answer():
+    from evs_native.benchmarks.mcq_breadth import HaluEval, PubMedQA
+
+    h = HaluEval({"subset_list": ["qa_samples"]})
+    s = h.record_to_sample({"knowledge": "k", "question": "q", "answer": "a", "hallucination": "no"}, 0, "qa_samples")
+    r = score_now(h, s, ModelOutput(text="<think>No hallucination here.</think>Hard to say."))
+    assert r.extracted is None and r.extraction_rule == "none" and r.scores == {"accuracy": 0.0}
+    # EvalScope's rule is a substring test: 'NOT' contains 'NO' (kept, for the same scores)
+    assert score_now(h, s, ModelOutput(text="I would rather not judge.")).scores == {"accuracy": 1.0}
+    r = score_now(h, s, ModelOutput(text="#Your Judgement#: No"))
+    assert r.extraction_rule == "reply_text" and r.scores == {"accuracy": 1.0}
+    p = PubMedQA()
+    s = p.record_to_sample({"question": "q", "context": "c", "answer": "maybe", "reasoning": ""}, 0, "default")
+    assert score_now(p, s, ModelOutput(text="MAYBE")).scores == {"accuracy": 1.0}
+    assert score_now(p, s, ModelOutput(text="Unclear from the abstract.")).extracted is None

@@ -535,8 +535,14 @@ class _YesNo(Benchmark):
     def format_prompt(self, sample: Sample, fewshot: list[Sample]) -> str:
         return sample.input or ""
 
+    #: the label words; a reply containing none of them is counted as no answer (it scores 0 either way)
+    labels: ClassVar[tuple[str, ...]] = ("YES", "NO")
+
     def extract(self, text: str, sample: Sample) -> Any:
-        return answer_region(text)
+        region = answer_region(text)
+        if not any(w in region.upper() for w in self.labels):
+            return Extraction(None, "none")
+        return Extraction(region, "reply_text")
 
     def set_values(self, rows: list[tuple[str, str, float]]) -> dict[str, float]:
         raise NotImplementedError
@@ -578,6 +584,7 @@ class PubMedQA(_YesNo):
     eval_split = "test"
     prompt_template = PUBMEDQA_PROMPT
     metrics = ["accuracy", "precision", "recall", "f1_score", "yes_ratio", "maybe_ratio"]
+    labels = ("YES", "NO", "MAYBE")
 
     def record_to_sample(self, record: dict[str, Any], index: int, subset: str) -> Sample:
         answer = str(record["answer"]).strip().upper()
@@ -630,7 +637,7 @@ class HaluEval(_YesNo):
         "HaluEval (Li et al., 2023): 30,000 generated answers, dialogue responses and summaries, each to be "
         "judged hallucinated or not (10,000 per subset). Scoring as EvalScope's halueval adapter: its "
         "per-task instructions with worked examples, '#Your Judgement#:'; right when the gold word (YES/NO) "
-        "appears in the upper-cased reply (outside <think>); reported accuracy, precision, recall and F1 of "
+        "appears in the upper-cased reply (outside <think>; a substring test, so 'not' counts as NO); reported accuracy, precision, recall and F1 of "
         "YES (hallucinated) and the YES ratio, per subset and overall."
     )
     tags = ["hallucination", "knowledge", "yes-no"]
