@@ -4,6 +4,7 @@ are decided from the gold data by a hash, so the expected score is known without
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import re
@@ -359,7 +360,7 @@ def test_agieval_single_multi_and_cloze(tmp_path):
                     ok = keys[k] = right(k)
                     if sub == "math":
                         return f"1/2 + {i} = {2 * i + 1}/2.\n\n\\boxed{{{(2 * i + 1) / 2 if ok else i}}}"
-                    gold = "".join(sorted(eval(r["label"]))) if sub == "gaokao-physics" else r["label"]
+                    gold = "".join(sorted(ast.literal_eval(r["label"]))) if sub == "gaokao-physics" else r["label"]
                     ans = gold if ok else ("D" if gold != "D" else "A")
                     if sub == "gaokao-physics":
                         return f"逐项分析。\n答案：{','.join(ans)}"
@@ -605,7 +606,10 @@ def test_failed_request_is_counted_not_scored(tmp_path):
         {"question": f"Does drug {i} help?", "context": "c", "answer": g, "reasoning": ""} for i, g in enumerate(golds)])
     table = {f"Does drug {i} help?": (str(i), g.upper(), "NO" if g != "no" else "YES") for i, g in enumerate(golds)}
     resp = Responder(table, "word")
-    reject = (lambda body: "context too long" if "Does drug 2 help?" in last_user_text(body) else None)
+
+    def reject(body):
+        return "context too long" if "Does drug 2 help?" in last_user_text(body) else None
+
     with FakeOpenAIServer(resp, reject=reject) as srv:
         rep = _run(srv, tmp_path, ["pubmedqa"], root)["pubmedqa"]
     assert rep.num_errors == 1 and rep.num == 4  # the MAYBE question failed: excluded and counted

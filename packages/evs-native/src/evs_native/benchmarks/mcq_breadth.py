@@ -637,8 +637,9 @@ class HaluEval(_YesNo):
         "HaluEval (Li et al., 2023): 30,000 generated answers, dialogue responses and summaries, each to be "
         "judged hallucinated or not (10,000 per subset). Scoring as EvalScope's halueval adapter: its "
         "per-task instructions with worked examples, '#Your Judgement#:'; right when the gold word (YES/NO) "
-        "appears in the upper-cased reply (outside <think>; a substring test, so 'not' counts as NO); reported accuracy, precision, recall and F1 of "
-        "YES (hallucinated) and the YES ratio, per subset and overall."
+        "appears in the upper-cased reply (outside <think>; a substring test, so 'not' counts as NO); "
+        "reported accuracy, precision, recall and F1 of YES (hallucinated) and the YES ratio, per subset "
+        "and overall."
     )
     tags = ["hallucination", "knowledge", "yes-no"]
     hf_id = "evalscope/HaluEval"
