@@ -378,9 +378,14 @@ class AGIEval(LetterMCQ):
     generation: ClassVar[dict[str, Any]] = {"max_tokens": 2048}
 
     def _check_args(self) -> None:
-        super()._check_args()
         if self.args["few_shot_num"]:
-            raise ConfigError(f"dataset_args.{self.name}.few_shot_num: {self.name} is zero-shot here, as EvalScope")
+            raise ConfigError(f"dataset_args.{self.name}.few_shot_num: {self.name} is zero-shot here, as EvalScope "
+                              "runs it")
+        super()._check_args()
+        if any(s in AGIEVAL_CLOZE for s in self.args["subset_list"]):
+            from evs_native.benchmarks.math_500 import _math_verify
+
+            _math_verify()  # the cloze subsets need math-verify: a missing extra stops the run before any request
         if self.args["mode"] == "loglikelihood" and any(s in AGIEVAL_CLOZE + AGIEVAL_MULTI
                                                         for s in self.args["subset_list"]):
             raise ConfigError(f"dataset_args.{self.name}.mode=loglikelihood needs single-answer subsets only "
