@@ -14,13 +14,15 @@ The judge model is built through the model registry, so it is the same adapter (
 HTTP client, retries and reasoning split) as an evaluated model. :meth:`Judge.grade` returns a
 :class:`Verdict`; a reply that cannot be parsed gives ``score=None``: benchmarks record such a
 sample as an error (``JudgeUnparsable``), excluded from the scores and counted, never scored 0.
-:meth:`Judge.summary` gives the per-dataset counts written to the report's ``judge`` field.
+:meth:`Judge.ask` sends a benchmark's own messages and reads the reply with the benchmark's
+parser (pairwise and rubric judges), counted the same way. :meth:`Judge.summary` gives the per-dataset counts written to the report's ``judge`` field.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -185,28 +187,27 @@ class Judge:
         counts.labels[label] = counts.labels.get(label, 0) + 1
         return Verdict(score=score, explanation=out.text, label=label)
 
-    async def ask(self, messages: list[dict[str, Any]], parse: Any, scores: dict[str, float],
+    async def ask(self, messages: list[dict[str, Any]], parse: Callable[[str], tuple[str, float] | None], *,
                   dataset: str | None = None) -> Verdict:
-        """A judge call with a benchmark's own messages and verdict parser, counted like :meth:`grade`.
+        """One judge call with a benchmark's own messages and reply parser, counted as :meth:`grade` is.
 
-        ``parse(reply) -> label | None`` reads the verdict (None: unparsable); ``scores`` maps each
-        label to its score. For graders whose prompt (a system message, a ``[[YES]]`` verdict) does
-        not fit :meth:`grade`'s single template and letter labels.
-        """
+        ``parse(reply) -> (label, score)`` or None when the reply cannot be read (then
+        ``score=None`` and a ``JudgeUnparsable`` error, as for :meth:`grade`)."""
         counts = self._count(dataset)
         counts.asked += 1
         out = await self.complete(messages)
         if out.error:
             counts.errors += 1
             return Verdict(score=None, explanation="", error=f"JudgeError: {out.error}")
-        label = parse(out.text or "")
-        if label is None or label not in scores:
+        got = parse(out.text)
+        if got is None:
             counts.unparsable += 1
-            snippet = " ".join((out.text or "").split())[:120]
-            return Verdict(score=None, explanation=out.text or "", error=f"JudgeUnparsable: {snippet!r}")
+            snippet = " ".join(out.text.split())[:120]
+            return Verdict(score=None, explanation=out.text, error=f"JudgeUnparsable: {snippet!r}")
         counts.parsed += 1
+        label, score = got
         counts.labels[label] = counts.labels.get(label, 0) + 1
-        return Verdict(score=float(scores[label]), explanation=out.text, label=label)
+        return Verdict(score=float(score), explanation=out.text, label=label)
 
     def summary(self, dataset: str) -> dict[str, Any]:
         c = self._counts.get(dataset, _Counts())
@@ -237,8 +238,8 @@ class _JudgeView:
     async def grade(self, *, dataset: str | None = None, **kwargs) -> Verdict:
         return await self._judge.grade(dataset=dataset or self.dataset, **kwargs)
 
-    async def ask(self, messages, parse, scores, dataset: str | None = None) -> Verdict:
-        return await self._judge.ask(messages, parse, scores, dataset=dataset or self.dataset)
+    async def ask(self, messages, parse, *, dataset: str | None = None) -> Verdict:
+        return await self._judge.ask(messages, parse, dataset=dataset or self.dataset)
 
     def for_dataset(self, name: str) -> _JudgeView:
         return _JudgeView(self._judge, name)

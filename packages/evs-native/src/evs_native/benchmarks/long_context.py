@@ -277,6 +277,15 @@ ORM_SYSTEM_PROMPT = (
 ORM_USER_TEMPLATE = "\nProblem: {problem}\nAnswer 1: {answer_1}\nAnswer 2: {answer_2}\n"
 
 
+async def ask_judge(judge: Any, messages: list[dict[str, Any]], parse: Any, scores: dict[str, float]) -> Any:
+    """``judge.ask`` with a parser that names a label of ``scores`` (None: unparsable)."""
+    def read(reply: str) -> tuple[str, float] | None:
+        label = parse(reply or "")
+        return (label, scores[label]) if label in scores else None
+
+    return await judge.ask(messages, read)
+
+
 def parse_yes_no(reply: str) -> str | None:
     """The last ``[[YES]]`` / ``[[NO]]`` of a judge reply (None when it has neither)."""
     found = re.findall(r"\[\[\s*(YES|NO)\s*\]\]", reply or "", flags=re.I)
@@ -292,7 +301,7 @@ async def rule_or_judge(sample: Sample, output: ModelOutput, ctx: RunContext, *,
         return make_review(sample, output, ctx, extracted=extracted, extraction_rule=rule,
                            scores={"acc": float(rule_score)}, metadata={"scored_by": "rule"})
     prompt = ORM_USER_TEMPLATE.format(problem=question, answer_1=sample.target, answer_2=extracted or "")
-    verdict = await judge.ask([{"role": "system", "content": ORM_SYSTEM_PROMPT}, {"role": "user", "content": prompt}],
+    verdict = await ask_judge(judge, [{"role": "system", "content": ORM_SYSTEM_PROMPT}, {"role": "user", "content": prompt}],
                               parse_yes_no, {"YES": 1.0, "NO": 0.0})
     meta = {"scored_by": "llm", "rule_score": float(rule_score), "judge_label": verdict.label,
             "judge_explanation": verdict.explanation[:2000]}
@@ -690,7 +699,7 @@ class AALCR(Benchmark):
         answer = answer_region(output.text)
         prompt = AA_LCR_JUDGE.format(question=sample.metadata["question"], correct_answer=sample.target,
                                      response=answer)
-        verdict = await judge.ask([{"role": "user", "content": prompt}], parse_correct,
+        verdict = await ask_judge(judge, [{"role": "user", "content": prompt}], parse_correct,
                                   {"CORRECT": 1.0, "INCORRECT": 0.0})
         meta = {"judge_label": verdict.label, "judge_explanation": verdict.explanation[:2000],
                 "document_category": sample.metadata["document_category"]}
@@ -858,7 +867,7 @@ class LongBenchWrite(Benchmark):
 
             verdict = None
             for _ in range(self.args["judge_tries"]):
-                verdict = await judge.ask([{"role": "user", "content": prompt}], parse, {"scored": 1.0})
+                verdict = await ask_judge(judge, [{"role": "user", "content": prompt}], parse, {"scored": 1.0})
                 if verdict.score is not None:
                     break
             if verdict is not None and verdict.score is not None:

@@ -228,7 +228,9 @@ class ThinkEval(Benchmark):
         return self._count(text) if text else 0
 
     async def _ask(self, judge: Any, prompt: str, parse: Any, scores: dict[str, float]) -> Any:
-        return await judge.ask([{"role": "user", "content": prompt}], parse, scores)
+        from evs_native.benchmarks.long_context import ask_judge
+
+        return await ask_judge(judge, [{"role": "user", "content": prompt}], parse, scores)
 
     async def score(self, sample: Sample, output: ModelOutput, ctx: RunContext) -> Review:
         # the inner benchmark scores by its own rule; the judge is for the reasoning only
