@@ -748,3 +748,23 @@ def test_think_eval_counts_with_a_local_transformers_tokenizer(tmp_path):
     assert count("two plus two is four") == 5
     with pytest.raises(ConfigError, match="cannot load the tokenizer"):
         load_counter(str(tmp_path / "no-such-folder"))
+
+
+def test_think_eval_max_tokens_leaves_long_replies_out(tmp_path):
+    enc = str(_byte_encoding(tmp_path / "bytes.tiktoken"))
+    _write_jsonl(tmp_path / "data" / "math_500" / "test.jsonl",
+                 [{"problem": f"What is {i} + {i}?", "solution": str(2 * i), "answer": str(2 * i), "subject": "Algebra",
+                   "level": 1, "unique_id": f"t/{i}.json"} for i in range(3)])
+    replies = {0: "\\boxed{0}", 1: "After a long and careful derivation, \\boxed{2}", 2: "\\boxed{4}"}
+
+    def model(body):
+        return replies[next(i for i in range(3) if f"What is {i} + {i}?" in last_user_text(body))]
+
+    with FakeOpenAIServer(model, reasoning=lambda b: "Add them.") as srv, \
+            FakeOpenAIServer(lambda b: "\\boxed{0}") as jsrv:
+        rep = _run(srv.url, tmp_path, ["think_eval"], tmp_path / "data",
+                   dataset_args={"think_eval": {"tokenizer": enc, "max_tokens": 20, "subset_list": ["Level 1"]}},
+                   judge={"model": "j", "api_url": jsrv.url})["think_eval"]
+        assert len(jsrv.requests) == 2  # the long reply is not sent to the judge
+    assert rep.num == 2 and rep.errors == {"Filtered": 1}
+    assert rep.metrics["token_efficiency"].score == 1.0 and rep.metrics["reasoning_tokens"].score == len(b"Add them.")
