@@ -82,7 +82,7 @@ def test_longbench_v2_end_to_end_per_length_and_difficulty(tmp_path):
         a = r["answer"] if ok else "ABCD"[("ABCD".index(r["answer"]) + 1) % 4]
         w = "ABCD"[("ABCD".index(a) + 2) % 4]
         seen.append(r["_id"])
-        if not ok and len(seen) % 3 == 0:
+        if not ok and int(r["_id"][-1]) % 2 == 0:  # some wrong replies give no answer at all
             no_answer.append(r["_id"])
             return "The document does not say which site came first, so I cannot choose."
         if r["_id"].endswith("4"):
