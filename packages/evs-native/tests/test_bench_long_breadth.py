@@ -87,7 +87,7 @@ def test_longbench_v2_end_to_end_per_length_and_difficulty(tmp_path):
             return "The document does not say which site came first, so I cannot choose."
         if r["_id"].endswith("4"):
             return f"<think>文中先提到{w}。</think>根据报告，最先调查的是{a}。\n答案：{a}"
-        return styles[len(seen) % 4].format(a=a, w=w)
+        return styles[int(r["_id"][-1]) % 4].format(a=a, w=w)
 
     with FakeOpenAIServer(model) as srv:
         rep = _run(srv.url, tmp_path, ["longbench_v2"], tmp_path / "data")["longbench_v2"]
