@@ -1,0 +1,197 @@
+"""Function-calling benchmarks end to end against a fake OpenAI server that answers with tool_calls:
+general_fc, tool_bench, bfcl_v3 (parity with bfcl-eval's checker)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from evs_core.errors import ConfigError
+from evs_core.schema import ModelOutput, ToolCall
+from evs_core.testing import FakeOpenAIServer, last_user_text, score_now
+from evs_native.engine import run_task
+
+
+def pick(key: str, n: int) -> int:
+    """A reproducible choice among n behaviours, from a hash of the gold data."""
+    return int(hashlib.sha256(key.encode()).hexdigest(), 16) % n
+
+
+def _jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
+def _run(srv, tmp_path, datasets, **kw):
+    cfg = {"model": "m", "api_url": srv.url, "api_key": "EMPTY", "datasets": datasets,
+           "work_dir": str(tmp_path / "out"), "concurrency": 4, "no_progress": True, "retries": 0}
+    cfg.update(kw)
+    return run_task(cfg)
+
+
+def _reviews(tmp_path, name):
+    path = next((tmp_path / "out").glob(f"*/reviews/*/{name}.jsonl"))
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+
+
+# -- general_fc -----------------------------------------------------------------------------------
+def _tool(name, props, required):
+    return {"type": "function", "function": {"name": name, "description": f"{name} tool", "parameters": {
+        "type": "object", "properties": props, "required": required, "additionalProperties": False}}}
+
+
+ADD = _tool("add", {"a": {"type": "number"}, "b": {"type": "number"}}, ["a", "b"])
+WEATHER = _tool("get_weather", {"city": {"type": "string"}}, ["city"])
+
+FC_ROWS = {
+    "arith": [("Please add 2 and 3 [q0]", [ADD], True, {"a": 2, "b": 3}),
+              ("Let's just chat about the weather being nice [q1]", [ADD], False, None),
+              ("What is 10 plus 32? [q2]", [ADD], True, {"a": 10, "b": 32}),
+              ("Tell me a joke [q3]", [ADD], False, None),
+              ("Sum 7 and 8 for me [q4]", [ADD], True, {"a": 7, "b": 8})],
+    "weather": [("Weather in Paris? [q5]", [WEATHER, ADD], True, {"city": "Paris"}),
+                ("How do clouds form? [q6]", [WEATHER], False, None),
+                ("Is it raining in Oslo? [q7]", [WEATHER], True, {"city": "Oslo"}),
+                ("Weather in Rome? [q8]", [WEATHER], True, {"city": "Rome"})],
+}
+# behaviours of the fake model: a valid call, a call whose arguments break the schema, a call to an
+# undeclared tool, a plain answer, the call written as text (a server without a tool parser)
+BEHAVIOURS = ["valid", "bad_args", "unknown_tool", "text", "text_call"]
+
+
+def _fc_rows():
+    out = {}
+    for sub, rows in FC_ROWS.items():
+        out[sub] = [{"id": f"r{i}", "messages": [{"role": "system", "content": "You are an assistant"},
+                                                {"role": "user", "content": q}],
+                     "tools": tools if i % 2 else json.dumps(tools), "should_call_tool": should,
+                     "expected_tool_calls": [{"name": tools[0]["function"]["name"], "arguments": args}] if args else []}
+                    for i, (q, tools, should, args) in enumerate(rows)]
+    return out
+
+
+def _behaviour(question: str, should: bool) -> str:
+    return BEHAVIOURS[pick(question + str(should), len(BEHAVIOURS))]
+
+
+def _fc_answer(question, tools, args, behaviour):
+    name = tools[0]["function"]["name"]
+    params = tools[0]["function"]["parameters"]
+    good = args or {p: "x" if params["properties"][p]["type"] == "string" else 1 for p in params["required"]}
+    if behaviour == "valid":
+        return {"content": None, "tool_calls": [{"name": name, "arguments": good}]}
+    if behaviour == "bad_args":
+        return {"content": "", "tool_calls": [{"name": name, "arguments": {"wrong": "x"}}]}
+    if behaviour == "unknown_tool":
+        return {"content": None, "tool_calls": [{"name": "search_web", "arguments": {"q": question}}]}
+    if behaviour == "text":
+        return "I can answer that directly: it depends."
+    return f'<tool_call>\n{json.dumps({"name": name, "arguments": good})}\n</tool_call>'
+
+
+class FCResponder:
+    def __init__(self, fail: str | None = None):
+        self.index = {q: (tools, should, args) for rows in FC_ROWS.values() for q, tools, should, args in rows}
+        self.fail = fail
+
+    def __call__(self, body):
+        q = last_user_text(body)
+        assert body["tools"] and body["messages"][0]["role"] == "system"
+        if self.fail and self.fail in q:
+            raise RuntimeError("injected")
+        tools, should, args = self.index[q]
+        return _fc_answer(q, tools, args, _behaviour(q, should))
+
+
+def _fc_expected(text_parser: bool, skip: str | None = None):
+    """tool_call_f1, schema_accuracy and counts, computed from the behaviours, not from evs."""
+    per = {}
+    for sub, rows in FC_ROWS.items():
+        tp = fp = fn = attempted = valid = 0
+        exact = []
+        for q, _tools, should, args in rows:
+            if skip and skip in q:
+                continue
+            b = _behaviour(q, should)
+            call = b in ("valid", "bad_args", "unknown_tool") or (text_parser and b == "text_call")
+            ok = call and b in ("valid", "text_call")
+            attempted += call
+            valid += ok
+            tp += call and should
+            fp += call and not should
+            fn += (not call) and should
+            exact.append(float((ok and should) or (not call and not should)))
+        per[sub] = (tp, fp, fn, attempted, valid, exact)
+    return per
+
+
+def _f1(tp, fp, fn):
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+@pytest.mark.parametrize("stream,text_parser", [(False, False), (True, True)])
+def test_general_fc_end_to_end(tmp_path, stream, text_parser):
+    data = tmp_path / "data" / "general_fc"
+    for sub, rows in _fc_rows().items():
+        _jsonl(data / f"{sub}.jsonl", rows)
+    kw = {"generation_config": {"stream": True}} if stream else {}
+    if text_parser:
+        kw["model_args"] = {"tool_call_parser": "text"}
+    with FakeOpenAIServer(FCResponder(fail="[q4]")) as srv:
+        rep = _run(srv, tmp_path, ["general_fc"], dataset_dir=str(tmp_path / "data"), **kw)["general_fc"]
+    per = _fc_expected(text_parser, skip="[q4]")
+    behaviours = {_behaviour(q, s) for rows in FC_ROWS.values() for q, _t, s, _a in rows}
+    assert len(behaviours) >= 3  # the data exercises several behaviours
+    tot = [sum(v[i] for v in per.values()) for i in range(5)]
+    assert rep.metric == "tool_call_f1" and rep.num_errors == 1 and rep.num == 8
+    assert rep.score == pytest.approx(_f1(*tot[:3]))
+    assert rep.metrics["count_finish_reason_tool_call"].score == tot[3]
+    assert rep.metrics["count_successful_tool_call"].score == tot[4]
+    assert rep.metrics["schema_accuracy"].score == pytest.approx(tot[4] / tot[3] if tot[3] else 0.0)
+    subs = {s.name: s for s in rep.subsets}
+    assert set(subs) == {"arith", "weather"}
+    for sub, (tp, fp, fn, attempted, valid, exact) in per.items():
+        assert subs[sub].score == pytest.approx(_f1(tp, fp, fn))
+        assert subs[sub].metrics["count_successful_tool_call"].score == valid
+        assert subs[sub].metrics["call_exact_match"].score == pytest.approx(sum(exact) / len(exact))
+    reviews = {r["sample_id"]: r for r in _reviews(tmp_path, "general_fc")}
+    rules = {r["extraction_rule"] for r in reviews.values() if r["error"] is None}
+    assert "no_call" in rules and ("text_tool_call_tag" in rules) == text_parser
+    pred_path = next((tmp_path / "out").glob("*/predictions/*/general_fc.jsonl"))
+    preds = [json.loads(x) for x in pred_path.read_text().splitlines()]
+    assert all("tools" in p["request"] for p in preds)
+    assert any(p["output"]["tool_calls"] for p in preds)  # the calls are recorded with the prediction
+
+
+def test_general_fc_schema_checks():
+    from evs_native.benchmarks.function_calling import evalscope_arguments, validate_tool_calls
+
+    tools = [ADD, WEATHER, {"type": "function", "function": {"name": "ping", "parameters": {}}}]
+    assert validate_tool_calls([ToolCall(name="add", arguments='{"a": 1, "b": 2.5}')], tools) == (True, "")
+    ok, why = validate_tool_calls([ToolCall(name="add", arguments='{"a": "1", "b": 2}')], tools)
+    assert not ok and "Schema validation failed for tool 'add'" in why
+    ok, why = validate_tool_calls([ToolCall(name="add", arguments='{"a": 1, "b": 2, "c": 3}')], tools)
+    assert not ok  # additionalProperties: false
+    assert validate_tool_calls([ToolCall(name="nope", arguments="{}")], tools)[1] == "No schema found for tool 'nope'"
+    assert not validate_tool_calls([ToolCall(name="ping", arguments="{}")], tools)[0]  # empty schema: as EvalScope
+    # EvalScope's argument parsing: bad JSON -> {}, a bare value -> the first parameter (YAML)
+    assert evalscope_arguments(ToolCall(name="add", arguments='{"a": 1')) == {}
+    assert evalscope_arguments(ToolCall(name="get_weather", arguments="Paris"), tools) == {"city": "Paris"}
+    assert validate_tool_calls([], tools) == (True, "")
+
+
+def test_general_fc_bad_rows_stop_before_any_request(tmp_path):
+    data = tmp_path / "data" / "general_fc"
+    _jsonl(data / "x.jsonl", [{"messages": [{"role": "user", "content": "q"}], "tools": [{"description": "d"}],
+                               "should_call_tool": True}])
+    with FakeOpenAIServer(lambda b: "x") as srv:
+        with pytest.raises(ConfigError, match=r"x.jsonl: row 1: 'tools': tool 1 is not a function definition"):
+            _run(srv, tmp_path, ["general_fc"], dataset_dir=str(tmp_path / "data"))
+        _jsonl(data / "x.jsonl", [{"messages": [{"role": "user", "content": "q"}], "tools": [ADD]}])
+        with pytest.raises(ConfigError, match="has no 'should_call_tool' field"):
+            _run(srv, tmp_path, ["general_fc"], dataset_dir=str(tmp_path / "data"))
+    assert srv.requests == []
