@@ -195,3 +195,135 @@ def test_general_fc_bad_rows_stop_before_any_request(tmp_path):
         with pytest.raises(ConfigError, match="has no 'should_call_tool' field"):
             _run(srv, tmp_path, ["general_fc"], dataset_dir=str(tmp_path / "data"))
     assert srv.requests == []
+
+
+# -- tool_bench -----------------------------------------------------------------------------------
+TB_SYSTEM = ("You are AutoGPT, you can use many tools(functions) to do the following task. At each step, give "
+             "your thought, then the action to take and its input:\nThought:\nAction:\nAction Input:\n")
+TB_TOOLS = [{"name": "search_flights", "description": "Search flights",
+             "parameters": {"type": "object", "properties": {"origin": {"type": "string"},
+                                                             "destination": {"type": "string"}}}},
+            {"name": "get_hotels", "description": "List hotels",
+             "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}},
+            {"name": "Finish", "description": "Finish the task", "parameters": {"type": "object", "properties": {}}}]
+FINISH = {"return_type": "give_answer", "final_answer": "The cheapest flight costs 200 dollars"}
+# (marker, reference action, reference input); "Finish" rows end with a final answer
+TB_ROWS = {
+    "in_domain": [("tb0", "search_flights", {"origin": "NYC", "destination": "LA"}),
+                  ("tb1", "get_hotels", {"city": "Paris"}),
+                  ("tb2", "Finish", FINISH),
+                  ("tb3", "search_flights", {"origin": "SFO", "destination": "SEA"}),
+                  ("tb4", "book_taxi", {"to": "airport"})],  # a tool not offered: not scored
+    "out_of_domain": [("tb5", "get_hotels", {"city": "Rome"}),
+                      ("tb6", "Finish", FINISH),
+                      ("tb7", "search_flights", {"origin": "BOS", "destination": "MIA"})],
+}
+TB_BEHAVIOURS = ["exact", "half", "other_tool", "hallucinated", "finish"]
+# each behaviour's scores, worked out by hand from ToolBench's definitions
+TB_EXPECT_CALL = {  # reference is a call with a two-key (or one-key) input
+    "exact": {"Act.EM": 1, "F1": 1, "plan_em": 1, "HalluRate": 0},
+    "other_tool": {"Act.EM": 0, "F1": 0, "plan_em": 1, "HalluRate": 0},
+    "hallucinated": {"Act.EM": 0, "F1": 0, "plan_em": 1, "HalluRate": 1},
+    "finish": {"Act.EM": 0, "F1": 0, "plan_em": 0, "HalluRate": 0},
+}
+
+
+def _tb_reply(action, args, behaviour):
+    thought = "Thought: I should use a tool for this.\n"
+    if action == "Finish" or behaviour == "finish":
+        answer = "The cheapest flight costs about 200 dollars" if action == "Finish" else "I do not know"
+        return thought + "Action: Finish\nAction Input: " + json.dumps({"return_type": "give_answer",
+                                                                       "final_answer": answer})
+    if behaviour == "exact":
+        return thought + f"Action: {action}\nAction Input: {json.dumps(args)}"
+    if behaviour == "half":  # the first value wrong, the rest right
+        k = next(iter(args))
+        return thought + f"Action: {action}\nAction Input: {json.dumps({**args, k: args[k] + 'x'})}"
+    if behaviour == "other_tool":
+        other = "get_hotels" if action != "get_hotels" else "search_flights"
+        return thought + f"Action: {other}\nAction Input: {json.dumps(args)}"
+    return thought + f"Action: call_travel_agent\nAction Input: {json.dumps(args)}"
+
+
+def _tb_behaviour(marker, action):
+    return TB_BEHAVIOURS[pick(marker + action, len(TB_BEHAVIOURS))]
+
+
+def _tb_expected(action, args, behaviour):
+    if action == "book_taxi":
+        return {}
+    if action == "Finish":  # every reply to a Finish row finishes (see _tb_reply)
+        # the 6 reference tokens all in order among the 7 predicted: F = 2*(6/7)*1 / (6/7 + 1) = 12/13
+        return {"Act.EM": 0, "F1": 0, "plan_em": 1, "HalluRate": 0, "Rouge-L": 12 / 13}
+    if behaviour == "half":
+        n = len(args)  # one of n keys half right: recall = precision = (n - 0.5) / n
+        f1 = (n - 0.5) / n
+        return {"Act.EM": 1, "F1": f1, "plan_em": 1, "HalluRate": 0, "Rouge-L": 0}
+    return {**TB_EXPECT_CALL[behaviour], "Rouge-L": 0}
+
+
+def _tb_rows():
+    out = {}
+    for sub, rows in TB_ROWS.items():
+        out[sub] = []
+        for marker, action, args in rows:
+            messages = [{"role": "system", "content": TB_SYSTEM},
+                        {"role": "user", "content": f"Plan my trip, please [{marker}]\nBegin!\n"}]
+            if action == "Finish":
+                messages += [{"role": "assistant", "content": "Thought: search\nAction: search_flights\n"
+                              'Action Input: {"origin": "NYC", "destination": "LA"}'},
+                             {"role": "function", "name": "search_flights",
+                              "content": '{"error": "", "response": "cheapest: 200 dollars"}'}]
+            target = f"Thought: done\nAction: {action}\nAction Input: {json.dumps(args)}"
+            out[sub].append({"id": marker, "messages": messages, "target": target, "tools": TB_TOOLS})
+    return out
+
+
+def _tb_responder(body):
+    text = " ".join(str(m.get("content")) for m in body["messages"])
+    assert "tools" not in body  # ToolBench-Static asks in text (ReAct), as the reference
+    assert all(m["role"] != "function" and "name" not in m for m in body["messages"])
+    for rows in TB_ROWS.values():
+        for marker, action, args in rows:
+            if f"[{marker}]" in text:
+                return _tb_reply(action, args, _tb_behaviour(marker, action))
+    raise AssertionError("unknown question")
+
+
+def test_tool_bench_end_to_end(tmp_path):
+    for sub, rows in _tb_rows().items():
+        _jsonl(tmp_path / "data" / "tool_bench" / sub / "test.jsonl", rows)
+    with FakeOpenAIServer(_tb_responder) as srv:
+        rep = _run(srv, tmp_path, ["tool_bench"], dataset_dir=str(tmp_path / "data"))["tool_bench"]
+    want = {sub: [_tb_expected(a, g, _tb_behaviour(m, a)) for m, a, g in rows] for sub, rows in TB_ROWS.items()}
+    assert len({_tb_behaviour(m, a) for rows in TB_ROWS.values() for m, a, _ in rows}) >= 3
+
+    def mean(rows, k):
+        vals = [r[k] for r in rows if k in r]
+        return sum(vals) / len(vals)
+
+    every = [r for rows in want.values() for r in rows]
+    assert rep.metric == "F1" and rep.num == 7 and rep.num_samples == 8  # tb4 is not scored
+    for k in ("F1", "Act.EM", "plan_em", "HalluRate", "Rouge-L"):
+        assert rep.metrics[k].score == pytest.approx(mean(every, k)), k
+    subs = {s.name: s for s in rep.subsets}
+    for sub, rows in want.items():
+        assert subs[sub].score == pytest.approx(mean(rows, "F1"))
+        assert subs[sub].metrics["Act.EM"].score == pytest.approx(mean(rows, "Act.EM"))
+
+
+@pytest.mark.parametrize("pred,scores", [
+    ("Thought: x\nAction: get_hotels\nAction Input: not json", {"Act.EM": 1, "F1": 0, "Hard_F1": 0}),
+    ("Action: get_hotels\nAction Input: {}", {"Act.EM": 1, "F1": 0, "Hard_F1": 0}),  # precision 0
+    ("**Action:** get_hotels", {"Act.EM": 0, "F1": 0}),  # 'Action:' then '** get_hotels': another name
+    ("I would look up hotels in Paris.", {"Act.EM": 0, "F1": 0, "HalluRate": 0, "plan_em": 1}),
+    ("Action: Finish\nAction Input: {\"return_type\": \"give_up_and_restart\"}", {"plan_em": 0, "Act.EM": 0}),
+])
+def test_tool_bench_extraction(pred, scores):
+    from evs_native.benchmarks.function_calling import toolbench_metrics
+
+    got = toolbench_metrics('Thought: t\nAction: get_hotels\nAction Input: {"city": "Paris"}', pred, TB_TOOLS)
+    for k, v in scores.items():
+        assert got[k] == pytest.approx(v), (k, got)
+    empty = toolbench_metrics('Action: get_hotels\nAction Input: {}', "Action: get_hotels\nAction Input: {}", TB_TOOLS)
+    assert empty["Easy_F1"] == 1 and empty["F1"] == 1

@@ -5,4 +5,15 @@ BENCHMARKS: dict = {
         ["function-calling", "agent", "custom"],
         "Your own tool schemas and labels: tool-call decision F1 and JSON-schema validity (EvalScope's general_fc)",
         {"num_samples": None, "subsets": ["default"]}),
+    "tool_bench": ("evs_native.benchmarks.function_calling:ToolBench",
+        ["function-calling", "agent", "reasoning"],
+        "ToolBench-Static: the next ReAct tool call or final answer, Act.EM / argument F1 / HalluRate / Rouge-L",
+        {"num_samples": None, "subsets": ["in_domain", "out_of_domain"]}),
+    "bfcl_v3": ("evs_native.benchmarks.function_calling:BFCLV3",
+        ["function-calling", "agent"],
+        "BFCL v3 single-turn categories through bfcl-eval's AST checker, with BFCL's NON_LIVE/LIVE/OVERALL rows",
+        {"num_samples": 3641, "subsets": [
+            "simple", "multiple", "parallel", "parallel_multiple", "java", "javascript", "live_simple",
+            "live_multiple", "live_parallel", "live_parallel_multiple", "irrelevance", "live_relevance",
+            "live_irrelevance"]}),
 }

@@ -214,3 +214,392 @@ class GeneralFC(_CustomFiles, _FCBase):
         if matched:
             out["call_exact_match"] = Stat(score=sum(matched) / len(matched), num=len(matched))
         return out
+
+
+# -- tool_bench ---------------------------------------------------------------------------------
+def _toolbench_action(text: str) -> tuple[str, str]:
+    """(action, action input) of a ReAct reply: the text after the last 'Action:' / 'Action Input:'."""
+    action_input = "{}"
+    if "Action Input:" in text:
+        action_input = text[text.rindex("Action Input:") + len("Action Input:"):].strip()
+    if "Action:" in text:
+        action = text[text.rindex("Action:") + len("Action:"):].strip()
+        if "Action Input:" in action:
+            action = action[:action.index("Action Input:")].strip()
+    else:
+        action = "none"
+    return action, action_input
+
+
+def _toolbench_parse(text: str) -> tuple[str, Any, Any, Any]:
+    """(plan, action, action input, answer): 'finish' with the final answer, 'give up', or 'call'."""
+    action, action_input = _toolbench_action(text)
+    if action != "Finish":
+        return "call", action, action_input, None
+    try:
+        value = json.loads(action_input)
+        if value["return_type"] != "give_answer":
+            return "give up", None, None, None
+        answer = str(value["final_answer"]) if "final_answer" in value else "None"
+        if "final_answer" in value and answer.strip() in ("", ".", ","):
+            answer = "None"
+        return "finish", action, value, answer
+    except Exception:  # noqa: BLE001 - any unreadable Finish is a give-up, as in the reference
+        return "give up", None, None, None
+
+
+def _toolbench_input_f1(pred_action: str, ref_action: str, cand: str, ref: str) -> tuple[list, list, list]:
+    """Easy (empty reference input), hard and overall argument F1 of one call (half credit for a
+    key with a different value); a reference input that is not JSON scores nothing."""
+    easy: list[float] = []
+    hard: list[float] = []
+    f1: list[float] = []
+    if ref_action != pred_action:
+        return [0], [0], [0]
+    try:
+        ref_json = json.loads(ref)
+    except Exception:  # noqa: BLE001
+        return easy, hard, f1
+    try:
+        cand_json = json.loads(cand)
+        if ref_json == {}:
+            (easy.append(1), f1.append(1)) if cand_json == {} else (easy.append(0), f1.append(0))
+        else:
+            full = sum(1 for k, v in ref_json.items() if k in cand_json.keys() and cand_json[k] == v)
+            half = sum(1 for k, v in ref_json.items() if k in cand_json.keys() and cand_json[k] != v)
+            recall = (0.5 * half + full) / (len(ref_json) + 1e-30)
+            precision = (0.5 * half + full) / (len(cand_json) + 1e-30)
+            value = 2 * recall * precision / (recall + precision)
+            hard.append(value)
+            f1.append(value)
+    except Exception:  # noqa: BLE001 - the candidate input is not JSON (or the F1 divides by zero)
+        (easy if ref_json == {} else hard).append(0)
+        f1.append(0)
+    return easy, hard, f1
+
+
+def _whitespace_rouge_l(prediction: str, reference: str) -> float:
+    from evs_native.benchmarks.text_metrics import lcs_length
+
+    p, r = prediction.split(), reference.split()
+    lcs = lcs_length(p, r)
+    if not lcs:
+        return 0.0
+    precision, recall = lcs / len(p), lcs / len(r)
+    return 2 * precision * recall / (precision + recall)
+
+
+def toolbench_metrics(target: str, prediction: str, tools: list[dict[str, Any]]) -> dict[str, float]:
+    """One sample's ToolBench-Static scores, as EvalScope's tool_bench ``calculate_metrics``.
+
+    ``{}`` (the sample is not scored) when the reference calls a hallucinated function or a tool
+    that is not offered.
+    """
+    ref_plan, ref_action, ref_input, ref_ans = _toolbench_parse(target)
+    pred_plan, pred_action, pred_input, pred_ans = _toolbench_parse(prediction)
+    names = [t["name"] for t in tools]
+    if ref_action is not None and ref_action == "invalid_hallucination_function_name":
+        return {}
+    if pred_action is not None and ref_action != "none" and ref_action not in names:
+        return {}
+    hallu = int(pred_action is not None and pred_action != "none" and pred_action not in names)
+    answer_ref, answer_pred, action_ref, action_pred, input_ref, input_pred = [], [], [], [], [], []
+    if ref_plan == "finish":
+        answer_ref.append(ref_ans)
+        answer_pred.append("none" if pred_ans is None else pred_ans)
+    elif ref_plan != "give up":
+        action_ref.append(ref_action)
+        input_ref.append(ref_input)
+        action_pred.append("none" if pred_action is None else pred_action)
+        input_pred.append("{}" if pred_input is None else pred_input)
+    rouge = _whitespace_rouge_l(answer_pred[-1], answer_ref[-1]) if answer_ref else 0.0
+    plan_em = float(pred_plan == ref_plan)
+    action_em = float(sum(c == r for c, r in zip(action_pred, action_ref)) / len(action_pred)) if action_ref else 0.0
+    easy = hard = f1 = []
+    if action_ref:
+        easy, hard, f1 = _toolbench_input_f1(action_pred[0], action_ref[0], input_pred[0], input_ref[0])
+
+    def avg(xs):
+        return sum(xs) / len(xs) if xs else 0.0
+
+    return {"Act.EM": action_em, "F1": avg(f1), "HalluRate": float(hallu), "plan_em": plan_em,
+            "Easy_F1": avg(easy), "Hard_F1": avg(hard), "Rouge-L": rouge}
+
+
+class ToolBench(_FCBase):
+    name = "tool_bench"
+    version = "1"
+    description = (
+        "ToolBench-Static: the next step of a ReAct tool-use conversation ('Action:' / 'Action Input:' or "
+        "Finish with a final answer), in-domain and out-of-domain tools; scoring as EvalScope's tool_bench "
+        "adapter: Act.EM, argument F1 (primary; half credit for a wrong value), Easy_F1/Hard_F1, plan_em, "
+        "HalluRate and whitespace-token Rouge-L of final answers; samples whose reference calls an unoffered "
+        "tool are not scored. Deviations: a failed request is excluded and counted."
+    )
+    tags = ["function-calling", "agent", "reasoning"]
+    ms_id = "AI-ModelScope/ToolBench-Static"
+    subsets = ["in_domain", "out_of_domain"]
+    eval_split = "test"
+    num_samples = None
+    metrics = ["F1", "Act.EM", "plan_em", "HalluRate", "Rouge-L", "Easy_F1", "Hard_F1"]
+    primary_metric = "F1"
+
+    def record_to_sample(self, record: dict[str, Any], index: int, subset: str) -> Sample:
+        messages = []
+        for m in record["messages"]:
+            msg = {k: v for k, v in dict(m).items() if k != "name"}
+            if msg.get("role") == "function":
+                msg = {"role": "user", "content": json.dumps(msg, ensure_ascii=False)}
+            messages.append(msg)
+        tools = record["tools"]
+        if isinstance(tools, str):
+            tools = json.loads(tools)
+        if not isinstance(tools, list) or not all(isinstance(t, dict) and "name" in t for t in tools):
+            raise ValueError("'tools' must be a list of tools with a 'name'")
+        target = record["target"]
+        if not isinstance(target, str):
+            raise ValueError("'target' must be the reference reply (text)")
+        rid = record.get("id")
+        question = next((str(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
+        return Sample(id=f"{subset}_{rid if rid not in (None, '') else index}", input=question, target=target,
+                      subset=subset, metadata={"messages": messages, "tools": tools})
+
+    def build_request(self, sample: Sample) -> Request:
+        generation = {**self.generation, **self.user_generation, **self.args.get("generation_config", {})}
+        return Request(messages=[dict(m) for m in sample.metadata["messages"]], generation=generation)
+
+    async def score(self, sample: Sample, output: ModelOutput, ctx: RunContext) -> Review:
+        if output.error:
+            return failed_review(sample, output, ctx, output.error)
+        action, action_input = _toolbench_action(output.text)
+        scores = toolbench_metrics(sample.target, output.text, sample.metadata["tools"])
+        rule = "action" if "Action:" in output.text else "none"
+        return make_review(sample, output, ctx, extracted={"action": action, "action_input": action_input},
+                           extraction_rule=rule, scores=scores,
+                           metadata={} if scores else {"not_scored": "the reference calls a tool not offered"})
+
+
+# -- bfcl_v3 ------------------------------------------------------------------------------------
+#: EvalScope's subsets of BFCL v3 and the category of each.
+BFCL_CATEGORIES = {
+    "simple": "AST_NON_LIVE", "multiple": "AST_NON_LIVE", "parallel": "AST_NON_LIVE",
+    "parallel_multiple": "AST_NON_LIVE", "java": "AST_NON_LIVE", "javascript": "AST_NON_LIVE",
+    "live_simple": "AST_LIVE", "live_multiple": "AST_LIVE", "live_parallel": "AST_LIVE",
+    "live_parallel_multiple": "AST_LIVE",
+    "irrelevance": "RELEVANCE", "live_relevance": "RELEVANCE", "live_irrelevance": "RELEVANCE",
+    "multi_turn_base": "MULTI_TURN", "multi_turn_miss_func": "MULTI_TURN", "multi_turn_miss_param": "MULTI_TURN",
+    "multi_turn_long_context": "MULTI_TURN",
+}
+BFCL_MULTI_TURN = [s for s, c in BFCL_CATEGORIES.items() if c == "MULTI_TURN"]
+_BFCL_V4_NAMES = {"simple": "simple_python", "java": "simple_java", "javascript": "simple_javascript"}
+_BFCL_RELEVANCE = {"irrelevance", "live_irrelevance", "live_relevance"}
+_BFCL_PIN = "bfcl-eval==2025.10.27.1"
+#: The model names EvalScope hands the checker (only their underscore_to_dot setting matters).
+_BFCL_DUMMY = {True: "gpt-4o-2024-11-20-FC", False: "meta-llama/Llama-3.3-70B-Instruct-FC"}
+
+
+def bfcl_checker():
+    """bfcl-eval's AST checker and empty-output test, imported once.
+
+    bfcl-eval's model table imports every vendor SDK its handlers use; the checker only reads
+    each model's ``underscore_to_dot`` from it. When those SDKs are not installed (bfcl-eval
+    installed without its dependencies, whose pins clash with current numpy), a table holding
+    the two models evs names stands in, with bfcl-eval's own values for them.
+    """
+    import importlib
+    import sys
+
+    try:
+        importlib.import_module("bfcl_eval")
+    except ImportError:
+        raise ConfigError(f"bfcl_v3 is scored by bfcl-eval's checkers: pip install --no-deps {_BFCL_PIN} "
+                          "(or pip install 'evs-native[bfcl]' in an environment that accepts its pins)") from None
+    name = "bfcl_eval.constants.model_config"
+    if name not in sys.modules:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            import types
+            from dataclasses import dataclass
+
+            @dataclass
+            class _Config:
+                underscore_to_dot: bool
+
+            shim = types.ModuleType(name)
+            shim.MODEL_CONFIG_MAPPING = {_BFCL_DUMMY[True]: _Config(True), _BFCL_DUMMY[False]: _Config(False)}
+            sys.modules[name] = shim
+    from bfcl_eval.constants.enums import Language
+    from bfcl_eval.eval_checker.ast_eval.ast_checker import ast_checker
+    from bfcl_eval.utils import is_empty_output
+
+    return ast_checker, is_empty_output, Language
+
+
+def bfcl_score(row: dict[str, Any], generation: list, underscore_to_dot: bool = True) -> dict[str, Any]:
+    """``{"valid", "error_message", "error_type"}`` of a single-turn BFCL v3 entry in FC mode.
+
+    ``generation`` is the first turn's responses as EvalScope records them: a ``{name: arguments}``
+    dict per tool call, or the reply's text when it made none. Relevance categories check only
+    whether a call was made; the others go through bfcl-eval's ``ast_checker``.
+    """
+    import traceback
+
+    ast_checker, is_empty_output, Language = bfcl_checker()
+    category = _BFCL_V4_NAMES.get(row["test_category"], row["test_category"])
+    model = _BFCL_DUMMY[bool(underscore_to_dot)]
+    if category in _BFCL_RELEVANCE:
+        error = None
+        try:
+            decoded = [{list(c.keys())[0]: c[list(c.keys())[0]]} for c in generation]
+            contains = not is_empty_output(decoded)
+            if not contains:
+                error = "Empty decoded output."
+        except Exception:  # noqa: BLE001 - a text reply is no call
+            contains = False
+            error = f"Failed to decode with traceback: {traceback.format_exc()}"
+        valid = contains if category == "live_relevance" else not contains
+        return {"valid": valid, "error_message": error}
+    try:
+        decoded = [{list(c.keys())[0]: c[list(c.keys())[0]]} for c in generation]
+        language = {"python": Language.PYTHON, "java": Language.JAVA,
+                    "javascript": Language.JAVASCRIPT}[row["language"].lower()]
+        return ast_checker(row["functions"], decoded, row["ground_truth"], language, category, model)
+    except Exception:  # noqa: BLE001 - as the reference: an undecodable reply is invalid
+        return {"valid": False, "error_message": f"Invalid syntax. Failed to decode AST. Traceback: "
+                f"{traceback.format_exc()}", "error_type": "ast_decoder:decoder_failed"}
+
+
+def bfcl_generation(output: ModelOutput, tools: list[dict[str, Any]]) -> list:
+    """The first turn's responses as EvalScope's BFCL loop records them (FC mode, one step)."""
+    if output.tool_calls:
+        return [{c.name: evalscope_arguments(c, tools)} for c in output.tool_calls]
+    return [output.text]
+
+
+class BFCLV3(_FCBase):
+    name = "bfcl_v3"
+    version = "1"
+    description = (
+        "Berkeley Function Calling Leaderboard v3, single-turn categories (AST non-live and live, relevance and "
+        "irrelevance), tools sent as OpenAI tools; scored by the bfcl-eval package's ast_checker exactly as "
+        "EvalScope's bfcl_v3 adapter (FC mode, underscore_to_dot), with its category rows NON_LIVE, LIVE and "
+        "OVERALL (unweighted/weighted as BFCL). Deviations: the multi-turn categories (executable environments) "
+        "and prompting mode (is_fc_model=false) are not run; a failed request is excluded and counted."
+    )
+    tags = ["function-calling", "agent"]
+    ms_id = "AI-ModelScope/bfcl_v3"
+    subsets = [s for s in BFCL_CATEGORIES if s not in BFCL_MULTI_TURN]
+    eval_split = "train"
+    num_samples = 3641
+    metrics = ["acc"]
+    primary_metric = "acc"
+    extra_args: ClassVar[dict[str, Any]] = {"underscore_to_dot": True, "is_fc_model": True}
+
+    def _check_args(self) -> None:
+        subsets = self.args["subset_list"]
+        for s in [subsets] if isinstance(subsets, str) else subsets:
+            if s in BFCL_MULTI_TURN:
+                raise ConfigError(f"bfcl_v3 subset '{s}': the multi-turn categories need BFCL's executable "
+                                  "environments, which evs does not run yet; choose among "
+                                  f"{', '.join(self.subsets)}")
+        if self.args.get("is_fc_model") is not True:
+            raise ConfigError("dataset_args.bfcl_v3.is_fc_model: evs runs BFCL in function-calling mode only "
+                              "(tools sent as OpenAI tools); prompting mode is not supported")
+        if not isinstance(self.args.get("underscore_to_dot"), bool):
+            raise ConfigError("dataset_args.bfcl_v3.underscore_to_dot must be true or false")
+        super()._check_args()
+        bfcl_checker()  # a missing bfcl-eval stops the run before any request
+
+    def subset_samples(self, subset: str) -> list[Sample]:
+        """The rows of one category: the data is one table whose 'subset' field names it (as EvalScope)."""
+        cache = self.__dict__.setdefault("_rows", None)
+        if cache is None:
+            cache = self.__dict__["_rows"] = self.load_rows(self.args["split"], DEFAULT)
+        out = []
+        for i, row in enumerate(cache):
+            if row.get("subset", row.get("test_category")) != subset:
+                continue
+            try:
+                out.append(self.record_to_sample(row, i, subset))
+            except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+                raise ConfigError(self._row_error(row, i, subset, exc)) from None
+        return out
+
+    def _source(self, subset: str) -> str:
+        return super()._source(DEFAULT)
+
+    def record_to_sample(self, record: dict[str, Any], index: int, subset: str) -> Sample:
+        def js(key, default=None):
+            value = record.get(key, default) if default is not None else record[key]
+            return json.loads(value) if isinstance(value, str) else value
+
+        if record.get("multi_turn"):
+            raise ValueError("a multi-turn entry outside the multi-turn subsets")
+        turns = js("turns")
+        messages = [dict(m) for m in turns[0]]
+        if messages and messages[0].get("role") == "system":  # FC mode: the tools replace the system prompt
+            messages = messages[1:]
+        tools = js("tools")
+        row = {"id": record["id"], "test_category": record["test_category"], "language": record["language"],
+               "functions": js("functions"), "ground_truth": js("ground_truth")}
+        return Sample(id=str(record["id"]), input=next((str(m.get("content")) for m in reversed(messages)
+                                                        if m.get("role") == "user"), ""),
+                      target=json.dumps(row["ground_truth"], ensure_ascii=False), subset=subset,
+                      metadata={"messages": messages, "tools": tools, "row": row})
+
+    def build_request(self, sample: Sample) -> Request:
+        generation = {**self.generation, **self.user_generation, **self.args.get("generation_config", {})}
+        return Request(messages=[dict(m) for m in sample.metadata["messages"]], tools=sample.metadata["tools"],
+                       generation=generation)
+
+    async def score(self, sample: Sample, output: ModelOutput, ctx: RunContext) -> Review:
+        if output.error:
+            return failed_review(sample, output, ctx, output.error)
+        generation = bfcl_generation(output, sample.metadata["tools"])
+        result = bfcl_score(sample.metadata["row"], generation, self.args["underscore_to_dot"])
+        meta = {"error_type": result.get("error_type", ""), "test_category": sample.metadata["row"]["test_category"]}
+        if not result["valid"]:
+            errors = result.get("error_message") or result.get("error")
+            meta["error_message"] = errors if isinstance(errors, str) else json.dumps(errors, default=str)[:2000]
+        return make_review(sample, output, ctx, extracted=generation if output.tool_calls else None,
+                           extraction_rule=output.tool_call_rule or "none",
+                           scores={"acc": float(bool(result["valid"]))}, metadata=meta)
+
+    def aggregate(self, reviews: list[Review], seed: int = 0) -> tuple[dict[str, Stat], list[SubsetScore]]:
+        overall, subsets = super().aggregate(reviews, seed)
+        by = {s.name: (s.score, s.num) for s in subsets}
+        rows = bfcl_overall(by)
+        subsets = subsets + [SubsetScore(name=k, num=n, score=v, kind="category",
+                                         metrics={"acc": Stat(score=v, num=n)}) for k, (v, n) in rows.items()]
+        if "acc" in overall:
+            overall["acc_micro"] = overall["acc"]
+            overall["acc"] = Stat(score=rows["OVERALL"][0], num=overall["acc"].num)
+        return overall, subsets
+
+
+def bfcl_overall(by: dict[str, tuple[float, int]]) -> dict[str, tuple[float, int]]:
+    """BFCL's summary rows from per-category (accuracy, count), as EvalScope's report computes them."""
+    d = dict(by)
+
+    def unweighted(names):
+        vals = [d[n] for n in names if n in d and d[n][1] > 0]
+        return (sum(v for v, _ in vals) / len(vals) if vals else 0.0, sum(n for _, n in vals))
+
+    def weighted(names):
+        vals = [d[n] for n in names if n in d]
+        total = sum(n for _, n in vals)
+        return (sum(v * n for v, n in vals) / total if total else 0.0, total)
+
+    d["simple_ast"] = unweighted(["simple", "java", "javascript"])
+    d["ast_non_live"] = unweighted(["simple_ast", "multiple", "parallel", "parallel_multiple"])
+    d["ast_live"] = weighted(["live_simple", "live_multiple", "live_parallel", "live_parallel_multiple"])
+    d["hallucination_non_live"] = d.get("irrelevance", (0.0, 0))
+    d["hallucination_live"] = weighted(["live_irrelevance", "live_relevance"])
+    d.setdefault("multi_turn_base", (0.0, 0))
+    d["multi_turn_augmented"] = weighted(["multi_turn_miss_func", "multi_turn_miss_param", "multi_turn_long_context"])
+    d["non_live"] = unweighted(["ast_non_live", "hallucination_non_live"])
+    d["live"] = weighted(["ast_live", "hallucination_live"])
+    d["multi_turn"] = unweighted(["multi_turn_base", "multi_turn_augmented"])
+    d["overall"] = unweighted(["non_live", "live", "multi_turn"])
+    return {k.upper(): d[k] for k in ("non_live", "live", "multi_turn", "overall")}
