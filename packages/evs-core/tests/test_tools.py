@@ -134,3 +134,15 @@ def test_mock_model_ignores_tools_without_failing():
     model = MockModel(_cfg(model_args={"mode": "constant", "text": "ok"}))
     out = asyncio.run(model.agenerate(Request(messages=[{"role": "user", "content": "q"}], tools=[WEATHER])))
     assert out.text == "ok" and out.tool_calls is None
+
+
+def test_redaction_keeps_tool_schemas_with_credential_named_properties():
+    """A tool whose parameters include an 'Authorization' header field is data, not a credential:
+    the predictions file (request.tools) must stay valid JSON."""
+    from evs_core.redact import Redactor
+
+    schema = {"type": "object", "properties": {"Authorization": {"type": "string"}, "api_key": ["a", "b"]}}
+    line = json.dumps({"tools": [{"type": "function", "function": {"name": "f", "parameters": schema}}]},
+                      separators=(",", ":"))
+    assert json.loads(Redactor().text(line)) == json.loads(line)
+    assert Redactor().text('{"Authorization":"Bearer sk-abcdef123"}') == '{"Authorization":"***"}'
