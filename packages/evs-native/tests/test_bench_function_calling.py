@@ -531,3 +531,186 @@ def test_bfcl_generation_and_text_replies():
     irrelevant = {**row, "test_category": "irrelevance"}
     assert bfcl_score(irrelevant, bfcl_generation(text, tools))["valid"] is True
     assert bfcl_score(irrelevant, bfcl_generation(call, tools))["valid"] is False
+
+
+# -- tau_bench ------------------------------------------------------------------------------------
+SHOP_DOMAIN = '''
+import copy, json
+from evs_native.benchmarks.tau_bench import TauDomain
+
+DB = {"orders": {"W1": {"user": "u1", "status": "pending", "total": 50},
+                 "W2": {"user": "u2", "status": "pending", "total": 75},
+                 "W3": {"user": "u3", "status": "delivered", "total": 20},
+                 "W4": {"user": "u4", "status": "pending", "total": 99}}}
+
+
+def _tool(name, props):
+    return {"type": "function", "function": {"name": name, "description": name, "parameters": {
+        "type": "object", "properties": {p: {"type": "string"} for p in props}, "required": list(props)}}}
+
+
+class Shop(TauDomain):
+    wiki = "You are a shop agent. Cancel pending orders only, after looking them up."
+    tools = [_tool("get_order", ["order_id"]), _tool("cancel_order", ["order_id", "reason"]),
+             _tool("transfer_to_human_agents", ["summary"])]
+    terminate_tools = ["transfer_to_human_agents"]
+
+    def load_data(self):
+        return copy.deepcopy(DB)
+
+    def invoke(self, data, name, **kw):
+        if name == "get_order":
+            return json.dumps(data["orders"][kw["order_id"]])
+        if name == "cancel_order":
+            order = data["orders"][kw["order_id"]]
+            if order["status"] != "pending":
+                raise ValueError("order is not pending")
+            order["status"] = "cancelled"
+            order["reason"] = kw["reason"]
+            return "cancelled"
+        return "Transfer successful"
+'''
+# task marker -> (order, reason, expected outputs)
+TAU_TASKS = {"t0": ("W1", "no longer needed", ["50"]), "t1": ("W2", "ordered by mistake", []),
+             "t2": ("W4", "no longer needed", ["99"]), "t3": ("W1", "found it cheaper", []),
+             "t4": ("W2", "no longer needed", ["75"]), "t5": ("W4", "ordered by mistake", [])}
+TAU_BEHAVIOURS = ["right", "wrong_reason", "silent", "transfer", "bad_args"]
+
+
+def _tau_behaviour(marker):
+    order, reason, outputs = TAU_TASKS[marker]
+    return TAU_BEHAVIOURS[pick(marker + order + reason, len(TAU_BEHAVIOURS))]
+
+
+def _tau_reward(marker):
+    b, outputs = _tau_behaviour(marker), TAU_TASKS[marker][2]
+    return float(b == "right" or (b == "silent" and not outputs))
+
+
+def _tau_marker(messages):
+    text = " ".join(str(m.get("content")) for m in messages)
+    return next(k for k in TAU_TASKS if f"[{k}]" in text)
+
+
+def _tau_agent(body):
+    msgs = body["messages"]
+    assert msgs[0]["content"].startswith("You are a shop agent") and len(body["tools"]) == 3
+    marker = _tau_marker(msgs)
+    order, reason, _ = TAU_TASKS[marker]
+    b = _tau_behaviour(marker)
+    turn = sum(1 for m in msgs if m["role"] == "assistant")
+    if turn == 0:
+        return {"content": "Let me look that up.", "tool_calls": [{"name": "get_order", "arguments": {"order_id": order}}]}
+    if turn == 1:
+        assert msgs[-1]["role"] == "tool" and msgs[-1]["content"].startswith("{")
+        if b == "transfer":
+            return {"tool_calls": [{"name": "transfer_to_human_agents", "arguments": {"summary": "cancel"}}]}
+        if b == "bad_args":
+            return {"tool_calls": [{"name": "cancel_order", "arguments": '{"order_id": "' + order}]}
+        why = "changed my mind" if b == "wrong_reason" else reason
+        return {"tool_calls": [{"name": "cancel_order", "arguments": {"order_id": order, "reason": why}}]}
+    if turn == 2:
+        total = {"W1": 50, "W2": 75, "W4": 99}[order]
+        return "Your order is cancelled." if b == "silent" else \
+            f"Done: order {order} is cancelled, and a refund of ${total:,} is on its way."
+    return "Is there anything else I can help with?"
+
+
+def _tau_user(body):
+    msgs = body["messages"]
+    assert msgs[0]["role"] == "system" and msgs[0]["content"].startswith("You are a user interacting with an agent.")
+    assert "Instruction: " in msgs[0]["content"] and msgs[1] == {"role": "user", "content": "Hi! How can I help you today?"}
+    marker = _tau_marker(msgs[:1])
+    if len(msgs) == 2:
+        return f"Hi, I'd like to cancel order {TAU_TASKS[marker][0]} please. [{marker}]"
+    return "###STOP###" if "cancelled" in msgs[-1]["content"] else "Okay, go on."
+
+
+def _tau_setup(tmp_path, monkeypatch):
+    (tmp_path / "mods").mkdir()
+    (tmp_path / "mods" / "shop_domain.py").write_text(SHOP_DOMAIN)
+    monkeypatch.syspath_prepend(str(tmp_path / "mods"))
+    rows = [{"user_id": f"u{i}", "instruction": f"You want order {o} cancelled because: {r}. [{m}]",
+             "actions": [{"name": "get_order", "kwargs": {"order_id": o}},
+                         {"name": "cancel_order", "kwargs": {"order_id": o, "reason": r}}], "outputs": outs}
+            for i, (m, (o, r, outs)) in enumerate(TAU_TASKS.items())]
+    _jsonl(tmp_path / "data" / "tau_bench" / "shop" / "test.jsonl", rows)
+
+
+def test_tau_bench_end_to_end(tmp_path, monkeypatch):
+    _tau_setup(tmp_path, monkeypatch)
+    assert len({_tau_behaviour(m) for m in TAU_TASKS}) >= 3
+    with FakeOpenAIServer(_tau_user, model="user-sim") as user, FakeOpenAIServer(_tau_agent) as agent:
+        args = {"domains": {"shop": "shop_domain:Shop"},
+                "user_model": {"model": "user-sim", "api_url": user.url, "api_key": "sk-user-secret-123"}}
+        rep = _run(agent, tmp_path, ["tau_bench"], dataset_dir=str(tmp_path / "data"), repeats=2,
+                   dataset_args={"tau_bench": args})["tau_bench"]
+    want = [_tau_reward(m) for m in TAU_TASKS]
+    assert rep.num_errors == 0 and rep.num == len(TAU_TASKS) and rep.metric == "acc"
+    assert rep.score == pytest.approx(sum(want) / len(want))
+    # deterministic episodes: both repeats agree, so pass^1 = pass^2 = the mean reward
+    assert rep.metrics["pass^1"].score == pytest.approx(rep.score)
+    assert rep.metrics["pass^2"].score == pytest.approx(rep.score)
+    assert [s.name for s in rep.subsets] == ["shop"]
+    reviews = _reviews(tmp_path, "tau_bench")
+    by = {r["sample_id"]: r for r in reviews}
+    for i, m in enumerate(TAU_TASKS):
+        r = by[f"shop_{i}"]
+        assert r["scores"]["acc"] == _tau_reward(m), (m, _tau_behaviour(m), r["metadata"])
+        if _tau_behaviour(m) == "bad_args":
+            assert r["extraction_rule"] == "bad_tool_arguments"
+    # the episode is recorded with the prediction; re-scoring from the files gives the same reviews
+    out_dir = next((tmp_path / "out").iterdir())
+    pred = json.loads((out_dir / "predictions" / "m" / "tau_bench.jsonl").read_text().splitlines()[0])
+    assert pred["output"]["trajectory"][0]["role"] == "system" and pred["request"]["kind"] == "agent_episode"
+    assert "sk-user-secret-123" not in "".join(p.read_text() for p in out_dir.rglob("*") if p.is_file())
+    with FakeOpenAIServer() as idle:
+        rescored = _run(idle, tmp_path, ["tau_bench"], dataset_dir=str(tmp_path / "data"), repeats=2,
+                        dataset_args={"tau_bench": args}, use_cache=str(out_dir), rescore=True)["tau_bench"]
+    assert rescored.score == rep.score and idle.requests == []
+
+
+def test_tau_bench_user_failure_is_counted_and_config_is_checked(tmp_path, monkeypatch):
+    _tau_setup(tmp_path, monkeypatch)
+    with FakeOpenAIServer(_tau_user, fail_rate=1.0) as user, FakeOpenAIServer(_tau_agent) as agent:
+        args = {"domains": {"shop": "shop_domain:Shop"},
+                "user_model": {"model": "user-sim", "api_url": user.url, "retries": 0}}
+        rep = _run(agent, tmp_path, ["tau_bench"], dataset_dir=str(tmp_path / "data"),
+                   dataset_args={"tau_bench": args})["tau_bench"]
+        assert rep.num_errors == len(TAU_TASKS) and rep.errors == {"UserSimulatorError": len(TAU_TASKS)}
+        assert agent.requests == []  # the episode never reached the agent
+        for bad, msg in [({"user_model": args["user_model"]}, "needs its domains"),
+                         ({"domains": {"shop": "shop_domain:Nope"}, "user_model": args["user_model"]}, "cannot load"),
+                         ({"domains": {"shop": "shop_domain:Shop"}}, "user simulator is a second model"),
+                         ({**args, "user_model": {"model": "x", "api_url": user.url, "temprature": 0}},
+                          "unknown judge key 'temprature'")]:
+            with pytest.raises(ConfigError, match=msg):
+                _run(agent, tmp_path, ["tau_bench"], dataset_dir=str(tmp_path / "data"),
+                     dataset_args={"tau_bench": bad})
+    assert agent.requests == []
+
+
+def test_tau_reward_rules():
+    from evs_native.benchmarks.tau_bench import data_hash, tau_reward
+
+    class D:
+        tools = [{"type": "function", "function": {"name": "set"}}]
+        terminate_tools = []
+
+        def load_data(self):
+            return {"x": 0, "log": []}
+
+        def invoke(self, data, name, **kw):
+            data["x"] = kw["v"]
+            return "ok"
+
+    task = {"actions": [{"name": "set", "kwargs": {"v": 2}}], "outputs": ["1,000 dollars"]}
+    said = ("respond", {"content": "That will be 1,000 dollars."})  # commas are removed from answers only
+    assert tau_reward(D(), task, [("set", {"v": 2}), said], True)[0] == 0.0
+    ok = {**task, "outputs": ["1000 dollars"]}
+    assert tau_reward(D(), ok, [("set", {"v": 2}), said], True) == (1.0, {"done": True, "r_actions": True,
+                                                                        "outputs": {"1000 dollars": True}})
+    assert tau_reward(D(), ok, [("set", {"v": 3}), said], True)[0] == 0.0
+    assert tau_reward(D(), ok, [("set", {"v": 2}), said], False)[0] == 0.0  # never ended
+    assert tau_reward(D(), {"actions": [], "outputs": []}, [("unknown", {})], True)[0] == 1.0
+    assert data_hash({"a": [1, 2], "b": 1}) == data_hash({"b": 1, "a": [1, 2]}) != data_hash({"a": [2, 1], "b": 1})

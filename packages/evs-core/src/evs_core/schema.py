@@ -73,6 +73,9 @@ class ModelOutput(_Model):
     #: Where ``tool_calls`` came from: ``"tool_calls"`` (the API's field) or the text rule that read
     #: them from the reply (``"text_tool_call_tag"``, ``"text_json"``; see :mod:`evs_core.tools`).
     tool_call_rule: str | None = None
+    #: The whole conversation of a multi-turn episode (agent benchmarks), OpenAI messages in order;
+    #: scorers replay it, so a stored prediction can be scored again.
+    trajectory: list[dict[str, Any]] | None = None
 
 
 class Prediction(_Model):

@@ -16,4 +16,8 @@ BENCHMARKS: dict = {
             "simple", "multiple", "parallel", "parallel_multiple", "java", "javascript", "live_simple",
             "live_multiple", "live_parallel", "live_parallel_multiple", "irrelevance", "live_relevance",
             "live_irrelevance"]}),
+    "tau_bench": ("evs_native.benchmarks.tau_bench:TauBench",
+        ["agent", "function-calling", "reasoning"],
+        "τ-bench: agent, simulated user (a second model) and domain tools; τ-bench's loop, reward and pass^k",
+        {"num_samples": None, "subsets": ["airline", "retail"]}),
 }
