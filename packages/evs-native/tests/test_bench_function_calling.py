@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from evs_core.errors import ConfigError
 from evs_core.schema import ModelOutput, ToolCall
-from evs_core.testing import FakeOpenAIServer, last_user_text, score_now
+from evs_core.testing import FakeOpenAIServer, last_user_text
 from evs_native.engine import run_task
 
 
@@ -353,7 +353,8 @@ def _scalar_answer(gt) -> bool:
 
 def _openapi(schema):
     if isinstance(schema, dict):
-        return {k: (_OPENAPI.get(v, v) if k == "type" and isinstance(v, str) else _openapi(v)) for k, v in schema.items()}
+        return {k: (_OPENAPI.get(v, v) if k == "type" and isinstance(v, str) else _openapi(v))
+                for k, v in schema.items()}
     if isinstance(schema, list):
         return [_openapi(v) for v in schema]
     return schema
@@ -520,7 +521,8 @@ def test_bfcl_generation_and_text_replies():
     row = {"test_category": "simple", "language": "Python", "ground_truth": [{"math.factorial": {"number": [5]}}],
            "functions": [{"name": "math.factorial", "description": "d", "parameters": {
                "type": "dict", "properties": {"number": {"type": "integer"}}, "required": ["number"]}}]}
-    call = ModelOutput(tool_calls=[ToolCall(name="math_factorial", arguments='{"number": 5}')], finish_reason="tool_calls")
+    call = ModelOutput(tool_calls=[ToolCall(name="math_factorial", arguments='{"number": 5}')],
+                       finish_reason="tool_calls")
     assert bfcl_generation(call, tools) == [{"math_factorial": {"number": 5}}]
     assert bfcl_score(row, bfcl_generation(call, tools))["valid"] is True
     # underscore_to_dot off: the gold's dotted name no longer matches the underscored call
@@ -600,7 +602,8 @@ def _tau_agent(body):
     b = _tau_behaviour(marker)
     turn = sum(1 for m in msgs if m["role"] == "assistant")
     if turn == 0:
-        return {"content": "Let me look that up.", "tool_calls": [{"name": "get_order", "arguments": {"order_id": order}}]}
+        return {"content": "Let me look that up.",
+                "tool_calls": [{"name": "get_order", "arguments": {"order_id": order}}]}
     if turn == 1:
         assert msgs[-1]["role"] == "tool" and msgs[-1]["content"].startswith("{")
         if b == "transfer":
@@ -619,7 +622,8 @@ def _tau_agent(body):
 def _tau_user(body):
     msgs = body["messages"]
     assert msgs[0]["role"] == "system" and msgs[0]["content"].startswith("You are a user interacting with an agent.")
-    assert "Instruction: " in msgs[0]["content"] and msgs[1] == {"role": "user", "content": "Hi! How can I help you today?"}
+    assert "Instruction: " in msgs[0]["content"]
+    assert msgs[1] == {"role": "user", "content": "Hi! How can I help you today?"}
     marker = _tau_marker(msgs[:1])
     if len(msgs) == 2:
         return f"Hi, I'd like to cancel order {TAU_TASKS[marker][0]} please. [{marker}]"

@@ -206,7 +206,8 @@ class OpenAIAPIModel(ModelAdapter):
         if self.tool_call_parser not in ("native", "text"):
             from evs_core.errors import ConfigError
 
-            raise ConfigError(f"model_args.tool_call_parser must be 'native' or 'text', not {self.tool_call_parser!r}")
+            raise ConfigError("model_args.tool_call_parser must be 'native' or 'text', "
+                              f"not {self.tool_call_parser!r}")
         headers = {"Content-Type": "application/json"}
         if config.api_key:
             headers["Authorization"] = f"Bearer {config.api_key}"
@@ -296,7 +297,8 @@ class OpenAIAPIModel(ModelAdapter):
                                   continuations=request.continuations, generation=request.generation,
                                   tools=request.tools, tool_choice=request.tool_choice)
         if request.tools and (self.api == "completions" or request.messages is None):
-            return ModelOutput(error="ToolsUnsupported: the completions API cannot carry tools (use model_args.api=chat)")
+            return ModelOutput(error="ToolsUnsupported: the completions API cannot carry tools "
+                                     "(use model_args.api=chat)")
         path, body, transport = self._body(request)
         client = self._get_client()
         start = time.perf_counter()
@@ -342,7 +344,8 @@ class OpenAIAPIModel(ModelAdapter):
             if status >= 400:
                 return ModelOutput(error=self._http_error(status, text, n_images), latency_s=time.perf_counter() - start)
             try:
-                return self._with_text_calls(self._parse(json.loads(text), time.perf_counter() - start), request)
+                out = self._parse(json.loads(text), time.perf_counter() - start)
+                return self._with_text_calls(out, request)
             except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
                 # A cut or garbled body is a server fault like a 5xx: retried, then recorded.
                 last_error = f"MalformedResponse: {type(exc).__name__}: {exc}"
@@ -401,8 +404,8 @@ class OpenAIAPIModel(ModelAdapter):
                     for pos, tc in enumerate(delta.get("tool_calls") or []):
                         if ttft is None:
                             ttft = time.perf_counter() - t0
-                        slot = calls.setdefault(tc.get("index", pos), {"id": None, "type": "function",
-                                                                       "function": {"name": "", "arguments": ""}})
+                        slot = calls.setdefault(tc.get("index", pos), {
+                            "id": None, "type": "function", "function": {"name": "", "arguments": ""}})
                         if tc.get("id"):
                             slot["id"] = tc["id"]
                         fn = tc.get("function") or {}
