@@ -503,9 +503,9 @@ def test_bfcl_v3_refuses_what_it_cannot_run(tmp_path):
     _bfcl_data()
     _jsonl(tmp_path / "data" / "bfcl_v3" / "train.jsonl", [])
     with FakeOpenAIServer(lambda b: "x") as srv:
-        with pytest.raises(ConfigError, match="multi-turn categories need BFCL's executable environments"):
+        with pytest.raises(ConfigError, match="unknown subset 'multi_turn_bse'"):
             _run(srv, tmp_path, ["bfcl_v3"], dataset_dir=str(tmp_path / "data"),
-                 dataset_args={"bfcl_v3": {"subset_list": ["simple", "multi_turn_base"]}})
+                 dataset_args={"bfcl_v3": {"subset_list": ["simple", "multi_turn_bse"]}})
         with pytest.raises(ConfigError, match="function-calling mode only"):
             _run(srv, tmp_path, ["bfcl_v3"], dataset_dir=str(tmp_path / "data"),
                  dataset_args={"bfcl_v3": {"extra_params": {"is_fc_model": False}}})
@@ -718,3 +718,124 @@ def test_tau_reward_rules():
     assert tau_reward(D(), ok, [("set", {"v": 2}), said], False)[0] == 0.0  # never ended
     assert tau_reward(D(), {"actions": [], "outputs": []}, [("unknown", {})], True)[0] == 1.0
     assert data_hash({"a": [1, 2], "b": 1}) == data_hash({"b": 1, "a": [1, 2]}) != data_hash({"a": [2, 1], "b": 1})
+
+
+# -- bfcl_v3 multi-turn: BFCL's executable environments -------------------------------------------------
+MT_FILES = {"multi_turn_base": "multi_turn_base", "multi_turn_miss_func": "multi_turn_miss_func"}
+MT_BEHAVIOURS = ["right", "skip", "unsafe_extra"]
+
+
+def _mt_rows(per_category=3):
+    from bfcl_eval.constants.executable_backend_config import MULTI_TURN_FUNC_DOC_FILE_MAPPING
+
+    data = _bfcl_data()
+    docs = {}
+    for cls, fname in MULTI_TURN_FUNC_DOC_FILE_MAPPING.items():
+        path = data / "multi_turn_func_doc" / fname
+        if path.exists():
+            docs[cls] = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    rows = []
+    firsts = set()  # the fake model tells the entries apart by their first message
+    for v3, v4 in MT_FILES.items():
+        entries = []
+        for e in (json.loads(x) for x in (data / f"BFCL_v4_{v4}.json").read_text().splitlines()):
+            if e["question"][0][0]["content"] not in firsts and len(entries) < per_category:
+                firsts.add(e["question"][0][0]["content"])
+                entries.append(e)
+        answers = {a["id"]: a["ground_truth"] for a in (json.loads(x) for x in
+                   (data / "possible_answer" / f"BFCL_v4_{v4}.json").read_text().splitlines())}
+        for e in entries:
+            missed = {k: set(v) for k, v in (e.get("missed_function") or {}).items()}
+            hidden = set().union(*missed.values()) if missed else set()
+            functions = [f for c in e["involved_classes"] for f in docs[c]]
+            tools = [{"type": "function", "function": {"name": f["name"], "description": f["description"],
+                                                       "parameters": _openapi(f["parameters"])}}
+                     for f in functions if f["name"] not in hidden]
+            added = {k: [[{**f, "parameters": _openapi(f["parameters"])}] for f in functions if f["name"] in names]
+                     for k, names in missed.items()}
+            rows.append({"id": e["id"], "multi_turn": True, "functions": json.dumps(functions),
+                         "tools": json.dumps(tools), "missed_functions": json.dumps(added),
+                         "initial_config": json.dumps(e["initial_config"]), "involved_classes": e["involved_classes"],
+                         "turns": json.dumps(e["question"]), "language": "Python", "test_category": v3,
+                         "subset": v3, "ground_truth": json.dumps(answers[e["id"]])})
+    return rows
+
+
+def _gt_call(text, classes):
+    """A ground-truth call string as an OpenAI tool call (positional arguments named by the method)."""
+    import ast
+    import importlib
+    import inspect
+
+    from bfcl_eval.constants.executable_backend_config import CLASS_FILE_PATH_MAPPING
+
+    node = ast.parse(text, mode="eval").body
+    name = node.func.id
+    owners = [getattr(importlib.import_module(CLASS_FILE_PATH_MAPPING[c]), c) for c in classes]
+    method = next(getattr(cls, name) for cls in owners if hasattr(cls, name))
+    params = [p for p in inspect.signature(method).parameters if p != "self"]
+    args = {params[i]: ast.literal_eval(a) for i, a in enumerate(node.args)}
+    args.update({k.arg: ast.literal_eval(k.value) for k in node.keywords})
+    return {"name": name, "arguments": args}
+
+
+def _mt_behaviour(row):
+    return MT_BEHAVIOURS[pick(row["id"] + row["ground_truth"], len(MT_BEHAVIOURS))]
+
+
+def _mt_responder(rows):
+    by_first = {json.loads(r["turns"])[0][0]["content"]: r for r in rows}
+
+    def respond(body):
+        msgs = body["messages"]
+        row = by_first[msgs[0]["content"]]
+        b = _mt_behaviour(row)
+        turn = sum(1 for m in msgs if m["role"] == "assistant" and not m.get("tool_calls"))
+        gt = json.loads(row["ground_truth"])[turn]
+        if msgs[-1]["role"] == "tool" or not gt or b == "skip":
+            return "Done."
+        calls = [_gt_call(t, row["involved_classes"]) for t in gt]
+        offered = {t["function"]["name"] for t in body["tools"]}
+        assert all(c["name"] in offered for c in calls)  # the missed functions were added in time
+        if b == "unsafe_extra":  # a call bfcl-eval would eval: evs refuses to run it
+            calls.append({"name": "__import__('os').system", "arguments": {"command": "touch /tmp/evs_pwned"}})
+        return {"content": None, "tool_calls": calls}
+
+    return respond
+
+
+def test_bfcl_v3_multi_turn_end_to_end(tmp_path):
+    import os
+
+    rows = _mt_rows()
+    _jsonl(tmp_path / "data" / "bfcl_v3" / "train.jsonl", rows)
+    with FakeOpenAIServer(_mt_responder(rows)) as srv:
+        rep = _run(srv, tmp_path, ["bfcl_v3"], dataset_dir=str(tmp_path / "data"), repeats=2,
+                   dataset_args={"bfcl_v3": {"subset_list": list(MT_FILES)}})["bfcl_v3"]
+    assert not os.path.exists("/tmp/evs_pwned")
+    assert len({_mt_behaviour(r) for r in rows}) >= 2
+    right = {r["id"]: float(_mt_behaviour(r) != "skip") for r in rows}
+    assert rep.num_errors == 0 and rep.num == len(rows)
+    subs = {s.name: s for s in rep.subsets}
+    for sub in MT_FILES:
+        ids = [r["id"] for r in rows if r["subset"] == sub]
+        assert subs[sub].score == pytest.approx(sum(right[i] for i in ids) / len(ids)), sub
+    base = subs["multi_turn_base"].score
+    augmented = subs["multi_turn_miss_func"].score
+    assert subs["MULTI_TURN"].score == pytest.approx((base + augmented) / 2)
+    assert rep.score == pytest.approx(subs["MULTI_TURN"].score)  # the only non-empty summary row
+    reviews = _reviews(tmp_path, "bfcl_v3")
+    assert all(r["scores"]["acc"] == right[r["sample_id"]] for r in reviews)  # both repeats, state kept apart
+    pred = json.loads(next((tmp_path / "out").glob("*/predictions/*/bfcl_v3.jsonl")).read_text().splitlines()[0])
+    assert pred["output"]["trajectory"] and any(m["role"] == "tool" for m in pred["output"]["trajectory"])
+
+
+def test_bfcl_safe_call():
+    from evs_native.benchmarks.function_calling import _safe_call
+
+    methods = {"cd", "ls"}
+    assert _safe_call("cd(folder='document')", methods) == "cd(folder='document')"
+    assert _safe_call("ls(a=True)", methods) == "ls(a=True)"
+    for bad in ["__import__('os').system('id')", "cd(folder=open('/etc/passwd').read())", "exec('1')",
+                "cd(**{'folder': 'x'})", "I moved the file for you.", "cd(folder='a'); ls()"]:
+        assert _safe_call(bad, methods) == "evs_rejected_call()", bad

@@ -11,11 +11,12 @@ BENCHMARKS: dict = {
         {"num_samples": None, "subsets": ["in_domain", "out_of_domain"]}),
     "bfcl_v3": ("evs_native.benchmarks.function_calling:BFCLV3",
         ["function-calling", "agent"],
-        "BFCL v3 single-turn categories through bfcl-eval's AST checker, with BFCL's NON_LIVE/LIVE/OVERALL rows",
-        {"num_samples": 3641, "subsets": [
+        "BFCL v3 through bfcl-eval's AST and multi-turn checkers, with BFCL's NON_LIVE/LIVE/MULTI_TURN/OVERALL rows",
+        {"num_samples": 4441, "subsets": [
             "simple", "multiple", "parallel", "parallel_multiple", "java", "javascript", "live_simple",
             "live_multiple", "live_parallel", "live_parallel_multiple", "irrelevance", "live_relevance",
-            "live_irrelevance"]}),
+            "live_irrelevance", "multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param",
+            "multi_turn_long_context"]}),
     "tau_bench": ("evs_native.benchmarks.tau_bench:TauBench",
         ["agent", "function-calling", "reasoning"],
         "τ-bench: agent, simulated user (a second model) and domain tools; τ-bench's loop, reward and pass^k",

@@ -15,7 +15,7 @@ from evs_core.benchmark import DEFAULT, Benchmark, RunContext, failed_review, ma
 from evs_core.data import load_hub
 from evs_core.errors import ConfigError
 from evs_core.models import Request
-from evs_core.schema import ModelOutput, Review, Sample, Stat, SubsetScore, ToolCall
+from evs_core.schema import ModelOutput, Review, Sample, Stat, SubsetScore, ToolCall, Usage
 from evs_core.tools import RULE_NATIVE, check_tools
 
 from evs_native.benchmarks.general import _CustomFiles
@@ -390,7 +390,6 @@ BFCL_CATEGORIES = {
     "multi_turn_base": "MULTI_TURN", "multi_turn_miss_func": "MULTI_TURN", "multi_turn_miss_param": "MULTI_TURN",
     "multi_turn_long_context": "MULTI_TURN",
 }
-BFCL_MULTI_TURN = [s for s, c in BFCL_CATEGORIES.items() if c == "MULTI_TURN"]
 _BFCL_V4_NAMES = {"simple": "simple_python", "java": "simple_java", "javascript": "simple_javascript"}
 _BFCL_RELEVANCE = {"irrelevance", "live_irrelevance", "live_relevance"}
 _BFCL_PIN = "bfcl-eval==2025.10.27.1"
@@ -481,28 +480,24 @@ class BFCLV3(_FCBase):
     name = "bfcl_v3"
     version = "1"
     description = (
-        "Berkeley Function Calling Leaderboard v3, single-turn categories (AST non-live and live, relevance and "
-        "irrelevance), tools sent as OpenAI tools; scored by the bfcl-eval package's ast_checker exactly as "
-        "EvalScope's bfcl_v3 adapter (FC mode, underscore_to_dot), with its category rows NON_LIVE, LIVE and "
-        "OVERALL (unweighted/weighted as BFCL). Deviations: the multi-turn categories (executable environments) "
-        "and prompting mode (is_fc_model=false) are not run; a failed request is excluded and counted."
+        "Berkeley Function Calling Leaderboard v3 (AST non-live and live, relevance, multi-turn), tools sent as "
+        "OpenAI tools; scored by the bfcl-eval package's ast_checker and multi_turn_checker (its executable "
+        "environments) exactly as EvalScope's bfcl_v3 adapter (FC mode, underscore_to_dot), with its category "
+        "rows NON_LIVE, LIVE, MULTI_TURN and OVERALL. Deviations: prompting mode (is_fc_model=false) is not "
+        "supported; a model's call is executed only when it is a plain call of an environment method with "
+        "literal arguments (others give an execution error, as an unknown call does); a failed request is "
+        "excluded and counted."
     )
     tags = ["function-calling", "agent"]
     ms_id = "AI-ModelScope/bfcl_v3"
-    subsets = [s for s in BFCL_CATEGORIES if s not in BFCL_MULTI_TURN]
+    subsets = list(BFCL_CATEGORIES)
     eval_split = "train"
-    num_samples = 3641
+    num_samples = 4441
     metrics = ["acc"]
     primary_metric = "acc"
     extra_args: ClassVar[dict[str, Any]] = {"underscore_to_dot": True, "is_fc_model": True}
 
     def _check_args(self) -> None:
-        subsets = self.args["subset_list"]
-        for s in [subsets] if isinstance(subsets, str) else subsets:
-            if s in BFCL_MULTI_TURN:
-                raise ConfigError(f"bfcl_v3 subset '{s}': the multi-turn categories need BFCL's executable "
-                                  "environments, which evs does not run yet; choose among "
-                                  f"{', '.join(self.subsets)}")
         if self.args.get("is_fc_model") is not True:
             raise ConfigError("dataset_args.bfcl_v3.is_fc_model: evs runs BFCL in function-calling mode only "
                               "(tools sent as OpenAI tools); prompting mode is not supported")
@@ -534,15 +529,18 @@ class BFCLV3(_FCBase):
             value = record.get(key, default) if default is not None else record[key]
             return json.loads(value) if isinstance(value, str) else value
 
-        if record.get("multi_turn"):
-            raise ValueError("a multi-turn entry outside the multi-turn subsets")
-        turns = js("turns")
-        messages = [dict(m) for m in turns[0]]
-        if messages and messages[0].get("role") == "system":  # FC mode: the tools replace the system prompt
-            messages = messages[1:]
+        turns = [[dict(m) for m in t] for t in js("turns")]
+        for t in turns:  # FC mode: the tools replace the system prompt
+            if t and t[0].get("role") == "system":
+                del t[0]
+        messages = turns[0] if turns else []
         tools = js("tools")
         row = {"id": record["id"], "test_category": record["test_category"], "language": record["language"],
-               "functions": js("functions"), "ground_truth": js("ground_truth")}
+               "functions": js("functions"), "ground_truth": js("ground_truth"),
+               "multi_turn": bool(record.get("multi_turn"))}
+        if row["multi_turn"]:
+            row.update(turns=turns, missing_functions=js("missed_functions", "{}"),
+                       initial_config=js("initial_config", "{}"), involved_classes=js("involved_classes", "[]"))
         return Sample(id=str(record["id"]), input=next((str(m.get("content")) for m in reversed(messages)
                                                         if m.get("role") == "user"), ""),
                       target=json.dumps(row["ground_truth"], ensure_ascii=False), subset=subset,
@@ -553,9 +551,30 @@ class BFCLV3(_FCBase):
         return Request(messages=[dict(m) for m in sample.metadata["messages"]], tools=sample.metadata["tools"],
                        generation=generation)
 
+    async def solve(self, sample: Sample, model: Any, ctx: RunContext) -> tuple[ModelOutput, dict[str, Any]]:
+        """One request (single-turn entries), or BFCL's multi-turn loop against its environments."""
+        request = self.build_request(sample)
+        if not sample.metadata["row"]["multi_turn"]:
+            return await model.agenerate(request), request.to_dict()
+        return await bfcl_multi_turn_episode(sample.metadata["row"], sample.metadata["tools"], model,
+                                             request.generation), {**request.to_dict(), "kind": "agent_episode"}
+
     async def score(self, sample: Sample, output: ModelOutput, ctx: RunContext) -> Review:
         if output.error:
             return failed_review(sample, output, ctx, output.error)
+        row = sample.metadata["row"]
+        if row["multi_turn"]:
+            import asyncio
+
+            generation = json.loads(output.text)
+            result = await asyncio.to_thread(bfcl_multi_turn_score, row, generation)
+            meta = {"error_type": result.get("error_type", ""), "test_category": row["test_category"]}
+            if not result["valid"]:
+                meta["error_message"] = str(result.get("error_message", ""))[:2000]
+            calls = sum(1 for turn in generation for g in turn if isinstance(g, dict))
+            return make_review(sample, output, ctx, extracted=generation,
+                               extraction_rule="tool_calls" if calls else "none",
+                               scores={"acc": float(bool(result["valid"]))}, metadata=meta)
         generation = bfcl_generation(output, sample.metadata["tools"])
         result = bfcl_score(sample.metadata["row"], generation, self.args["underscore_to_dot"])
         meta = {"error_type": result.get("error_type", ""), "test_category": sample.metadata["row"]["test_category"]}
@@ -603,3 +622,164 @@ def bfcl_overall(by: dict[str, tuple[float, int]]) -> dict[str, tuple[float, int
     d["multi_turn"] = unweighted(["multi_turn_base", "multi_turn_augmented"])
     d["overall"] = unweighted(["non_live", "live", "multi_turn"])
     return {k.upper(): d[k] for k in ("non_live", "live", "multi_turn", "overall")}
+
+
+# -- bfcl_v3 multi-turn -------------------------------------------------------------------------
+_MAX_STEPS = 20  # bfcl-eval's MAXIMUM_STEP_LIMIT
+_ADDED_FUNCTIONS = "I have updated some more functions you can choose from. What about now?"
+
+
+def _call_text(call: dict[str, Any]) -> list[str]:
+    """bfcl-eval's ``convert_to_function_call`` of one ``{name: arguments}`` (``name(k=repr(v), ...)``)."""
+    out = []
+    for key, value in call.items():
+        if isinstance(value, str):
+            value = json.loads(value)
+        out.append(f"{key}({','.join(f'{k}={v!r}' for k, v in value.items())})")
+    return out
+
+
+def _methods(classes: list[str]) -> set[str]:
+    """Public methods of BFCL's environment classes (what a model's call may name)."""
+    import importlib
+    import inspect
+
+    from bfcl_eval.constants.executable_backend_config import CLASS_FILE_PATH_MAPPING
+
+    names: set[str] = set()
+    for cls_name in classes:
+        cls = getattr(importlib.import_module(CLASS_FILE_PATH_MAPPING[cls_name]), cls_name)
+        names |= {n for n, _ in inspect.getmembers(cls, predicate=inspect.isfunction) if not n.startswith("_")}
+    return names
+
+
+def _safe_call(text: str, methods: set[str]) -> str:
+    """``text`` when it is one call of an environment method with literal arguments, else a call that
+    fails harmlessly: bfcl-eval ``eval``s these strings in its own process."""
+    import ast
+
+    rejected = "evs_rejected_call()"  # a NameError, recorded as an execution error
+    try:
+        node = ast.parse(text, mode="eval").body
+    except (SyntaxError, ValueError):
+        return rejected
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in methods):
+        return rejected
+    try:
+        for arg in [*node.args, *(k.value for k in node.keywords)]:
+            ast.literal_eval(arg)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return rejected
+    if any(k.arg is None for k in node.keywords):  # **kwargs
+        return rejected
+    return text
+
+
+class _Instances:
+    """bfcl-eval keeps each environment in its module's globals under a model name and entry id: a
+    fresh name per episode or check keeps repeats and re-scoring apart, and the instances are
+    dropped afterwards."""
+
+    def __init__(self) -> None:
+        import uuid
+
+        self.name = f"evs_{uuid.uuid4().hex[:12]}"
+
+    def __enter__(self) -> str:
+        return self.name
+
+    def __exit__(self, *exc: Any) -> None:
+        from bfcl_eval.eval_checker.multi_turn_eval import multi_turn_utils
+
+        for key in [k for k in vars(multi_turn_utils) if k.startswith(self.name)]:
+            del vars(multi_turn_utils)[key]
+
+
+async def bfcl_multi_turn_episode(row: dict[str, Any], tools: list[dict[str, Any]], model: Any,
+                                  generation: dict[str, Any]) -> ModelOutput:
+    """EvalScope's BFCL FC multi-turn loop: each turn's user message (or, for a turn that adds
+    functions, bfcl's prompt and the new tools), then model calls executed in BFCL's environments
+    until the model answers without calls (at most 20 steps a turn). ``text`` is the JSON of each
+    turn's responses (``{name: arguments}`` per call, or the reply's text), as EvalScope records it."""
+    import copy as _copy
+
+    bfcl_checker()
+    from bfcl_eval.eval_checker.multi_turn_eval.multi_turn_utils import execute_multi_turn_func_call
+
+    tools = _copy.deepcopy(tools)
+    methods = _methods(row["involved_classes"])
+    long_context = "long_context" in row["test_category"] or "composite" in row["test_category"]
+    messages: list[dict[str, Any]] = []
+    responses: list[list[Any]] = []
+    usage = Usage()
+    last = ModelOutput()
+    with _Instances() as name:
+        for turn_idx, turn in enumerate(row["turns"]):
+            messages += _copy.deepcopy(turn)
+            added = row["missing_functions"].get(str(turn_idx))
+            if added is not None:
+                for new in added:
+                    fn = _copy.deepcopy(new[0])
+                    fn["parameters"]["type"] = "object"
+                    tools.append({"type": "function", "function": fn})
+                messages.append({"role": "user", "content": _ADDED_FUNCTIONS})
+            current: list[Any] = []
+            steps = 0
+            while True:
+                last = await model.agenerate(Request(messages=_copy.deepcopy(messages), tools=_copy.deepcopy(tools),
+                                                     generation=generation))
+                if last.error:
+                    return ModelOutput(error=last.error, usage=usage, trajectory=messages)
+                if last.usage:
+                    usage = Usage(**{k: getattr(usage, k) + getattr(last.usage, k) for k in
+                                     ("prompt_tokens", "completion_tokens", "total_tokens")})
+                if not last.tool_calls:
+                    current.append(last.text)
+                    messages.append({"role": "assistant", "content": last.text})
+                    break
+                calls = [{c.name: evalscope_arguments(c, tools)} for c in last.tool_calls]
+                current.extend(calls)
+                messages.append({"role": "assistant", "content": last.text or None,
+                                 "tool_calls": [c.to_openai() for c in last.tool_calls]})
+                texts = [_safe_call(t, methods) for c in calls for t in _call_text(c)]
+                results, _ = execute_multi_turn_func_call(texts, initial_config=row["initial_config"],
+                                                          involved_classes=row["involved_classes"], model_name=name,
+                                                          test_entry_id=str(row["id"]), long_context=long_context,
+                                                          is_evaL_run=False)
+                for call, result in zip(last.tool_calls, results, strict=False):
+                    messages.append({"role": "tool", "tool_call_id": call.id or "",
+                                     "content": json.dumps({"response": result})})
+                steps += 1
+                if steps > _MAX_STEPS:
+                    break
+            responses.append(current)
+    return ModelOutput(text=json.dumps(responses, ensure_ascii=False), usage=usage, finish_reason=last.finish_reason,
+                       model=last.model, trajectory=messages)
+
+
+def bfcl_multi_turn_score(row: dict[str, Any], generation: list[list[Any]]) -> dict[str, Any]:
+    """bfcl-eval's ``multi_turn_checker`` on an episode's responses, decoded as EvalScope decodes them
+    (a call becomes its ``name(k=v)`` text, a text reply stays as it is)."""
+    import traceback
+
+    bfcl_checker()
+    from bfcl_eval.eval_checker.multi_turn_eval.multi_turn_checker import multi_turn_checker
+
+    methods = _methods(row["involved_classes"])
+    decoded = []
+    for turn in generation:
+        steps = []
+        for g in turn:
+            try:
+                steps.append([_safe_call(t, methods) for t in _call_text(g)])
+            except Exception:  # noqa: BLE001 - a text reply: kept, as the reference (it fails to execute)
+                steps.append([_safe_call(str(g), methods)])
+        decoded.append(steps)
+    entry = {"id": str(row["id"]), "initial_config": row["initial_config"], "involved_classes": row["involved_classes"]}
+    category = _BFCL_V4_NAMES.get(row["test_category"], row["test_category"])
+    with _Instances() as name:
+        try:
+            return multi_turn_checker(decoded, row["ground_truth"], entry, category, name)
+        except Exception:  # noqa: BLE001 - as the reference: a checker failure is a fail
+            return {"valid": False, "error_type": "multi_turn:checker_failed",
+                    "error_message": f"Failed to grade multi-turn. Traceback: {traceback.format_exc()}"}
