@@ -146,3 +146,20 @@ def test_redaction_keeps_tool_schemas_with_credential_named_properties():
                       separators=(",", ":"))
     assert json.loads(Redactor().text(line)) == json.loads(line)
     assert Redactor().text('{"Authorization":"Bearer sk-abcdef123"}') == '{"Authorization":"***"}'
+
+
+@pytest.mark.parametrize("reply,names", [
+    # a call drafted while thinking is not a call; the final answer is plain text
+    ('<think>Maybe <tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_call>? No, '
+     "I know it.</think>It is sunny in Oslo.", []),
+    ('<think>The user wants the weather; call the tool.</think>\n<tool_call>\n{"name": "get_weather", '
+     '"arguments": {"city": "Oslo"}}\n</tool_call>', ["get_weather"]),
+    ('```json\n{"name": "get_weather", "arguments": {"city": "北京"}}\n```', ["get_weather"]),
+])
+def test_text_fallback_on_realistic_replies(reply, names):
+    with FakeOpenAIServer(lambda body: reply) as srv:
+        out = _ask(srv.url, Request(messages=[{"role": "user", "content": "q"}], tools=[WEATHER]),
+                   tool_call_parser="text")
+    assert [c.name for c in out.tool_calls or []] == names
+    if names:
+        assert "city" in arguments_of(out.tool_calls[0])[0]
