@@ -839,3 +839,69 @@ def test_bfcl_safe_call():
     for bad in ["__import__('os').system('id')", "cd(folder=open('/etc/passwd').read())", "exec('1')",
                 "cd(**{'folder': 'x'})", "I moved the file for you.", "cd(folder='a'); ls()"]:
         assert _safe_call(bad, methods) == "evs_rejected_call()", bad
+
+
+# -- local transformers models: tools through the chat template, calls read from the text ---------------
+TOOLS_TEMPLATE = ("{% if tools %}<s>tools: {{ tools | tojson }}</s>{% endif %}"
+                  "{% for m in messages %}<s>{{ m['role'] }}: {{ m['content'] }}"
+                  "{% if m.tool_calls %}{{ m.tool_calls | tojson }}{% endif %}</s>{% endfor %}"
+                  "{% if add_generation_prompt %}<s>assistant:{% endif %}")
+
+
+@pytest.fixture(scope="module")
+def tiny_tool_model(tmp_path_factory):
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    tokenizers = pytest.importorskip("tokenizers")
+    path = tmp_path_factory.mktemp("tiny-tool-llama")
+    tok = tokenizers.Tokenizer(tokenizers.models.BPE(unk_token="<unk>"))
+    tok.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = tokenizers.decoders.ByteLevel()
+    trainer = tokenizers.trainers.BpeTrainer(vocab_size=300, special_tokens=["<unk>", "<s>", "</s>"],
+                                             initial_alphabet=tokenizers.pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(["get the weather of a city", '{"name": "x", "arguments": {}}'] * 20, trainer)
+    fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>",
+                                                unk_token="<unk>", pad_token="</s>")
+    fast.chat_template = TOOLS_TEMPLATE
+    fast.save_pretrained(path)
+    torch.manual_seed(0)
+    cfg = transformers.LlamaConfig(vocab_size=len(fast), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                   num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=2048,
+                                   bos_token_id=fast.bos_token_id, eos_token_id=fast.eos_token_id,
+                                   pad_token_id=fast.pad_token_id)
+    transformers.LlamaForCausalLM(cfg).save_pretrained(path)
+    return path
+
+
+def test_local_model_renders_tools_and_reads_calls_from_text(tiny_tool_model, monkeypatch):
+    import asyncio
+
+    from evs_core.config import make_config
+    from evs_core.models import Request
+    from evs_native.local_model import TransformersModel
+
+    model = TransformersModel(make_config({"model": str(tiny_tool_model), "datasets": ["x"]}))
+    asyncio.run(model.preflight())
+    history = [{"role": "user", "content": "weather in Oslo?"},
+               {"role": "assistant", "content": "", "tool_calls": [
+                   {"id": "c0", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}]},
+               {"role": "tool", "tool_call_id": "c0", "content": "sunny"}]
+    prompt = model.render(Request(messages=history, tools=[WEATHER]))
+    assert '"name": "get_weather"' in prompt and '"arguments": {"city": "Oslo"}' in prompt  # not encoded twice
+    reply = '<think>use the tool</think><tool_call>\n{"name": "get_weather", "arguments": {"city": "Rome"}}\n</tool_call>'
+    monkeypatch.setattr(model.tokenizer, "decode", lambda *a, **k: reply)
+
+    async def go(requests):
+        try:
+            return await asyncio.gather(*(model.agenerate(r) for r in requests))
+        finally:
+            await model.aclose()
+
+    with_tools, without = asyncio.run(go([Request(messages=history[:1], tools=[WEATHER], generation={"max_tokens": 2}),
+                                          Request(messages=history[:1], generation={"max_tokens": 2})]))
+    assert with_tools.error is None and with_tools.tool_call_rule == "text_tool_call_tag"
+    assert [(c.name, c.arguments) for c in with_tools.tool_calls] == [("get_weather", '{"city": "Rome"}')]
+    assert without.tool_calls is None  # no tools offered: the text stays text
+    model.tokenizer.chat_template = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
+    refused, = asyncio.run(go([Request(messages=history[:1], tools=[WEATHER], generation={"max_tokens": 2})]))
+    assert refused.error.startswith("ToolsUnsupported")
