@@ -67,7 +67,8 @@ def _fc_rows():
         out[sub] = [{"id": f"r{i}", "messages": [{"role": "system", "content": "You are an assistant"},
                                                 {"role": "user", "content": q}],
                      "tools": tools if i % 2 else json.dumps(tools), "should_call_tool": should,
-                     "expected_tool_calls": [{"name": tools[0]["function"]["name"], "arguments": args}] if args else []}
+                     "expected_tool_calls": [{"name": tools[0]["function"]["name"], "arguments": args}] if args else [],
+                     **({"tool_choice": "auto"} if i == 0 else {})}
                     for i, (q, tools, should, args) in enumerate(rows)]
     return out
 
@@ -164,6 +165,7 @@ def test_general_fc_end_to_end(tmp_path, stream, text_parser):
     pred_path = next((tmp_path / "out").glob("*/predictions/*/general_fc.jsonl"))
     preds = [json.loads(x) for x in pred_path.read_text().splitlines()]
     assert all("tools" in p["request"] for p in preds)
+    assert sorted(p["request"].get("tool_choice", "-") for p in preds) == ["-"] * 7 + ["auto"] * 2
     assert any(p["output"]["tool_calls"] for p in preds)  # the calls are recorded with the prediction
 
 

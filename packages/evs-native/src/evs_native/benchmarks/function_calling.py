@@ -143,9 +143,11 @@ class GeneralFC(_CustomFiles, _FCBase):
                 raise ValueError("'expected_tool_calls' must be a list of {name, arguments} objects")
             expected = [{"name": c["name"], "arguments": c.get("arguments") or {}} for c in expected]
         question = next((str(m.get("content")) for m in reversed(messages) if m["role"] == "user"), "")
+        meta = {"messages": messages, "tools": tools, "should_call_tool": should, "expected_tool_calls": expected}
+        if record.get("tool_choice") is not None:  # evs's addition: sent as OpenAI's tool_choice
+            meta["tool_choice"] = record["tool_choice"]
         return Sample(id=self._id(record, index, subset), input=question, target=should, subset=subset,
-                      metadata={"messages": messages, "tools": tools, "should_call_tool": should,
-                                "expected_tool_calls": expected})
+                      metadata=meta)
 
     def build_request(self, sample: Sample) -> Request:
         messages = [dict(m) for m in sample.metadata["messages"]]
@@ -153,7 +155,8 @@ class GeneralFC(_CustomFiles, _FCBase):
         if system and messages[0]["role"] != "system":
             messages = [{"role": "system", "content": system}, *messages]
         generation = {**self.generation, **self.user_generation, **self.args.get("generation_config", {})}
-        return Request(messages=messages, tools=sample.metadata["tools"], generation=generation)
+        return Request(messages=messages, tools=sample.metadata["tools"], tool_choice=sample.metadata.get("tool_choice"),
+                       generation=generation)
 
     async def score(self, sample: Sample, output: ModelOutput, ctx: RunContext) -> Review:
         if output.error:
@@ -350,7 +353,7 @@ class ToolBench(_FCBase):
             msg = {k: v for k, v in dict(m).items() if k != "name"}
             if msg.get("role") == "function":
                 msg = {"role": "user", "content": json.dumps(msg, ensure_ascii=False)}
-            messages.append(msg)
+            messages.append({"role": msg["role"], "content": msg.get("content") or ""})
         tools = record["tools"]
         if isinstance(tools, str):
             tools = json.loads(tools)
