@@ -647,12 +647,16 @@ def test_tau_bench_end_to_end(tmp_path, monkeypatch):
     _tau_setup(tmp_path, monkeypatch)
     assert len({_tau_behaviour(m) for m in TAU_TASKS}) >= 3
     with FakeOpenAIServer(_tau_user, model="user-sim") as user, FakeOpenAIServer(_tau_agent) as agent:
-        args = {"domains": {"shop": "shop_domain:Shop"},
-                "user_model": {"model": "user-sim", "api_url": user.url, "api_key": "sk-user-secret-123"}}
+        # EvalScope's form: the user model's name, api_base and api_key, and its generation_config
+        args = {"domains": {"shop": "shop_domain:Shop"}, "extra_params": {
+            "user_model": "user-sim", "api_base": user.url, "api_key": "sk-user-secret-123",
+            "generation_config": {"temperature": 0.0, "top_p": 0.5}}}
         rep = _run(agent, tmp_path, ["tau_bench"], dataset_dir=str(tmp_path / "data"), repeats=2,
                    dataset_args={"tau_bench": args})["tau_bench"]
     want = [_tau_reward(m) for m in TAU_TASKS]
     assert rep.num_errors == 0 and rep.num == len(TAU_TASKS) and rep.metric == "acc"
+    assert all(b["model"] == "user-sim" and b["top_p"] == 0.5 and b["temperature"] == 0.0 for b in user.requests)
+    assert all("top_p" not in b for b in agent.requests)  # the agent keeps its own generation settings
     assert rep.score == pytest.approx(sum(want) / len(want))
     # deterministic episodes: both repeats agree, so pass^1 = pass^2 = the mean reward
     assert rep.metrics["pass^1"].score == pytest.approx(rep.score)

@@ -155,6 +155,18 @@ class TauBench(Benchmark):
     extra_args: ClassVar[dict[str, Any]] = {"domains": None, "user_model": None, "api_base": None, "api_key": None,
                                             "max_num_steps": 30}
 
+    def _evalscope_args(self) -> None:
+        """EvalScope's ``extra_params.generation_config`` is the user simulator's, not the agent's."""
+        extra = dict(self.args.get("extra_params") or {})
+        gen = extra.pop("generation_config", None)
+        if isinstance(gen, dict) and {"value", "type"} <= set(gen):
+            gen = gen["value"]
+        if gen is not None and not isinstance(gen, dict):
+            raise ConfigError("dataset_args.tau_bench.extra_params.generation_config must be a mapping")
+        self._user_generation = gen or {}
+        self.args["extra_params"] = extra
+        super()._evalscope_args()
+
     def _check_args(self) -> None:
         domains = self.args.get("domains")
         if not isinstance(domains, dict) or not domains:
@@ -207,7 +219,8 @@ class TauBench(Benchmark):
             raise ConfigError("tau_bench's user simulator is a second model: dataset_args.tau_bench.user_model "
                               "{\"model\": NAME, \"api_url\": URL, \"api_key\": KEY, \"generation_config\": {...}}")
         user = dict(user)
-        user["generation_config"] = {"temperature": 0.0, "max_tokens": 4096, **(user.get("generation_config") or {})}
+        user["generation_config"] = {"temperature": 0.0, "max_tokens": 4096, **self._user_generation,
+                                     **(user.get("generation_config") or {})}
         return user
 
     def _make_user(self):
