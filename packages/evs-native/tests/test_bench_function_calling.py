@@ -911,3 +911,17 @@ def test_local_model_renders_tools_and_reads_calls_from_text(tiny_tool_model, mo
     model.tokenizer.chat_template = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
     refused, = asyncio.run(go([Request(messages=history[:1], tools=[WEATHER], generation={"max_tokens": 2})]))
     assert refused.error.startswith("ToolsUnsupported")
+
+
+def test_tau_bench_episode_that_never_ends_scores_zero(tmp_path, monkeypatch):
+    _tau_setup(tmp_path, monkeypatch)
+    with FakeOpenAIServer(_tau_user) as user, FakeOpenAIServer(lambda b: "Could you tell me more?") as agent:
+        args = {"domains": {"shop": "shop_domain:Shop"}, "max_num_steps": 3,
+                "user_model": {"model": "user-sim", "api_url": user.url}}
+        rep = _run(agent, tmp_path, ["tau_bench"], dataset_dir=str(tmp_path / "data"),
+                   dataset_args={"tau_bench": args}, limit=2)["tau_bench"]
+    assert rep.score == 0.0 and rep.num == 2 and rep.num_errors == 0
+    assert len(agent.requests) == 2 * 3  # max_num_steps agent turns per episode
+    reviews = _reviews(tmp_path, "tau_bench")
+    assert {r["extraction_rule"] for r in reviews} == {"max_steps"}
+    assert all(r["metadata"] == {"done": False, "num_turns": 3} for r in reviews)
