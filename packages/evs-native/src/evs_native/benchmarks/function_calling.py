@@ -403,14 +403,21 @@ _BFCL_DUMMY = {True: "gpt-4o-2024-11-20-FC", False: "meta-llama/Llama-3.3-70B-In
 def bfcl_checker():
     """bfcl-eval's AST checker and empty-output test, imported once.
 
-    bfcl-eval's model table imports every vendor SDK its handlers use; the checker only reads
+    bfcl-eval creates ``result/`` and ``score/`` folders under ``$BFCL_PROJECT_ROOT`` when imported
+    (by default beside the installed package, i.e. in site-packages): evs points it at its cache
+    folder unless it is set. bfcl-eval's model table imports every vendor SDK its handlers use; the checker only reads
     each model's ``underscore_to_dot`` from it. When those SDKs are not installed (bfcl-eval
     installed without its dependencies, whose pins clash with current numpy), a table holding
     the two models evs names stands in, with bfcl-eval's own values for them.
     """
     import importlib
+    import os
     import sys
 
+    if "BFCL_PROJECT_ROOT" not in os.environ:  # bfcl-eval makes result/ and score/ there on import
+        from evs_core import cache_dir
+
+        os.environ["BFCL_PROJECT_ROOT"] = str(cache_dir() / "bfcl")
     try:
         importlib.import_module("bfcl_eval")
     except ImportError:
