@@ -405,8 +405,8 @@ def bfcl_checker():
 
     bfcl-eval creates ``result/`` and ``score/`` folders under ``$BFCL_PROJECT_ROOT`` when imported
     (by default beside the installed package, i.e. in site-packages): evs points it at its cache
-    folder unless it is set. bfcl-eval's model table imports every vendor SDK its handlers use; the checker only reads
-    each model's ``underscore_to_dot`` from it. When those SDKs are not installed (bfcl-eval
+    folder unless it is set. bfcl-eval's model table imports every vendor SDK its handlers use;
+    the checker only reads each model's ``underscore_to_dot`` from it. When those SDKs are not installed (bfcl-eval
     installed without its dependencies, whose pins clash with current numpy), a table holding
     the two models evs names stands in, with bfcl-eval's own values for them.
     """
