@@ -371,7 +371,7 @@ class Evaluator:
                     return
                 bench = self.benchmarks[unit.bench]
                 try:
-                    solve = getattr(bench, "solve", None)
+                    solve = bench.solve
                     if solve is not None:  # a multi-turn benchmark (an agent episode) drives the model itself
                         output, req_dict = await solve(unit.sample, self.model,
                                                        self.contexts[unit.bench].for_repeat(unit.repeat))
