@@ -460,6 +460,9 @@ def multiple_program(prediction: str, language: str, stop_tokens: list[str], tes
     full = f"{full}\n{tests or ''}"
     if lang == "java":
         full = full.replace("class Problem", "class Main")
+    if lang == "php" and "<?php" not in full:
+        # MultiPL-E's PHP prompt opens with <?php; without it PHP would echo the tests and exit 0.
+        full = "<?php\n" + full
     return full, code
 
 
@@ -521,6 +524,9 @@ def language_plan(language: str, timeout: float) -> tuple[dict[str, Any] | None,
         lua = _which("lua", "lua5.4", "lua5.3")
         if not lua:
             return None, "Lua is not installed (Debian: apt-get install lua5.4)"
+        if not list(Path("/usr/share/lua").glob("*/luaunit.lua")) + list(Path("/usr/local/share/lua").glob(
+                "*/luaunit.lua")):
+            return None, "LuaUnit, which MultiPL-E's Lua tests require, is not installed (Debian: apt-get install lua-unit)"
         return {"file": "main.lua", "steps": steps([lua, "main.lua"])}, None
     if language == "php":
         php = _which("php")
