@@ -620,3 +620,105 @@ def test_plus_verdicts_match_evalplus_untrusted_check():
         theirs.append(status == "pass")
     assert ours == theirs
     assert any(ours) and not all(ours)
+
+
+# -- BigCodeBench -------------------------------------------------------------------------------------
+def _bcb_row(n: int, doc: str, signature: str, body: str, test: str, libs: list[str]) -> dict:
+    code_prompt = signature
+    return {"task_id": f"BigCodeBench/{n}",
+            "complete_prompt": f"{signature}\n    \"\"\"\n    {doc}\n    \"\"\"\n",
+            "instruct_prompt": f"{doc}\nYou should write self-contained code starting with:\n```\n{code_prompt}\n```",
+            "canonical_solution": body, "code_prompt": code_prompt, "test": test, "entry_point": "task_func",
+            "doc_struct": json.dumps({"description": [doc]}), "libs": repr(libs)}
+
+
+BCB_ROWS = [
+    _bcb_row(0, "Count the words of a text, most common first.",
+             "import collections\ndef task_func(text):", "    return collections.Counter(text.split()).most_common()\n",
+             "import unittest\n\nclass TestCases(unittest.TestCase):\n    def test_basic(self):\n"
+             "        self.assertEqual(task_func('a b a'), [('a', 2), ('b', 1)])\n"
+             "    def test_empty(self):\n        self.assertEqual(task_func(''), [])\n", ["collections"]),
+    # the tests patch a module the solution uses: they must share its process
+    _bcb_row(1, "List the .txt files of a directory, sorted.",
+             "import os\ndef task_func(directory):",
+             "    return sorted(f for f in os.listdir(directory) if f.endswith('.txt'))\n",
+             "import unittest\nfrom unittest.mock import patch\n\nclass TestCases(unittest.TestCase):\n"
+             "    @patch('os.listdir', return_value=['b.txt', 'a.txt', 'c.csv'])\n"
+             "    def test_mocked(self, m):\n        self.assertEqual(task_func('/nowhere'), ['a.txt', 'b.txt'])\n"
+             "    def test_real(self):\n        os.makedirs('d', exist_ok=True)\n"
+             "        open('d/x.txt', 'w').close()\n        self.assertEqual(task_func('d'), ['x.txt'])\n", ["os"]),
+    _bcb_row(2, "Return the mean and standard deviation of a list of numbers as a tuple of floats.",
+             "import numpy as np\ndef task_func(values):",
+             "    a = np.asarray(values, dtype=float)\n    return float(a.mean()), float(a.std())\n",
+             "import unittest\n\nclass TestCases(unittest.TestCase):\n    def test_values(self):\n"
+             "        m, s = task_func([1, 2, 3, 4])\n        self.assertAlmostEqual(m, 2.5)\n"
+             "        self.assertAlmostEqual(s, 1.118033988749895)\n", ["numpy"]),
+    _bcb_row(3, "Serialize a dict to JSON with sorted keys.",
+             "import json\ndef task_func(d):", "    return json.dumps(d, sort_keys=True)\n",
+             "import unittest\n\nclass TestCases(unittest.TestCase):\n    def test_sorted(self):\n"
+             "        self.assertEqual(task_func({'b': 1, 'a': 2}), '{\"a\": 2, \"b\": 1}')\n", ["json"]),
+    # a library this Python does not have: recorded, not run, not scored
+    _bcb_row(4, "Render a quantum circuit.", "import evs_no_such_library_xyz\ndef task_func(c):",
+             "    return evs_no_such_library_xyz.render(c)\n",
+             "import unittest\n\nclass TestCases(unittest.TestCase):\n    def test_a(self):\n        pass\n",
+             ["evs_no_such_library_xyz"]),
+]
+
+
+def test_bigcodebench_end_to_end_unittest_harness_and_missing_libraries(tmp_path):
+    pytest.importorskip("numpy")
+    _write_jsonl(tmp_path / "data" / "bigcodebench" / "v0.1.4.jsonl", BCB_ROWS)
+    table = {}
+    for r in BCB_ROWS:
+        good = r["code_prompt"] + "\n" + r["canonical_solution"]
+        bad = r["code_prompt"] + "\n    return None\n"
+        table[r["instruct_prompt"].split("\n")[0]] = (r["task_id"], good, bad)
+    styles = ["```python\n{code}\n```", "Here is a self-contained solution:\n\n```python\n{code}\n```\n",
+              "<think>\n```python\n{other}\n```\nhmm</think>\n```python\n{code}\n```"]
+    resp = CodeResponder(table, styles)
+    with FakeOpenAIServer(resp) as srv:
+        rep = _run(srv, tmp_path, ["bigcodebench"])["bigcodebench"]
+        prompts = [last_user_text(b) for b in srv.requests]
+    runnable = {tid: o for tid, o in resp.outcomes.items() if tid != "BigCodeBench/4"}
+    assert rep.num_errors == 1 and rep.num == 4
+    assert rep.errors == {"missing libraries": 1}
+    review = next(json.loads(x) for x in next((tmp_path / "out").rglob("reviews/m/bigcodebench.jsonl")).read_text()
+                  .splitlines() if '"BigCodeBench/4"' in x)
+    assert review["error"] == "missing libraries: evs_no_such_library_xyz"
+    expected = sum(o[0] for o in runnable.values()) / len(runnable)
+    assert 0 < expected < 1 and rep.score == pytest.approx(expected)
+    assert any(p.startswith("Count the words of a text") and p.endswith("```") for p in prompts)
+
+
+def test_bigcodebench_verdicts_of_right_and_broken_solutions():
+    import asyncio
+
+    from evs_core.benchmark import RunContext
+    from evs_core.schema import ModelOutput
+    from evs_native.benchmarks.code_breadth import BigCodeBench
+
+    bench = BigCodeBench({"prompt_mode": "complete", "timeout": 60.0})
+    cases = []
+    for i, r in enumerate(BCB_ROWS[:4]):
+        s = bench.record_to_sample(r, i, "default")
+        assert s.input == r["complete_prompt"]
+        cases += [(s, f"```python\n{r['code_prompt']}\n{r['canonical_solution']}```", 1.0),
+                  (s, f"```python\n{r['code_prompt']}\n    return 0\n```", 0.0),
+                  # body only: calibration puts the code prompt before it
+                  (s, r["canonical_solution"], 1.0)]
+    # a solution that exits early or kills its tests does not pass
+    s0 = bench.record_to_sample(BCB_ROWS[0], 0, "default")
+    cases += [(s0, "```python\nimport sys\nsys.exit(0)\n```", 0.0), (s0, "```python\nimport os\nos._exit(0)\n```", 0.0),
+              (s0, "```python\nwhile True:\n    pass\n```", 0.0)]
+    bench.args["timeout"] = 5.0
+
+    async def main():
+        return await asyncio.gather(*(bench.score(s, ModelOutput(text=t), RunContext()) for s, t, _ in cases))
+
+    reviews = asyncio.run(main())
+    assert [r.scores["pass"] for r in reviews] == [want for _, _, want in cases], [r.metadata for r in reviews]
+    with pytest.raises(ConfigError, match="prompt_mode must be"):
+        BigCodeBench({"prompt_mode": "chat"})
+    # EvalScope's extra_params names
+    b = BigCodeBench({"extra_params": {"split": "complete", "version": "v0.1.3"}})
+    assert b.args["prompt_mode"] == "complete" and b.args["split"] == "v0.1.3"

@@ -315,6 +315,8 @@ def _load(job: dict):
         ns = {"__name__": "__main__", "__builtins__": builtins}
         exec(compile(program, "<program>", "exec"), ns)
         return ns
+    if mode == "unittest":
+        return run_unittest(program)
     if mode == "call":
         code = IMPORT_STRING + "\n\n" + program
         ns = {"__name__": "tmp_sol", "__builtins__": builtins}
@@ -329,6 +331,53 @@ def _load(job: dict):
         exec(compile(make_function(clean_if_name(program)), "<solution>", "exec"), ns)
         return ns["wrapped_function"]
     raise ValueError(f"unknown mode {mode}")
+
+
+def run_unittest(program: str) -> dict:
+    """BigCodeBench: run the program (solution + its ``TestCases`` class) as module ``__test__`` in a
+    fresh working directory, as BigCodeBench's ``unsafe_execute`` does (TZ=UTC, one thread for
+    the numeric libraries, ``exit``/``quit`` removed, open figures closed, output swallowed), then
+    run every test of ``TestCases``; the outcome lists the failures and errors by test name."""
+    import contextlib
+    import tempfile
+    import traceback
+    import types
+    import unittest
+
+    os.environ["TZ"] = "UTC"
+    if hasattr(time, "tzset"):
+        time.tzset()
+    for k, v in (("OMP_NUM_THREADS", "1"), ("TF_CPP_MIN_LOG_LEVEL", "3"), ("TF_ENABLE_ONEDNN_OPTS", "0")):
+        os.environ[k] = v
+    os.chdir(tempfile.mkdtemp(prefix="task-"))
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
+    except Exception:  # noqa: BLE001 - tasks without matplotlib
+        pass
+    builtins.exit = None
+    builtins.quit = None
+    module = types.ModuleType("__test__")
+    module.__dict__.update({"__builtins__": builtins, "__file__": "__test__.py", "__package__": None,
+                            "__doc__": None, "sys": sys, "os": os, "environ": os.environ})
+    issues: dict = {}
+    sink = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            exec(compile(program, "__test__.py", "exec"), module.__dict__)
+            sys.modules["__test__"] = module
+            suite = unittest.TestLoader().loadTestsFromTestCase(module.__dict__["TestCases"])
+            result = unittest.TestResult()
+            suite.run(result)
+        for test, trace in result.failures + result.errors:
+            issues[str(test.id()).split(".")[-1]] = _truncate(str(trace), 1000)
+        return {"tests": int(result.testsRun), "issues": issues}
+    except BaseException as exc:  # noqa: BLE001 - as BigCodeBench: any error fails the task
+        return {"tests": 0, "issues": {"ALL": _truncate("".join(traceback.format_exception_only(exc)), 1000)}}
 
 
 def _flush() -> None:
@@ -381,6 +430,12 @@ def candidate_main(sock, prog_fd: int, guard_workdir: str | None) -> None:
         os._exit(0)
     if mode == "script":
         _say(sock, {"done": True})
+        os._exit(0)
+    if mode == "unittest":
+        try:
+            _say(sock, {"unittest": fn})
+        except (TypeError, ValueError):
+            _say(sock, {"error": "unreadable test outcome"})
         os._exit(0)
     if mode == "asserts":
         ns, fn = fn, None
@@ -619,6 +674,30 @@ def _read_tail(f, n: int = 2000) -> str:
         return ""
 
 
+def check_unittest(ch: Checker, job: dict) -> dict:
+    """BigCodeBench: the outcome of the task's unittest run. The tests run in the program's own
+    process (they patch the modules the solution uses), as in BigCodeBench's harness, so this
+    verdict is the program's word: the sandbox contains the program, it does not vouch for it."""
+    deadline = time.monotonic() + job["timeout"]
+    try:
+        msg = recv(ch.sock, deadline)
+    except Timeout:
+        return {"passed": False, "error": "timed out", "error_code": -3}
+    except (CandidateGone, ProtocolError):
+        return {"passed": False, "error": f"crashed: the program {ch.ended()}"}
+    out = msg.get("unittest") if isinstance(msg, dict) else None
+    if not isinstance(out, dict) or not isinstance(out.get("issues"), dict) or type(out.get("tests")) is not int:
+        err = msg.get("error") if isinstance(msg, dict) else None
+        return {"passed": False, "error": f"failed: {_truncate(str(err or 'no test outcome'), 500)}"}
+    issues = {str(k): _truncate(str(v), 1000) for k, v in list(out["issues"].items())[:50]}
+    if issues:
+        first = next(iter(issues.items()))
+        tail = first[1].strip().splitlines()[-1:] or [""]
+        return {"passed": False, "tests": out["tests"], "issues": issues,
+                "error": f"failed: {len(issues)} of {out['tests']} tests: {first[0]}: {_truncate(tail[0], 300)}"}
+    return {"passed": True, "tests": out["tests"]}
+
+
 def check_command(ch: Checker, job: dict) -> dict:
     """MultiPL-E: write the program's files, run its steps (compile, run) one after the other as
     processes of this checker, each under the program's limits and in its own process group; the
@@ -801,6 +880,8 @@ def main(argv: list[str]) -> None:
             verdict = check_asserts(ch, job)
         elif mode == "command":
             verdict = check_command(ch, job)
+        elif mode == "unittest":
+            verdict = check_unittest(ch, job)
         elif mode in ("call", "stdio"):
             verdict = check_tests(ch, job)
         else:

@@ -369,7 +369,9 @@ def run(program: str, *, mode: str = "script", tests: dict[str, Any] | None = No
     checker, the functions in the candidate), ``command`` (MultiPL-E: ``program`` unused,
     ``tests = {"files": {name: text}, "steps": [{"name", "argv", "timeout"?, "limits"?,
     "fail_markers"?}], "env"?}``; the checker writes the files and runs each step as its own
-    process; pass = every step exits 0), or
+    process; pass = every step exits 0), ``unittest`` (BigCodeBench: ``program`` = solution + its
+    ``TestCases`` class, run in one process as BigCodeBench's harness does; pass = no failure or
+    error; the outcome is the program's own report), or
     ``script`` (pass = the program runs to its end, as the program itself reports; for
     trusted code and containment tests). ``isolation``: ``bwrap`` or ``unsafe-none``.
     """

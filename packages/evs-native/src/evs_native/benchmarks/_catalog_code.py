@@ -25,3 +25,12 @@ BENCHMARKS: dict = {
         "MultiPL-E MBPP: 18 languages, compiled and run in a sandbox; absent toolchains skipped (pass@k)",
         {"num_samples": None, "subsets": [f"mbpp-{x}" for x in _LANGS]}),
 }
+
+BENCHMARKS["bigcodebench"] = (
+    "evs_native.benchmarks.code_breadth:BigCodeBench", ["code", "python"],
+    "BigCodeBench: 1,140 library-heavy Python tasks, unittest TestCases in a sandbox (pass@k)",
+    {"num_samples": 1140, "subsets": ["default"]})
+BENCHMARKS["bigcodebench_hard"] = (
+    "evs_native.benchmarks.code_breadth:BigCodeBenchHard", ["code", "python"],
+    "BigCodeBench-Hard: its 148 hardest tasks, same harness (pass@k)",
+    {"num_samples": 148, "subsets": ["default"]})

@@ -729,3 +729,135 @@ class MultipleMBPP(_MultiPLE):
     num_samples = None
     description = _MULTIPLE_DESCRIPTION.format(what="MBPP's sanitized problems", prefix="mbpp", name="multiple_mbpp")
     subsets = [f"mbpp-{lang}" for lang in MULTIPLE_LANGUAGES]
+
+
+# -- BigCodeBench ------------------------------------------------------------------------------------
+def library_missing(libs: Any) -> list[str]:
+    """The libraries of a task (its ``libs`` field, a list or its repr) that this Python cannot import."""
+    import importlib.util
+
+    if isinstance(libs, str):
+        try:
+            libs = ast.literal_eval(libs) if libs.strip() else []
+        except (ValueError, SyntaxError):
+            libs = re.findall(r"[A-Za-z_][\w.]*", libs)
+    out = []
+    for lib in libs or []:
+        top = str(lib).split(".")[0]
+        try:
+            found = importlib.util.find_spec(top) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            out.append(str(lib))
+    return out
+
+
+class BigCodeBench(Benchmark):
+    name = "bigcodebench"
+    version = "1"
+    num_samples = 1140
+    description = (
+        "BigCodeBench (Zhuo et al., 2024): 1,140 practical Python tasks calling 139 libraries, each checked by "
+        "a unittest TestCases class. Prompt and extraction as EvalScope's bigcodebench adapter: the task's "
+        "instruct_prompt (prompt_mode=complete: complete_prompt), the reply's first code block (the whole reply "
+        "when it has none), calibrated by default with the code_prompt + '\\n    pass\\n' before it; program = "
+        "solution + the task's test. Harness as BigCodeBench's own (its evaluate/untrusted_check): the program "
+        "runs as module __test__ in a fresh directory with TZ=UTC, exit/quit removed and its output swallowed, "
+        "every test of TestCases runs, and the task passes when none fails or errors. Runs in the sandbox "
+        "(bubblewrap, no network; default 240 s and 30 GB address space per task, as BigCodeBench). A task "
+        "whose libraries are not installed here is not run: it is recorded as an error 'missing libraries: "
+        "...' and left out of the score. Metric: pass (pass@k over --repeats). Deviation: as in "
+        "BigCodeBench's harness, the tests share the program's process, so the verdict is the program's "
+        "own report (contained by the sandbox, not vouched for by a separate checker)."
+    )
+    tags = ["code", "python"]
+    hf_id = "bigcode/bigcodebench"
+    ms_id = "evalscope/bigcodebench"
+    subsets = ["default"]
+    eval_split = "v0.1.4"
+    few_shot_num = 0
+    metrics = ["pass"]
+    primary_metric = "pass"
+    generation: ClassVar[dict[str, Any]] = {"max_tokens": 2048}
+    extra_args: ClassVar[dict[str, Any]] = {"prompt_mode": "instruct", "calibrate": True, "timeout": 240.0,
+                                            "memory_mb": 30720, "sandbox": "bwrap"}
+
+    FIELDS = ("task_id", "complete_prompt", "instruct_prompt", "code_prompt", "test", "entry_point")
+
+    def _evalscope_args(self) -> None:
+        # EvalScope's extra_params: split (complete | instruct) and version (the dataset's split).
+        extra = self.args.get("extra_params")
+        if isinstance(extra, dict) and ("split" in extra or "version" in extra):
+            extra = dict(extra)
+
+            def value(v):
+                return v["value"] if isinstance(v, dict) and "value" in v else v
+
+            if "split" in extra:
+                self.args["prompt_mode"] = value(extra.pop("split"))
+            if "version" in extra:
+                v = value(extra.pop("version"))
+                if v not in (None, "", "default"):
+                    self.args["eval_split"] = v
+            self.args["extra_params"] = extra
+        super()._evalscope_args()
+
+    def _check_args(self) -> None:
+        super()._check_args()
+        if self.args["prompt_mode"] not in ("instruct", "complete"):
+            raise ConfigError(f"dataset_args.{self.name}.prompt_mode must be 'instruct' or 'complete', "
+                              f"not {self.args['prompt_mode']!r}")
+        if not isinstance(self.args["calibrate"], bool):
+            raise ConfigError(f"dataset_args.{self.name}.calibrate must be true or false")
+        _positive_timeout(self.name, self.args)
+        from evs_native.benchmarks._code_sandbox import check_sandbox
+
+        check_sandbox(self.name, self.args)
+
+    def record_to_sample(self, record: dict[str, Any], index: int, subset: str) -> Sample:
+        _need(self.name, record, index, self.FIELDS)
+        return Sample(id=str(record["task_id"]), subset=subset, input=str(record[f"{self.args['prompt_mode']}_prompt"]),
+                      target=record.get("canonical_solution"),
+                      metadata={"code_prompt": record["code_prompt"], "test": record["test"],
+                                "entry_point": record["entry_point"], "libs": record.get("libs")})
+
+    def extract(self, text: str, sample: Sample) -> Any:
+        reply = without_reasoning(text)
+        code, how = freeform_code(reply, "python", first_block_only=True)
+        if not code.strip():  # EvalScope: the reply as it is
+            code, how = reply, "whole_reply"
+        return Extraction(code if code.strip() else None, how if code.strip() else "none")
+
+    def program(self, code: str, sample: Sample) -> str:
+        solution = (sample.metadata["code_prompt"] + "\n    pass\n" + code) if self.args["calibrate"] else code
+        return solution + "\n" + sample.metadata["test"]
+
+    async def score(self, sample: Sample, output: ModelOutput, ctx: RunContext) -> Review:
+        from evs_native import sandbox
+
+        if output.error:
+            return failed_review(sample, output, ctx, output.error, target=None)
+        missing = library_missing(sample.metadata.get("libs"))
+        if missing:
+            return failed_review(sample, output, ctx, f"missing libraries: {', '.join(missing)}", target=None)
+        found = self.extract(output.text, sample)
+        program = self.program(found.answer or "", sample)
+        limits = sandbox.Limits(timeout=float(self.args["timeout"]), memory_mb=int(self.args["memory_mb"]),
+                                max_processes=256, tmp_mb=512, file_size_mb=128)
+        result = await sandbox.arun(program, mode="unittest", limits=limits, isolation=self.args["sandbox"])
+        meta = {"status": result.status, "isolation": result.details.get("isolation"),
+                "tests": result.details.get("tests")}
+        if result.error:
+            meta["detail"] = result.error
+        return make_review(sample, output, ctx, target=None, extracted=found.answer or "", extraction_rule=found.rule,
+                           scores={"pass": float(result.passed)}, metadata=meta)
+
+
+class BigCodeBenchHard(BigCodeBench):
+    name = "bigcodebench_hard"
+    num_samples = 148
+    description = ("BigCodeBench-Hard: the 148 harder, more realistic tasks of BigCodeBench; everything as "
+                   "bigcodebench (EvalScope's bigcodebench_hard adapter, BigCodeBench's harness).")
+    hf_id = "bigcode/bigcodebench-hard"
+    ms_id = "evalscope/bigcodebench-hard"
