@@ -470,6 +470,47 @@ def test_multiple_humaneval_end_to_end_per_language_and_absent_toolchains_skippe
     assert "swiftc" in data["config"]["skipped_subsets"]["humaneval-swift"]
 
 
+MBPP_ML = [
+    (_ml_row("js", "mbpp_3_is_not_prime", "//Write a jsthon function to identify non-prime numbers.\n"
+             "function is_not_prime(n){\n",
+             "const assert = require('node:assert');\n\n\nfunction test() {\n  let candidate = is_not_prime;\n"
+             "  assert.deepEqual(candidate(2),false);\n  assert.deepEqual(candidate(10),true);\n"
+             "  assert.deepEqual(candidate(35),true);\n}\n\ntest();", ["\nfunction ", "\n/*", "\n//", "\nconsole.log"]),
+     "function is_not_prime(n){\n  for (let i = 2; i * i <= n; i++) { if (n % i === 0) return true; }\n"
+     "  return false;\n}", "function is_not_prime(n){\n  return n % 2 === 0;\n}", "javascript"),
+    (_ml_row("js", "mbpp_17_square_perimeter", "//Write a function that returns the perimeter of a square given "
+             "its side length as input.\nfunction square_perimeter(a){\n",
+             "const assert = require('node:assert');\n\n\nfunction test() {\n  let candidate = square_perimeter;\n"
+             "  assert.deepEqual(candidate(10),40);\n  assert.deepEqual(candidate(5),20);\n}\n\ntest();",
+             ["\nfunction ", "\n/*", "\n//", "\nconsole.log"]),
+     "function square_perimeter(a){\n  return 4 * a;\n}", "function square_perimeter(a){\n  return a * a;\n}",
+     "js"),
+    (_ml_row("sh", "mbpp_17_square_perimeter", "#!/bin/bash\n# Write a function that returns the perimeter of a "
+             "square given its side length as input.\n#\n# $1 is an integer\nsquare_perimeter() {\n",
+             "}\n\ncandidate() {\n    square_perimeter \"$@\"\n}\n\nset -e\nrun_test() {\n"
+             "    [[ $(candidate \"10\") = \"40\" ]]\n    [[ $(candidate \"5\") = \"20\" ]]\n}\n\nrun_test",
+             ["\n}"]),
+     "square_perimeter() {\n    echo $(( 4 * $1 ))\n}", "square_perimeter() {\n    echo $1\n}", "bash"),
+]
+
+
+def test_multiple_mbpp_end_to_end(tmp_path):
+    if not shutil.which("node"):
+        pytest.skip("Node.js is not installed (tools/test.sh installs it)")
+    for lang in ("js", "sh"):
+        _write_jsonl(tmp_path / "data" / "multiple_mbpp" / f"mbpp-{lang}" / "test.jsonl",
+                     [row for row, *_ in MBPP_ML if row["language"] == lang])
+    table = {row["prompt"]: (f"mbpp-{row['language']}/{row['name']}", good, bad, fence)
+             for row, good, bad, fence in MBPP_ML}
+    resp = CodeResponder(table, ML_STYLES)
+    with FakeOpenAIServer(resp) as srv:
+        rep = _run(srv, tmp_path, ["multiple_mbpp"],
+                   dataset_args={"multiple_mbpp": {"subset_list": ["mbpp-js", "mbpp-sh"]}})["multiple_mbpp"]
+    assert rep.num == 3 and rep.num_errors == 0
+    assert 0 < resp.expected() < 1 and rep.score == pytest.approx(resp.expected())
+    assert {s.name for s in rep.subsets} == {"mbpp-js", "mbpp-sh"}
+
+
 def test_multiple_with_no_runnable_language_stops_with_one_line():
     with pytest.raises(ConfigError, match="no selected language can run here: humaneval-swift"):
         MultipleHumanEval({"subset_list": ["humaneval-swift"]})
@@ -665,9 +706,10 @@ BCB_ROWS = [
 ]
 
 
-def test_bigcodebench_end_to_end_unittest_harness_and_missing_libraries(tmp_path):
+@pytest.mark.parametrize("name", ["bigcodebench", "bigcodebench_hard"])
+def test_bigcodebench_end_to_end_unittest_harness_and_missing_libraries(tmp_path, name):
     pytest.importorskip("numpy")
-    _write_jsonl(tmp_path / "data" / "bigcodebench" / "v0.1.4.jsonl", BCB_ROWS)
+    _write_jsonl(tmp_path / "data" / name / "v0.1.4.jsonl", BCB_ROWS)
     table = {}
     for r in BCB_ROWS:
         good = r["code_prompt"] + "\n" + r["canonical_solution"]
@@ -677,12 +719,12 @@ def test_bigcodebench_end_to_end_unittest_harness_and_missing_libraries(tmp_path
               "<think>\n```python\n{other}\n```\nhmm</think>\n```python\n{code}\n```"]
     resp = CodeResponder(table, styles)
     with FakeOpenAIServer(resp) as srv:
-        rep = _run(srv, tmp_path, ["bigcodebench"])["bigcodebench"]
+        rep = _run(srv, tmp_path, [name])[name]
         prompts = [last_user_text(b) for b in srv.requests]
     runnable = {tid: o for tid, o in resp.outcomes.items() if tid != "BigCodeBench/4"}
     assert rep.num_errors == 1 and rep.num == 4
     assert rep.errors == {"missing libraries": 1}
-    review = next(json.loads(x) for x in next((tmp_path / "out").rglob("reviews/m/bigcodebench.jsonl")).read_text()
+    review = next(json.loads(x) for x in next((tmp_path / "out").rglob(f"reviews/m/{name}.jsonl")).read_text()
                   .splitlines() if '"BigCodeBench/4"' in x)
     assert review["error"] == "missing libraries: evs_no_such_library_xyz"
     expected = sum(o[0] for o in runnable.values()) / len(runnable)

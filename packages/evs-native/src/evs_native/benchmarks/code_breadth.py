@@ -710,7 +710,8 @@ _MULTIPLE_DESCRIPTION = (
     "compiles and runs to exit status 0, as MultiPL-E's own evaluation judges it (EvalScope runs it in a "
     "remote sandbox; evs in its local bubblewrap sandbox, no network). Languages whose toolchain is absent here "
     "are skipped with one warning line and listed in the report's config.skipped_subsets. Metric: pass "
-    "(pass@k over --repeats)."
+    "(pass@k over --repeats). Deviation: a PHP program without '<?php' gets it first (MultiPL-E's PHP prompt "
+    "opens with it; without it PHP would echo the tests and exit 0)."
 )
 
 
@@ -718,7 +719,7 @@ class MultipleHumanEval(_MultiPLE):
     name = "multiple_humaneval"
     version = "1"
     num_samples = None
-    description = _MULTIPLE_DESCRIPTION.format(what="HumanEval's 164 problems", prefix="humaneval",
+    description = _MULTIPLE_DESCRIPTION.format(what="HumanEval's problems", prefix="humaneval",
                                                name="multiple_humaneval")
     subsets = [f"humaneval-{lang}" for lang in MULTIPLE_LANGUAGES]
 
