@@ -167,6 +167,13 @@ def test_mbpp_pass_at_k_over_repeats(tmp_path):
     assert rep.metrics["pass@2"].score == pytest.approx(sum(any(o) for o in outcomes) / n)
 
 
+def test_evalscope_review_timeout_sets_the_timeout():
+    from evs_native.benchmarks.code_breadth import HumanEvalPlus
+
+    assert MBPP({"review_timeout": 7}).args["timeout"] == 7
+    assert HumanEvalPlus({"review_timeout": 9}).args["timeout"] == 9
+
+
 def test_mbpp_bad_arguments_stop_before_any_request(tmp_path):
     with pytest.raises(ConfigError, match="few_shot_num must be 0 or 3"):
         MBPP({"few_shot_num": 2})
@@ -540,14 +547,14 @@ def test_multiple_program_is_built_as_evalscope_builds_it():
 
 
 # -- hostile programs in the new languages -----------------------------------------------------------
-def _command(lang: str, text: str, timeout: float = 10.0):
+def _command(lang: str, text: str, timeout: float = 10.0, isolation: str = "bwrap"):
     from evs_native.benchmarks.code_breadth import language_plan
 
     plan, why = language_plan(lang, timeout)
     if plan is None:
         pytest.skip(f"{lang}: {why}")
     return sandbox.run("", mode="command", tests={"files": {plan["file"]: text}, "steps": plan["steps"]},
-                       limits=sandbox.Limits(timeout=timeout, tmp_mb=64))
+                       limits=sandbox.Limits(timeout=timeout, tmp_mb=64), isolation=isolation)
 
 
 @pytest.mark.parametrize("lang,program", [
@@ -557,12 +564,21 @@ def _command(lang: str, text: str, timeout: float = 10.0):
     ("php", "<?php\nif (file_put_contents('{target}', 'x') === false) exit(1);"),
     ("lua", "local f = assert(io.open('{target}', 'w'))\nf:write('x')\nf:close()"),
     ("cpp", "#include <cstdio>\nint main() {{ FILE *f = fopen(\"{target}\", \"w\"); return f ? 0 : 1; }}"),
+    ("pl", "open(my $f, '>', '{target}') or exit 1;"),
 ])
 def test_programs_cannot_write_outside_their_tmp(lang, program, tmp_path):
-    target = tmp_path / f"escaped-{lang}"
-    r = _command(lang, program.format(target=target))
-    assert not r.passed
-    assert not target.exists()
+    # a host folder the program is not given, and the read-only system view
+    for target in (tmp_path / f"escaped-{lang}", Path(f"/usr/local/evs-escaped-{lang}")):
+        try:
+            r = _command(lang, program.format(target=target))
+            assert not r.passed
+            assert not target.exists()
+        finally:
+            target.unlink(missing_ok=True)
+    # control: the same program, run without namespaces, does write the host file
+    control = tmp_path / f"control-{lang}"
+    assert _command(lang, program.format(target=control), isolation="unsafe-none").passed
+    assert control.exists()
 
 
 @pytest.mark.parametrize("lang,program", [
@@ -570,6 +586,9 @@ def test_programs_cannot_write_outside_their_tmp(lang, program, tmp_path):
            "s.on('error', () => process.exit(1));"),
     ("sh", "exec 3<>/dev/tcp/{host}/{port}"),
     ("rb", "require 'socket'\nTCPSocket.new('{host}', {port})"),
+    ("cpp", "#include <arpa/inet.h>\n#include <sys/socket.h>\nint main() {{ int s = socket(AF_INET, SOCK_STREAM, 0);"
+            " sockaddr_in a{{}}; a.sin_family = AF_INET; a.sin_port = htons({port});"
+            " inet_pton(AF_INET, \"{host}\", &a.sin_addr); return connect(s, (sockaddr*)&a, sizeof a) == 0 ? 0 : 1; }}"),
 ])
 def test_programs_have_no_network(lang, program):
     import socket
@@ -578,11 +597,14 @@ def test_programs_have_no_network(lang, program):
     srv.bind(("127.0.0.1", 0))
     srv.listen(1)
     host, port = srv.getsockname()
+    text = program.format(host=host, port=port).replace("53", str(port))
     try:
-        r = _command(lang, program.format(host=host, port=port).replace("53", str(port)))
+        r = _command(lang, text)
+        control = _command(lang, text, isolation="unsafe-none")  # the host's network: it connects
     finally:
         srv.close()
     assert not r.passed
+    assert control.passed
 
 
 def test_programs_cannot_reach_the_verdict_or_outlive_their_time():

@@ -209,7 +209,14 @@ def names_used(*sources: str) -> list[str]:
     return [n for n in seen if not hasattr(builtins, n)]
 
 
+def _review_timeout(args: dict[str, Any]) -> None:
+    """EvalScope's ``review_timeout`` (seconds per program) sets ``timeout`` when given."""
+    if args.get("review_timeout") is not None:
+        args["timeout"] = args["review_timeout"]
+
+
 def _positive_timeout(name: str, args: dict[str, Any]) -> None:
+    _review_timeout(args)
     t = args["timeout"]
     if not isinstance(t, (int, float)) or isinstance(t, bool) or t <= 0:
         raise ConfigError(f"dataset_args.{name}.timeout must be a positive number of seconds, not {t!r}")
@@ -372,6 +379,10 @@ class HumanEvalPlus(HumanEval):
     ms_id = "evalscope/humanevalplus"
     subsets = ["default"]
     extra_args: ClassVar[dict[str, Any]] = {"timeout": 60.0, "memory_mb": 2048, "sandbox": "bwrap"}
+
+    def _check_args(self) -> None:
+        _review_timeout(self.args)
+        super()._check_args()
 
 
 # -- MultiPL-E -----------------------------------------------------------------------------------
