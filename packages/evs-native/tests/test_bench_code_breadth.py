@@ -774,7 +774,7 @@ def test_bigcodebench_verdicts_of_right_and_broken_solutions():
     s0 = bench.record_to_sample(BCB_ROWS[0], 0, "default")
     cases += [(s0, "```python\nimport sys\nsys.exit(0)\n```", 0.0), (s0, "```python\nimport os\nos._exit(0)\n```", 0.0),
               (s0, "```python\nwhile True:\n    pass\n```", 0.0)]
-    bench.args["timeout"] = 5.0
+    bench.args["timeout"] = 3.0
 
     async def main():
         return await asyncio.gather(*(bench.score(s, ModelOutput(text=t), RunContext()) for s, t, _ in cases))
