@@ -86,6 +86,18 @@ MBPP_ROWS = [
      "test_list": ["assert test_duplicate(([1,2,3,4,5]))==False", "assert test_duplicate(SAMPLE)==True",
                    "assert test_duplicate([1,1,2,2,3,3,4,4,5])==True"],
      "test_setup_code": "SAMPLE = [1,2,3,4, 4]", "challenge_test_list": []},
+    # The tests build objects of a class the solution defines: they run in the program's process.
+    {"task_id": 601, "text": "Write a function to find the longest chain which can be formed from the given set of "
+     "pairs.",
+     "code": "class Pair(object): \r\n\tdef __init__(self, a, b): \r\n\t\tself.a = a \r\n\t\tself.b = b \r\n"
+             "def max_chain_length(arr, n): \r\n\tmax = 0\r\n\tmcl = [1 for i in range(n)] \r\n"
+             "\tfor i in range(1, n): \r\n\t\tfor j in range(0, i): \r\n"
+             "\t\t\tif (arr[i].a > arr[j].b and mcl[i] < mcl[j] + 1): \r\n\t\t\t\tmcl[i] = mcl[j] + 1\r\n"
+             "\tfor i in range(n): \r\n\t\tif (max < mcl[i]): \r\n\t\t\tmax = mcl[i] \r\n\treturn max",
+     "test_list": ["assert max_chain_length([Pair(5, 24), Pair(15, 25),Pair(27, 40), Pair(50, 60)], 4) == 3",
+                   "assert max_chain_length([Pair(1, 2), Pair(3, 4),Pair(5, 6), Pair(7, 8)], 4) == 4",
+                   "assert max_chain_length([Pair(19, 10), Pair(11, 12),Pair(13, 14), Pair(15, 16), Pair(31, 54)], 5) == 5"],
+     "test_setup_code": "", "challenge_test_list": []},
 ]
 
 
@@ -98,7 +110,10 @@ def _mbpp_code(row: dict) -> str:
 
 def _mbpp_broken(row: dict) -> str:
     name = row["test_list"][0].split("(")[0].split()[-1]
-    return f"def {name}(*args):\n    return None\n"
+    broken = f"def {name}(*args):\n    return None\n"
+    if row["task_id"] == 601:
+        broken = "class Pair:\n    def __init__(self, a, b):\n        self.a, self.b = a, b\n" + broken
+    return broken
 
 
 class CodeResponder:
@@ -128,7 +143,7 @@ class CodeResponder:
 
 
 PY_STYLES = [
-    "[BEGIN]\n{code}\n[DONE]",
+    "[BEGIN]\n```python\n{code}\n```\n[DONE]",
     "Here is the function:\n\n```python\n{code}\n```\n\nIt passes the three tests.",
     "<think>A first idea:\n```python\n{other}\n```\nno, better the other way.</think>\n```python\n{code}\n```",
     "```python\n{code}\n\nassert True\n```",
@@ -145,6 +160,8 @@ def test_mbpp_end_to_end_three_shot_and_exact_pass_rate(tmp_path):
     assert rep.num == len(MBPP_ROWS) and rep.num_errors == 0
     assert 0 < resp.expected() < 1
     assert rep.score == pytest.approx(resp.expected())
+    reviews = [json.loads(x) for x in next((tmp_path / "out").rglob("reviews/m/mbpp.jsonl")).read_text().splitlines()]
+    assert [r["sample_id"] for r in reviews if r["metadata"].get("in_process")] == ["601"]
     # EvalScope's fixed 3-shot prompt, ending in the task, its tests and [BEGIN]
     assert prompt.startswith("You are an expert Python programmer, and here is your task: Write a function to find "
                              "the similar elements")
@@ -190,6 +207,10 @@ def test_mbpp_extraction_on_realistic_replies():
     assert mbpp_code(f"```python\n{code}\n\nif __name__ == \"__main__\":\n    print(f(2))\n```").answer.strip() == code
     # no fence: the definitions found in the prose (EvalScope's heuristic)
     assert "def f(x):" in mbpp_code(f"The function is\n{code}\nwhich adds one.").answer
+    # EvalScope's heuristic keeps the first definition of unfenced code: a second one is lost
+    two = "class Pair:\n    pass\ndef g(p):\n    return p"
+    assert mbpp_code(f"[BEGIN]\n{two}\n[DONE]").answer == "class Pair:\n    pass\n"
+    assert mbpp_code(f"[BEGIN]\n```python\n{two}\n```\n[DONE]").answer == two
     # an unterminated fence (out of tokens)
     assert mbpp_code(f"```python\n{code}\n").answer.startswith("def f(x):")
     # reasoning names other code; only the answer counts
@@ -299,6 +320,11 @@ def test_asserts_mode_values_cross_as_plain_data_only():
     r = sandbox.run(liar, mode="asserts", tests={"prompt": "", "test": "assert f(1) == 2", "names": ["f"]},
                     limits=sandbox.Limits(timeout=10))
     assert not r.passed and "not plain data" in (r.error or "")
+    # a program cannot make the tests run in its own process by defining a class under a tested name
+    r = sandbox.run("class f:\n    def __init__(self, x):\n        pass\n    def __eq__(self, o):\n        return True\n",
+                    mode="asserts", tests={"prompt": "", "test": "assert f(1) == 2", "names": ["f"]},
+                    limits=sandbox.Limits(timeout=10))
+    assert not r.passed and not r.details.get("in_process")
     # a program that rebinds a builtin cannot change the checker's
     cheat = "import builtins\nbuiltins.AssertionError = None\ndef f(x):\n    return 0\n"
     r = sandbox.run(cheat, mode="asserts", tests={"prompt": "", "test": "assert f(1) == 2", "names": ["f"]},

@@ -398,7 +398,7 @@ def run(program: str, *, mode: str = "script", tests: dict[str, Any] | None = No
     checker_job = {"mode": mode, "timeout": limits.timeout, "test_timeout": limits.test_timeout,
                    "prompt": tests.get("prompt"), "test": tests.get("test"),
                    "entry_point": tests.get("entry_point"), "tests": tests if mode in ("call", "stdio") else None,
-                   "command": command}
+                   "command": command, "in_process": bool(tests.get("in_process")) if mode == "asserts" else False}
     program_job = {"mode": mode, "program": program if mode != "command" else "", "limits": child_limits,
                    "entry_point": tests.get("entry_point"), "fn_name": tests.get("fn_name"),
                    "names": tests.get("names") if mode == "asserts" else None}

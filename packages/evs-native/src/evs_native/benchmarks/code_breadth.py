@@ -215,6 +215,15 @@ def _review_timeout(args: dict[str, Any]) -> None:
         args["timeout"] = args["review_timeout"]
 
 
+def classes_used(reference: str, tests: str) -> list[str]:
+    """The classes the reference solution defines that the tests name (MBPP's ``Pair``)."""
+    try:
+        defined = {n.name for n in ast.walk(ast.parse(reference or "")) if isinstance(n, ast.ClassDef)}
+    except SyntaxError:
+        return []
+    return [n for n in names_used(tests) if n in defined]
+
+
 def _positive_timeout(name: str, args: dict[str, Any]) -> None:
     _review_timeout(args)
     t = args["timeout"]
@@ -269,12 +278,14 @@ class _AssertsBenchmark(Benchmark):
         found = self.extract(output.text, sample)
         code = self.program(found.answer or "", sample)
         m = sample.metadata
-        tests = {"prompt": m["setup"], "test": m["tests"], "names": names_used(m["tests"])}
+        tests = {"prompt": m["setup"], "test": m["tests"], "names": names_used(m["tests"]),
+                 "in_process": bool(m.get("in_process"))}
         limits = sandbox.Limits(timeout=float(self.args["timeout"]), memory_mb=int(self.args["memory_mb"]))
         result = await sandbox.arun(code, mode="asserts", tests=tests, limits=limits, isolation=self.args["sandbox"])
         return make_review(sample, output, ctx, target=None, extracted=code, extraction_rule=found.rule,
                            scores={"pass": float(result.passed)},
                            metadata={"status": result.status, "isolation": result.details.get("isolation"),
+                                     **({"in_process": True} if result.details.get("in_process") else {}),
                                      **({"detail": result.error} if result.error else {})})
 
 
@@ -290,7 +301,9 @@ class MBPP(_AssertsBenchmark):
         "before it; it passes when the three asserts pass. Metric: pass (pass@k over --repeats, unbiased "
         "estimator). Runs in the sandbox (bubblewrap, no network). Deviation: the asserts run in a checker "
         "process apart from the program and call its functions with plain data (numbers, strings, "
-        "containers); modules the program imported are imported again there under the same names."
+        "containers); modules the program imported are imported again there under the same names; problems "
+        "whose tests build objects of a class the reference solution defines run their tests in the program's "
+        "process (review metadata in_process)."
     )
     hf_id = "google-research-datasets/mbpp"
     ms_id = "google-research-datasets/mbpp"
@@ -317,7 +330,9 @@ class MBPP(_AssertsBenchmark):
         setup = str(record.get("test_setup_code") or "")
         return Sample(id=str(record["task_id"]), subset=subset,
                       input=template.format(question=record["text"], tests="\n".join(tests)),
-                      target=record.get("code"), metadata={"setup": setup, "tests": "\n".join(tests)})
+                      target=record.get("code"), metadata={"setup": setup, "tests": "\n".join(tests),
+                                                           "in_process": bool(classes_used(str(record.get("code") or ""),
+                                                                                           "\n".join(tests)))})
 
     def program(self, code: str, sample: Sample) -> str:
         code = "\n".join([sample.metadata["setup"], code])  # EvalScope puts the setup before the code
@@ -359,7 +374,8 @@ class MBPPPlus(_AssertsBenchmark):
             setup, tests = "", "\n".join(base)
         return Sample(id=str(record["task_id"]), subset=subset,
                       input=MBPP_PROMPT.format(question=record["prompt"], tests="\n".join(base)),
-                      target=record.get("code"), metadata={"setup": setup, "tests": tests})
+                      target=record.get("code"), metadata={"setup": setup, "tests": tests, "in_process": bool(
+                          classes_used(str(record.get("code") or ""), tests))})
 
 
 class HumanEvalPlus(HumanEval):
