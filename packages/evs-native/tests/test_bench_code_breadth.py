@@ -464,14 +464,30 @@ ML: dict[str, list[tuple[dict, str, str]]] = {
          "sub add {\n    my($x, $y) = @_;\n    return $x + $y;\n}", "sub add {\n    my($x, $y) = @_;\n    return 0;\n}"),
     ],
 }
+# Languages run only by the per-language check (not the end-to-end run, to keep it short).
+ML_MORE: dict[str, list[tuple[dict, str, str]]] = {
+    "r": [
+        (_ml_row("r", "HumanEval_53_add", "# Add two numbers x and y\n# >>> add(2, 3)\n# 5\nadd <- function(x, y) {\n",
+                 "test_humaneval <- function() {\ncandidate <- add\n    if(!identical(candidate(0, 1), 1)){quit('no', 1)}\n"
+                 "    if(!identical(candidate(5, 7), 12)){quit('no', 1)}\n}\ntest_humaneval()", ["\n#", "\n```"]),
+         "add <- function(x, y) {\n  return(x + y)\n}", "add <- function(x, y) {\n  return(x * y)\n}"),
+    ],
+    "rs": [
+        (_ml_row("rs", "HumanEval_53_add", "/// Add two numbers x and y\n/// >>> add(2, 3)\n/// 5\n"
+                 "fn add(x: isize, y: isize) -> isize {\n",
+                 "}\n\nfn main() {\n    let candidate = add;\n    assert_eq!(candidate(0, 1), 1);\n"
+                 "    assert_eq!(candidate(5, 7), 12);\n}\n", ["\n}"]),
+         "fn add(x: isize, y: isize) -> isize {\n    x + y\n}", "fn add(x: isize, y: isize) -> isize {\n    x - y\n}"),
+    ],
+}
 TOOLS = {"js": ["node"], "cpp": ["g++"], "sh": ["bash"], "lua": ["lua5.4"], "php": ["php"], "rb": ["ruby"],
-         "pl": ["perl"]}
+         "pl": ["perl"], "r": ["Rscript"], "rs": ["rustc"]}
 ML_STYLES = ["```{lang}\n{code}\n```", "Here is the completed code:\n\n```{lang}\n{code}\n```\n\nIt handles all cases.",
              "<think>Try:\n```{lang}\n{other}\n```\nno.</think>\nFinal:\n```{lang}\n{code}\n```"]
 
 
 def test_multiple_humaneval_end_to_end_per_language_and_absent_toolchains_skipped(tmp_path):
-    missing = [lang for lang, tools in TOOLS.items() if not all(shutil.which(t) for t in tools)]
+    missing = [lang for lang in ML if not all(shutil.which(t) for t in TOOLS[lang])]
     if missing:
         pytest.skip(f"toolchains for {', '.join(missing)} are not installed (tools/test.sh installs them)")
     table = {}
@@ -645,10 +661,10 @@ def test_programs_cannot_reach_the_verdict_or_outlive_their_time():
     assert r.status == "timeout"
 
 
-@pytest.mark.parametrize("lang", list(ML))
+@pytest.mark.parametrize("lang", list(ML) + list(ML_MORE))
 def test_every_language_passes_right_code_and_fails_broken_code(lang):
     tools = TOOLS[lang]
-    if not all(shutil.which(t) for t in tools):
+    if not all(shutil.which(t, path="/usr/local/bin:/usr/bin:/bin") for t in tools):
         pytest.skip(f"{lang}: {', '.join(tools)} not installed (tools/test.sh installs them)")
     import asyncio
 
@@ -656,18 +672,19 @@ def test_every_language_passes_right_code_and_fails_broken_code(lang):
     from evs_core.schema import ModelOutput
 
     bench = MultipleHumanEval({"subset_list": [f"humaneval-{lang}"]})
-    fence = {"js": "javascript", "sh": "bash", "rb": "ruby", "pl": "perl"}.get(lang, lang)
+    fence = {"js": "javascript", "sh": "bash", "rb": "ruby", "pl": "perl", "rs": "rust", "r": "r"}.get(lang, lang)
+    items = ML.get(lang) or ML_MORE[lang]
 
     async def main():
         out = []
-        for row, good, bad in ML[lang]:
+        for row, good, bad in items:
             sample = bench.record_to_sample(row, 0, f"humaneval-{lang}")
             for code in (good, bad):
                 out.append(await bench.score(sample, ModelOutput(text=f"```{fence}\n{code}\n```"), RunContext()))
         return out
 
     reviews = asyncio.run(main())
-    assert [r.scores["pass"] for r in reviews] == [1.0, 0.0] * len(ML[lang]), [r.metadata for r in reviews]
+    assert [r.scores["pass"] for r in reviews] == [1.0, 0.0] * len(items), [r.metadata for r in reviews]
 
 
 # -- parity with EvalPlus's own checker ---------------------------------------------------------------
