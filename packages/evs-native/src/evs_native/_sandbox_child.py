@@ -766,7 +766,9 @@ def check_command(ch: Checker, job: dict) -> dict:
         seconds = round(time.monotonic() - start, 3)
         if rc != 0:
             why = f"killed by {signal.Signals(-rc).name}" if rc < 0 and -rc in signal.valid_signals() else f"exit code {rc}"
-            tail = text.strip().splitlines()[-1:] or [""]
+            lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+            telling = [ln for ln in lines if any(w in ln.lower() for w in ("error", "assert", "fail", "panic"))]
+            tail = (telling or lines)[-1:] or [""]
             return {"passed": False, "error": f"failed: {step['name']}: {why} {_truncate(tail[0], 300)}".strip(),
                     "step": step["name"], "returncode": rc, "output": text[-2000:], "step_seconds": seconds}
         for marker in step.get("fail_markers") or []:
