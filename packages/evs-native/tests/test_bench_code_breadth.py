@@ -829,3 +829,17 @@ def test_bigcodebench_verdicts_of_right_and_broken_solutions():
     # EvalScope's extra_params names
     b = BigCodeBench({"extra_params": {"split": "complete", "version": "v0.1.3"}})
     assert b.args["prompt_mode"] == "complete" and b.args["split"] == "v0.1.3"
+
+
+def test_command_mode_fail_markers_and_environment():
+    """A runner whose test framework exits 0 on failure (rackunit, Mono's Debug.Assert) names the
+    markers of a failure in its output; the step's environment reaches the program."""
+    bash = shutil.which("bash", path="/usr/bin:/bin")
+    steps = [{"name": "run", "argv": [bash, "t.sh"], "fail_markers": ["FAILURE"]}]
+    run = lambda text: sandbox.run("", mode="command", limits=sandbox.Limits(timeout=10),  # noqa: E731
+                                   tests={"files": {"t.sh": text}, "steps": steps, "env": {"EVS_X": "42"}})
+    assert run('[ "$EVS_X" = 42 ] && echo ok').passed
+    r = run("echo FAILURE >&2; exit 0")
+    assert not r.passed and "FAILURE" in (r.error or "")
+    r = run("exit 3")
+    assert not r.passed and "exit code 3" in (r.error or "")

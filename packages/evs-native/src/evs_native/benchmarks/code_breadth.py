@@ -579,7 +579,9 @@ def language_plan(language: str, timeout: float) -> tuple[dict[str, Any] | None,
         racket = _which("racket")
         if not racket:
             return None, "Racket is not installed (Debian: apt-get install racket)"
-        return {"file": "main.rkt", "steps": steps([racket, "main.rkt"]), "memory_mb": 4096}, None
+        run = steps([racket, "main.rkt"])
+        run[-1]["fail_markers"] = ["FAILURE"]  # rackunit reports a failed check and still exits 0
+        return {"file": "main.rkt", "steps": run, "memory_mb": 4096}, None
     if language == "jl":
         julia = _which("julia")
         if not julia:
@@ -611,14 +613,16 @@ def language_plan(language: str, timeout: float) -> tuple[dict[str, Any] | None,
         mcs, mono = _which("mcs", "csc"), _which("mono")
         if not (mcs and mono):
             return None, "Mono (mcs, mono) is not installed (Debian: apt-get install mono-mcs)"
-        return {"file": "main.cs", "steps": steps([mcs, "-r:System.Numerics.dll", "-d:DEBUG", "-out:main.exe",
-                                                   "main.cs"], [mono, "main.exe"]),
+        run = steps([mcs, "-r:System.Numerics.dll", "-d:DEBUG", "-out:main.exe", "main.cs"], [mono, "main.exe"])
+        # Mono exits 0 after a failed Debug.Assert: as MultiPL-E, the trace goes to stderr and is looked for.
+        run[-1]["fail_markers"] = ["System.Diagnostics.DefaultTraceListener.Fail", "Unhandled Exception"]
+        return {"file": "main.cs", "steps": run, "env": {"MONO_TRACE_LISTENER": "Console.Error"},
                 "memory_mb": 4096, "max_processes": 256}, None
     if language == "scala":
         scalac, scala = _which("scalac"), _which("scala")
         if not (scalac and scala):
             return None, "Scala (scalac, scala) is not installed (Debian: apt-get install scala)"
-        return {"file": "main.scala", "steps": steps([scalac, "main.scala"], [scala, "Main"]),
+        return {"file": "main.scala", "steps": steps([scalac, "main.scala"], [scala, "Problem"]),
                 "memory_mb": 8192, "max_processes": 256, "tmp_mb": 256}, None
     if language == "swift":
         swiftc = _which("swiftc")
