@@ -843,3 +843,7 @@ def test_command_mode_fail_markers_and_environment():
     assert not r.passed and "FAILURE" in (r.error or "")
     r = run("exit 3")
     assert not r.passed and "exit code 3" in (r.error or "")
+    steps[0]["stderr_fails"] = True
+    assert run("echo fine").passed
+    r = run("echo 'check failed' >&2")
+    assert not r.passed and "wrote to stderr: check failed" in (r.error or "")

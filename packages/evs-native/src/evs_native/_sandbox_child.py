@@ -719,7 +719,8 @@ def check_unittest(ch: Checker, job: dict) -> dict:
 def check_command(ch: Checker, job: dict) -> dict:
     """MultiPL-E: write the program's files, run its steps (compile, run) one after the other as
     processes of this checker, each under the program's limits and in its own process group; the
-    program passes when every step exits with status 0 (and prints none of ``fail_markers``).
+    program passes when every step exits with status 0, prints none of its ``fail_markers`` and, for a
+    step with ``stderr_fails``, writes nothing to stderr (the runners whose tests exit 0 on failure).
     The verdict is the exit status this process observes, never a word of the program."""
     import subprocess
     import tempfile
@@ -742,11 +743,12 @@ def check_command(ch: Checker, job: dict) -> dict:
            **(spec.get("env") or {})}
     for step in spec["steps"]:
         out = tempfile.TemporaryFile(dir=workdir)
+        err = tempfile.TemporaryFile(dir=workdir)
         step_limits = {**limits, **(step.get("limits") or {})}
         start = time.monotonic()
         try:
             proc = subprocess.Popen(step["argv"], cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
+                                    stderr=err, start_new_session=True, close_fds=True,
                                     preexec_fn=lambda lim=step_limits: _set_limits(lim))
         except OSError as exc:
             return {"passed": False, "error": f"failed: {step['name']}: cannot start {step['argv'][0]}: {exc}"}
@@ -761,8 +763,9 @@ def check_command(ch: Checker, job: dict) -> dict:
         if rc is None:
             proc.wait()
             return {"passed": False, "error": f"timed out ({step['name']})", "error_code": -3, "step": step["name"],
-                    "output": _read_tail(out)}
-        text = _read_tail(out, 64 * 1024)
+                    "output": _read_tail(out) + _read_tail(err)}
+        stderr = _read_tail(err, 32 * 1024)
+        text = _read_tail(out, 32 * 1024) + stderr
         seconds = round(time.monotonic() - start, 3)
         if rc != 0:
             why = f"killed by {signal.Signals(-rc).name}" if rc < 0 and -rc in signal.valid_signals() else f"exit code {rc}"
@@ -775,6 +778,10 @@ def check_command(ch: Checker, job: dict) -> dict:
             if marker in text:
                 return {"passed": False, "error": f"failed: {step['name']}: output contains {marker!r}",
                         "step": step["name"], "returncode": rc, "output": text[-2000:]}
+        if step.get("stderr_fails") and stderr.strip():
+            line = stderr.strip().splitlines()[0]
+            return {"passed": False, "error": f"failed: {step['name']}: wrote to stderr: {_truncate(line, 300)}",
+                    "step": step["name"], "returncode": rc, "output": text[-2000:]}
     return {"passed": True}
 
 

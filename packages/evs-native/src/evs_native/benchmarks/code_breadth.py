@@ -564,7 +564,9 @@ def language_plan(language: str, timeout: float) -> tuple[dict[str, Any] | None,
         perl = _which("perl")
         if not perl or not _perl_module("Test/Deep.pm"):
             return None, "perl with Test::Deep is not installed (Debian: apt-get install libtest-deep-perl)"
-        return {"file": "main.pl", "steps": steps([perl, "main.pl"])}, None
+        run = steps([perl, "main.pl"])
+        run[-1]["fail_markers"] = ["ERROR"]  # as MultiPL-E's Perl evaluation
+        return {"file": "main.pl", "steps": run}, None
     if language == "rb":
         ruby = _which("ruby")
         if not ruby:
@@ -580,7 +582,7 @@ def language_plan(language: str, timeout: float) -> tuple[dict[str, Any] | None,
         if not racket:
             return None, "Racket is not installed (Debian: apt-get install racket)"
         run = steps([racket, "main.rkt"])
-        run[-1]["fail_markers"] = ["FAILURE"]  # rackunit reports a failed check and still exits 0
+        run[-1]["stderr_fails"] = True  # rackunit reports a failed check on stderr and still exits 0
         return {"file": "main.rkt", "steps": run, "memory_mb": 4096}, None
     if language == "jl":
         julia = _which("julia")
@@ -597,7 +599,9 @@ def language_plan(language: str, timeout: float) -> tuple[dict[str, Any] | None,
         go = _which("go")
         if not go:
             return None, "Go is not installed (Debian: apt-get install golang-go)"
-        return {"file": "main_test.go", "steps": steps([go, "test", "main_test.go"]), "memory_mb": 8192,
+        run = steps([go, "test", "main_test.go"])
+        run[-1]["fail_markers"] = ["FAIL", "[setup failed]", "[build failed]"]  # as MultiPL-E's Go evaluation
+        return {"file": "main_test.go", "steps": run, "memory_mb": 8192,
                 "max_processes": 256, "tmp_mb": 512, "env": {"GOCACHE": "/tmp/gocache", "GOPATH": "/tmp/gopath",
                                                              "GO111MODULE": "off", "GOFLAGS": "-count=1"}}, None
     if language == "java":
@@ -622,7 +626,9 @@ def language_plan(language: str, timeout: float) -> tuple[dict[str, Any] | None,
         scalac, scala = _which("scalac"), _which("scala")
         if not (scalac and scala):
             return None, "Scala (scalac, scala) is not installed (Debian: apt-get install scala)"
-        return {"file": "main.scala", "steps": steps([scalac, "main.scala"], [scala, "Problem"]),
+        run = steps([scalac, "main.scala"], [scala, "Problem"])
+        run[-1]["stderr_fails"] = True  # as MultiPL-E's Scala evaluation
+        return {"file": "main.scala", "steps": run,
                 "memory_mb": 8192, "max_processes": 256, "tmp_mb": 256}, None
     if language == "swift":
         swiftc = _which("swiftc")
@@ -634,7 +640,7 @@ def language_plan(language: str, timeout: float) -> tuple[dict[str, Any] | None,
         ldc = _which("ldc2")
         if not ldc:
             return None, "the D compiler ldc2 is not installed (Debian: apt-get install ldc)"
-        return {"file": "main.d", "steps": steps([ldc, "-unittest", "-of=main", "main.d"], ["./main"]),
+        return {"file": "main.d", "steps": steps([ldc, "-unittest", "-main", "-of=main", "main.d"], ["./main"]),
                 "memory_mb": 4096, "tmp_mb": 256}, None
     return None, f"no runner for the language {language!r}"
 
