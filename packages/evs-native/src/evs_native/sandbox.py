@@ -365,11 +365,12 @@ def run(program: str, *, mode: str = "script", tests: dict[str, Any] | None = No
     check(candidate), "entry_point": name}``; ``program`` = prompt + completion), ``call`` or ``stdio``
     (LiveCodeBench ``tests = {"inputs": [...], "outputs": [...], "fn_name": ...}``), or
     ``asserts`` (MBPP: ``tests = {"prompt": setup code run on both sides, "test": statements
-    naming the program's functions, "names": the names they use}``; the statements run in the
-    checker, the functions in the candidate), ``command`` (MultiPL-E: ``program`` unused,
+    naming the program's functions, "names": the names they use, "in_process"?}``; the statements
+    run in the checker, the functions in the candidate; ``in_process``, decided by the caller from
+    the data, runs them in the candidate instead), ``command`` (MultiPL-E: ``program`` unused,
     ``tests = {"files": {name: text}, "steps": [{"name", "argv", "timeout"?, "limits"?,
-    "fail_markers"?}], "env"?}``; the checker writes the files and runs each step as its own
-    process; pass = every step exits 0), ``unittest`` (BigCodeBench: ``program`` = solution + its
+    "fail_markers"?, "stderr_fails"?}], "env"?}``; the checker writes the files and runs each step
+    as its own process; pass = every step exits 0 without a failure sign), ``unittest`` (BigCodeBench: ``program`` = solution + its
     ``TestCases`` class, run in one process as BigCodeBench's harness does; pass = no failure or
     error; the outcome is the program's own report), or
     ``script`` (pass = the program runs to its end, as the program itself reports; for
