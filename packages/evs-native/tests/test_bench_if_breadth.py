@@ -310,6 +310,9 @@ def test_word_counts_by_language():
 
     assert M.count_words(th) == len(word_tokenize(th)) > 5
     assert M.count_words("Hello there, it's a fine day.") == 7  # \w+ runs: it / s
+    hi = "मेरा गाँव एक छोटी नदी के किनारे बसा हुआ है और वहाँ के लोग बहुत मेहनती हैं।"
+    # NLTK's \w+ (the regex engine) keeps the vowel signs inside their words: 17 words, not 26 pieces
+    assert M.detect_language(hi) == "hi" and M.count_words(hi) == 17
     assert _check("length_constraints:number_words", {"num_words": 15, "relation": "at least"}, zh) == (True, True)
     assert _check("length_constraints:number_words", {"num_words": 15, "relation": "less than"}, zh) == \
         (False, False)

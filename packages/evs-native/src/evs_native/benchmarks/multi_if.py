@@ -14,7 +14,8 @@ except for what Multi-IF changes:
   regular expression, anything else by NLTK Punkt (English) as IFEval;
 * ``length_constraints:number_words``: Thai words by PyThaiNLP's ``word_tokenize``, Chinese/Japanese
   by Multi-IF's CJK count (one per ideograph/kana/hangul, plus whitespace words and emoji),
-  anything else ``\\w+`` runs;
+  anything else NLTK's ``RegexpTokenizer(r"\\w+")`` (as IFEval, but through NLTK, whose 3.10 regex
+  engine keeps combining marks inside words);
 * ``startend:quotation`` also accepts ``“…”`` and ``「…」``;
 * the strict check runs on any non-empty reply (IFEval's: a reply that is not all whitespace).
 
@@ -27,6 +28,7 @@ and in the review's metadata, never dropped silently.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 from typing import Any, ClassVar
@@ -101,15 +103,27 @@ def count_sentences(text: str) -> int:
     return T.count_sentences(text)
 
 
-def count_words(text: str) -> int:
-    from evs_native.benchmarks.ifeval import text as T
+@functools.lru_cache(maxsize=1)
+def _word_tokenizer():
+    from nltk.tokenize import RegexpTokenizer
 
+    return RegexpTokenizer(r"\w+")
+
+
+def count_regexp_words(text: str) -> int:
+    """The reference's ``RegexpTokenizer(r"\w+")`` count, through NLTK itself: NLTK 3.10 compiles
+    the pattern with the ``regex`` engine, whose ``\w`` includes combining marks (Devanagari vowel
+    signs stay inside their word), where Python's ``re`` splits such words."""
+    return len(_word_tokenizer().tokenize(text))
+
+
+def count_words(text: str) -> int:
     lang = detect_language(text)
     if lang == "th":
         return count_thai_words(text)
     if lang in _CJK_CODES:
         return count_words_cjk(text)
-    return T.count_words(text)
+    return count_regexp_words(text)
 
 
 def _compare(count: int, relation: str, threshold: int) -> bool:
@@ -220,8 +234,8 @@ class MultiIF(Benchmark):
         "Multi-IF (Meta): up to 3 user turns in 11 languages, each reply checked against its turn's IFEval-style "
         "instructions with Multi-IF's checkers (language-aware sentence/word counts for Thai, Hindi, Chinese; "
         "CJK quotation marks), strict and loose, prompt- and instruction-level accuracy per turn and language, "
-        "as EvalScope's multi_if adapter (turn k's request carries the model's own earlier replies). Deviations: "
-        "langdetect is seeded; an instruction the reference would check against a random argument is left out "
+        "as EvalScope's multi_if adapter (turn k's request carries the model's own earlier replies; langdetect "
+        "seeded as there). Deviations: an instruction the reference would check against a random argument is left out "
         "of the scores and counted in unchecked_instructions; a failed request of any turn fails the sample."
     )
     tags = ["instruction-following", "multi-turn", "multilingual"]
