@@ -237,6 +237,11 @@ def test_multi_if_end_to_end_per_turn_and_language(tmp_path):
     reasons = [u["reason"] for t in by_id["English/102"]["metadata"]["turns"] for u in t["unchecked"]]
     assert len(reasons) == 2 and all("random letter" in r for r in reasons)
     assert "turn_3_prompt_level_strict" not in by_id["English/102"]["scores"]  # a 2-turn conversation
+    # the stored conversations are enough to score again, without a model
+    run_dir = next((tmp_path / "out").iterdir())
+    again = run_task({"model": "m", "datasets": ["multi_if"], "dataset_dir": str(tmp_path / "data"),
+                      "use_cache": str(run_dir), "rescore": True, "no_progress": True})["multi_if"]
+    assert {k: v.score for k, v in again.metrics.items()} == {k: v.score for k, v in rep.metrics.items()}
 
 
 def test_multi_if_max_turns_one(tmp_path):
