@@ -353,6 +353,10 @@ def test_unchecked_instructions_are_named():
     assert r["instruction_id_list"] == ["punctuation:no_comma"] and r["strict"] == [True]
     reasons = [u["reason"] for u in r["unchecked"]]
     assert "random letter" in reasons[0] and "'relation' must be one of" in reasons[1] and "random index" in reasons[2]
+    for iid, kw in (("keywords:existence", {"keywords": []}), ("keywords:forbidden_words", {"forbidden_words": []}),
+                    ("length_constraints:number_words", {"num_words": -1, "relation": "at least"})):
+        with pytest.raises(ConfigError, match="the reference draws"):
+            M.build(iid, kw)
 
 
 def test_record_schema_and_scoring_of_a_recorded_conversation():

@@ -19,8 +19,8 @@ except for what Multi-IF changes:
 * ``startend:quotation`` also accepts ``“…”`` and ``「…」``;
 * the strict check runs on any non-empty reply (IFEval's: a reply that is not all whitespace).
 
-Where the reference would draw a random argument (a missing keyword argument, a letter outside
-a-z, a paragraph index outside the range), the instruction cannot be checked reproducibly: it is
+Where the reference would draw a random argument (a missing keyword argument, an empty keyword
+list, a negative count, a letter outside a-z, a paragraph index outside the range), the instruction cannot be checked reproducibly: it is
 left out of the scores and counted in ``unchecked_instructions`` (a summed metric of the report)
 and in the review's metadata, never dropped silently.
 """
@@ -168,8 +168,20 @@ def instruction_ids() -> list[str]:
     return sorted(I.CHECKERS)
 
 
+#: Arguments the reference replaces by a random value when empty (``if not x``) or negative.
+_RANDOM_IF_EMPTY = ("keywords", "forbidden_words", "keyword")
+_RANDOM_IF_NEGATIVE = ("num_sentences", "num_placeholders", "num_bullets", "num_highlights", "num_sections",
+                       "num_paragraphs", "num_words", "frequency", "let_frequency")
+
+
 def unchecked_reason(instruction_id: str, kwargs: dict[str, Any]) -> str | None:
     """Why the reference would check this instruction against a random argument (None: it would not)."""
+    for key in _RANDOM_IF_EMPTY:
+        if key in kwargs and not kwargs[key]:
+            return f"'{key}' is empty (the reference draws random words)"
+    for key in _RANDOM_IF_NEGATIVE:
+        if isinstance(kwargs.get(key), int) and kwargs[key] < 0:
+            return f"'{key}' is negative (the reference draws a random number)"
     if instruction_id == "keywords:letter_frequency":
         letter = kwargs.get("letter")
         if not isinstance(letter, str) or len(letter) != 1 or not ("a" <= letter.lower() <= "z"):
