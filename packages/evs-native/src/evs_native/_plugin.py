@@ -17,6 +17,7 @@ CATALOGUES = (
     "evs_native.benchmarks._catalog_function_calling",
     "evs_native.benchmarks._catalog_long",
     "evs_native.benchmarks._catalog_code",
+    "evs_native.benchmarks._catalog_if",
 )
 
 
