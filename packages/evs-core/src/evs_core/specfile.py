@@ -132,7 +132,7 @@ def _check_subset_map(m: Any, key: str, subsets: list[str], where: str) -> None:
     if not isinstance(m, dict):
         raise ConfigError(f"{where}: {key} must map subset names to names")
     for sub, val in m.items():
-        if subsets != [DEFAULT] and sub not in subsets:
+        if sub not in subsets:
             raise ConfigError(f"{where}: {key} names '{sub}', not in dataset.subsets{suggest(str(sub), subsets)}")
         if not isinstance(val, str):
             raise ConfigError(f"{where}: {key}.{sub} must be a string, not {val!r}")
