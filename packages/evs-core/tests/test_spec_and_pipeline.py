@@ -90,6 +90,8 @@ def test_run_overrides_filters_metrics_aggregation(tmp_path):
     ({"record": {"input": "{q}", "choices": {"fields": "A"}}}, "record.choices.fields must be a non-empty list"),
     ({"record": {"input": "{q}", "id": {"field": "k", "fallback": {"feild": "j"}}}}, "unknown key 'feild' in record.id.fallback"),
     ({"record": {"input": "{q}", "fields": {"x": {"templ": "{q}"}}}}, "unknown key 'templ' in record.fields.x"),
+    ({"record": {"input": "{q}", "choices": {"field": "o"}, "target": {"field": "a"}, "shuffle_choices": "{k}"}},
+     "record.shuffle_choices needs record.choices and a record.target with letter: true"),
 ])
 def test_spec_errors_name_the_key(change, message):
     spec = {**SPEC, **change}

@@ -1,4 +1,4 @@
-"""The benchmarks that are specs (mmlu, mmlu_pro, ceval, cmmlu, hellaswag, race): each one's prompt for
+"""The benchmarks that are specs (mmlu, mmlu_pro, ceval, cmmlu, hellaswag, race, gpqa_diamond): each one's prompt for
 a fixed row, pinned against the text built here from the reference template (EvalScope's adapter,
 lm-evaluation-harness's task), in generate and log-likelihood mode; and how they are registered."""
 
@@ -153,7 +153,26 @@ def test_race_prompt_and_fewshot_limit(tmp_path):
                              f"{shot}\n\n{EN_COT.format(letters='A,B,C,D', question=q, choices=_opts(row['options']))}")
 
 
-@pytest.mark.parametrize("name", ["mmlu", "mmlu_pro", "ceval", "cmmlu", "hellaswag", "race"])
+def test_gpqa_options_in_a_seeded_order(tmp_path):
+    import hashlib
+    import random
+
+    row = {"Record ID": "rec42", "Question": " Which gas? ", "Correct Answer": " argon", "Incorrect Answer 1": "x",
+           "Incorrect Answer 2": "y ", "Incorrect Answer 3": "z", "High-level domain": "Chemistry"}
+    _jsonl(tmp_path / "gpqa_diamond" / "train.jsonl", [row])
+    for seed in (42, 7):
+        b = get_registries().benchmarks.load("gpqa_diamond")({}, dataset_dir=str(tmp_path), seed=seed)
+        (s,) = b.load_samples(None)
+        # the order: random.Random(first 8 bytes of sha256("seed:key"), big-endian).shuffle of the positions
+        order = list(range(4))
+        random.Random(int.from_bytes(hashlib.sha256(f"{seed}:rec42".encode()).digest()[:8], "big")).shuffle(order)
+        options = ["argon", "x", "y", "z"]
+        assert s.choices == [options[i] for i in order] and s.target == "ABCD"[order.index(0)]
+        assert s.id == "rec42" and s.metadata == {"domain": "Chemistry"}
+        assert _prompt(b, s) == EN_COT.format(letters="A,B,C,D", question="Which gas?", choices=_opts(s.choices))
+
+
+@pytest.mark.parametrize("name", ["mmlu", "mmlu_pro", "ceval", "cmmlu", "hellaswag", "race", "gpqa_diamond"])
 def test_registered_as_spec_and_shown_resolved(name):
     from click.testing import CliRunner
     from evs_cli.main import make_cli

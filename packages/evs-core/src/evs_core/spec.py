@@ -66,6 +66,18 @@ def as_letter(value: Any) -> str:
     raise ValueError(f"answer {value!r} is not an option letter or index")
 
 
+def shuffle_choices(choices: list[str], target: str, key: str, seed: int) -> tuple[list[str], str]:
+    """``choices`` in an order fixed by the run's ``seed`` and the row's ``key`` (never by which
+    other rows are loaded), and the gold letter in that order."""
+    import hashlib
+    import random
+
+    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
+    order = list(range(len(choices)))
+    random.Random(int.from_bytes(digest[:8], "big")).shuffle(order)
+    return [choices[i] for i in order], LETTERS[order.index(LETTERS.index(target))]
+
+
 class _Fields(dict):
     def __init__(self, data: dict[str, Any], where: str) -> None:
         super().__init__(data)
@@ -210,6 +222,9 @@ class SpecBenchmark(Benchmark):
         if choices is not None and isinstance(rec.get("target"), dict) and rec["target"].get("letter") \
                 and target not in LETTERS[: len(choices)]:
             raise ValueError(f"answer {target} is out of range for {len(choices)} options")
+        if "shuffle_choices" in rec:
+            choices, target = shuffle_choices(choices, target, str(self._value(rec["shuffle_choices"], row, where)),
+                                              self.seed)
         return Sample(id=str(sid), input=str(self._value(rec["input"], row, where)), choices=choices,
                       target=target, subset=subset, metadata=meta)
 

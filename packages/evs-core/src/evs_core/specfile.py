@@ -24,7 +24,7 @@ _KEYS: dict[str, set[str]] = {
          "primary_metric", "generation", "judge", "loglikelihood", "report"},
     "dataset": {"hf", "ms", "local", "subsets", "default_subsets", "hub_subsets", "eval_split", "fewshot_split",
                 "num_samples", "subset_field", "subset_field_hub"},
-    "record": {"id", "input", "target", "choices", "metadata", "fields"},
+    "record": {"id", "input", "target", "choices", "metadata", "fields", "shuffle_choices"},
     "prompt": {"template", "system", "choice_format", "fewshot", "subset_labels"},
     "prompt.fewshot": {"num", "max", "header", "example", "separator", "last_separator"},
     "judge": {"required", "template", "question"},
@@ -178,9 +178,12 @@ def validate_spec(spec: dict[str, Any], where: str = "spec") -> dict[str, Any]:
         raise ConfigError(f"{where}: record.fields must map names to values")
     for key, v in derived.items():
         _check_value(v, f"fields.{key}", where)
-    for key in ("id", "input", "target", "choices"):
+    for key in ("id", "input", "target", "choices", "shuffle_choices"):
         if key in rec:
             _check_value(rec[key], key, where)
+    if "shuffle_choices" in rec and not ("choices" in rec and isinstance(rec.get("target"), dict)
+                                         and rec["target"].get("letter")):
+        raise ConfigError(f"{where}: record.shuffle_choices needs record.choices and a record.target with letter: true")
     meta = rec.get("metadata") or {}
     if not isinstance(meta, dict):
         raise ConfigError(f"{where}: record.metadata must map names to values")

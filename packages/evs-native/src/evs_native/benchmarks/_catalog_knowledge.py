@@ -2,10 +2,6 @@
 subsets and sample counts), so listing benchmarks imports no benchmark code."""
 
 BENCHMARKS: dict = {
-    "gpqa_diamond": ("evs_native.benchmarks.gpqa:GPQADiamond",
-        ["knowledge", "multiple-choice", "reasoning"],
-        "GPQA Diamond, graduate-level science, seeded option order",
-        {"num_samples": 198, "subsets": ["gpqa_diamond"]}),
     "winogrande": ("evs_native.benchmarks.commonsense:WinoGrande",
         ["commonsense", "multiple-choice"],
         "WinoGrande, pronoun/blank resolution with two options",
