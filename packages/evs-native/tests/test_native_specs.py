@@ -1,4 +1,5 @@
-"""The benchmarks that are specs (mmlu, mmlu_pro, ceval, cmmlu, hellaswag, race, gpqa_diamond): each one's prompt for
+"""The benchmarks that are specs (mmlu, mmlu_pro, ceval, cmmlu, hellaswag, race, gpqa_diamond, aime24,
+aime25): each one's prompt for
 a fixed row, pinned against the text built here from the reference template (EvalScope's adapter,
 lm-evaluation-harness's task), in generate and log-likelihood mode; and how they are registered."""
 
@@ -170,6 +171,26 @@ def test_gpqa_options_in_a_seeded_order(tmp_path):
         assert s.choices == [options[i] for i in order] and s.target == "ABCD"[order.index(0)]
         assert s.id == "rec42" and s.metadata == {"domain": "Chemistry"}
         assert _prompt(b, s) == EN_COT.format(letters="A,B,C,D", question="Which gas?", choices=_opts(s.choices))
+
+
+def test_aime_prompts_ids_and_math_verify(tmp_path):
+    pytest.importorskip("math_verify")
+    from evs_core.schema import ModelOutput
+    from evs_core.testing import score_now
+
+    # the zero-shot prompt of EvalScope's AIME adapters (and of math_500)
+    boxed = "{problem}\nPlease reason step by step, and put your final answer within \\boxed{{}}."
+    _jsonl(tmp_path / "aime24" / "train.jsonl", [{"id": 60, "problem": "Find 6 * 7.", "answer": " 42", "url": "u"}])
+    _jsonl(tmp_path / "aime25" / "AIME2025-II" / "test.jsonl", [{"question": "Find 11^2.", "answer": 121}])
+    b24 = _bench("aime24", {}, tmp_path)
+    (s,) = b24.load_samples(None)
+    assert (s.id, s.target, s.metadata["question"]) == ("60", "42", "Find 6 * 7.")
+    assert _prompt(b24, s) == boxed.format(problem="Find 6 * 7.")
+    assert score_now(b24, s, ModelOutput(text="So $\\boxed{42.0}$")).scores == {"acc": 1.0}
+    assert score_now(b24, s, ModelOutput(text="\\boxed{42} or rather \\boxed{41}")).scores == {"acc": 0.0}
+    b25 = _bench("aime25", {"subset_list": ["AIME2025-II"]}, tmp_path)
+    (s,) = b25.load_samples(None)
+    assert (s.id, s.target) == ("AIME2025-II/0", "121") and _prompt(b25, s) == boxed.format(problem="Find 11^2.")
 
 
 @pytest.mark.parametrize("name", ["mmlu", "mmlu_pro", "ceval", "cmmlu", "hellaswag", "race", "gpqa_diamond"])
