@@ -12,6 +12,9 @@ CATALOGUES = (
     "evs_native.benchmarks._catalog_knowledge",
     "evs_native.benchmarks._catalog_reasoning",
     "evs_native.benchmarks._catalog_math",
+    "evs_native.benchmarks._catalog_judged",
+    "evs_native.benchmarks._catalog_mcq_breadth",
+    "evs_native.benchmarks._catalog_function_calling",
 )
 
 
