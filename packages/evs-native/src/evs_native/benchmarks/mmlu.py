@@ -5,3 +5,5 @@ from evs_native.benchmarks._specs import native_spec
 
 MMLU = native_spec("mmlu")
 MMLUPro = native_spec("mmlu_pro")
+#: subject -> category (STEM, Humanities, Social Science, Other), from the spec's report.categories.
+MMLU_CATEGORIES: dict[str, str] = dict(MMLU.spec["report"]["categories"])
