@@ -214,3 +214,12 @@ def test_review_helpers_fill_the_unit():
     assert isinstance(r, Review) and (r.sample_id, r.repeat, r.subset, r.reasoning_chars) == ("q", 2, "sub", 3)
     assert r.error == "HTTP 500: boom" and r.scores == {}
     assert make_review(s, ModelOutput(text="a"), None, scores={"acc": 1.0}).repeat == 0
+
+
+def test_letter_values_accept_indexes_and_letters():
+    from evs_core.spec import as_letter
+
+    assert [as_letter(x) for x in (0, 1.0, "2", " (c) ", "d")] == ["A", "B", "C", "C", "D"]
+    for bad in (True, 1.5, -1, "AB", 26):
+        with pytest.raises(ValueError):
+            as_letter(bad)

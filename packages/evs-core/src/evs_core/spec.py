@@ -55,6 +55,8 @@ def as_letter(value: Any) -> str:
     (``"B"``, ``"(b)"``)."""
     if isinstance(value, bool):
         raise ValueError(f"bad answer {value!r}")
+    if isinstance(value, float) and value.is_integer():  # 1.0 from a table read with pandas
+        value = int(value)
     text = str(value).strip()
     if isinstance(value, int) or text.isdigit():
         if int(text) >= len(LETTERS) or int(text) < 0:
