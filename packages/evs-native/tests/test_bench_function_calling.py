@@ -856,27 +856,13 @@ TOOLS_TEMPLATE = ("{% if tools %}<s>tools: {{ tools | tojson }}</s>{% endif %}"
 
 @pytest.fixture(scope="module")
 def tiny_tool_model(tmp_path_factory):
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
-    tokenizers = pytest.importorskip("tokenizers")
-    path = tmp_path_factory.mktemp("tiny-tool-llama")
-    tok = tokenizers.Tokenizer(tokenizers.models.BPE(unk_token="<unk>"))
-    tok.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = tokenizers.decoders.ByteLevel()
-    trainer = tokenizers.trainers.BpeTrainer(vocab_size=300, special_tokens=["<unk>", "<s>", "</s>"],
-                                             initial_alphabet=tokenizers.pre_tokenizers.ByteLevel.alphabet())
-    tok.train_from_iterator(["get the weather of a city", '{"name": "x", "arguments": {}}'] * 20, trainer)
-    fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>",
-                                                unk_token="<unk>", pad_token="</s>")
-    fast.chat_template = TOOLS_TEMPLATE
-    fast.save_pretrained(path)
-    torch.manual_seed(0)
-    cfg = transformers.LlamaConfig(vocab_size=len(fast), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                                   num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=2048,
-                                   bos_token_id=fast.bos_token_id, eos_token_id=fast.eos_token_id,
-                                   pad_token_id=fast.pad_token_id)
-    transformers.LlamaForCausalLM(cfg).save_pretrained(path)
-    return path
+    pytest.importorskip("transformers")
+    from evs_core.testing import build_tiny_llama
+
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny-tool-llama"),
+                            ["get the weather of a city", '{"name": "x", "arguments": {}}'] * 20,
+                            chat_template=TOOLS_TEMPLATE, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                            num_attention_heads=2, max_position_embeddings=2048)
 
 
 def test_local_model_renders_tools_and_reads_calls_from_text(tiny_tool_model, monkeypatch):

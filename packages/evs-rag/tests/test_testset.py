@@ -152,29 +152,13 @@ def test_testset_generation_failures_are_one_line(tmp_path, capsys, fake_server)
 @pytest.fixture(scope="module")
 def tiny_critic(tmp_path_factory):
     """A tiny random Llama with a chat template: a local critic served through evs's adapter."""
-    tokenizers = pytest.importorskip("tokenizers")
-    transformers = pytest.importorskip("transformers")
-    torch = pytest.importorskip("torch")
-    path = tmp_path_factory.mktemp("tiny-critic")
-    tok = tokenizers.Tokenizer(tokenizers.models.BPE(unk_token="<unk>"))
-    tok.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = tokenizers.decoders.ByteLevel()
-    trainer = tokenizers.trainers.BpeTrainer(vocab_size=300, special_tokens=["<unk>", "<s>", "</s>"],
-                                             initial_alphabet=tokenizers.pre_tokenizers.ByteLevel.alphabet())
-    tok.train_from_iterator(['{"statements": ["Paris is the capital."]}', "The capital of France is Paris."] * 20,
-                            trainer)
-    fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>",
-                                                unk_token="<unk>", pad_token="</s>")
-    fast.chat_template = ("{% for m in messages %}<s>{{ m['role'] }}: {{ m['content'] }}</s>{% endfor %}"
-                          "{% if add_generation_prompt %}<s>assistant:{% endif %}")
-    fast.save_pretrained(path)
-    torch.manual_seed(0)
-    cfg = transformers.LlamaConfig(vocab_size=len(fast), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                                   num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=4096,
-                                   bos_token_id=fast.bos_token_id, eos_token_id=fast.eos_token_id,
-                                   pad_token_id=fast.pad_token_id)
-    transformers.LlamaForCausalLM(cfg).save_pretrained(path)
-    return path
+    pytest.importorskip("transformers")
+    from evs_core.testing import build_tiny_llama
+
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny-critic"),
+                            ['{"statements": ["Paris is the capital."]}', "The capital of France is Paris."] * 20,
+                            hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                            max_position_embeddings=4096)
 
 
 def test_ragas_with_a_local_critic_model(tmp_path, capsys, tiny_critic):

@@ -248,3 +248,38 @@ def score_now(bench: Any, sample: Any, output: Any, *, judge: Any = None, repeat
     if ctx is None:
         ctx = RunContext(registries=bench.registries, judge=judge, seed=bench.seed, dataset=bench.name, repeat=repeat)
     return asyncio.run(bench.score(sample, output, ctx))
+
+
+#: The chat template of :func:`build_tiny_llama` (each message on its own ``<s>…</s>``).
+TINY_CHAT_TEMPLATE = ("{% for m in messages %}<s>{{ m['role'] }}: {{ m['content'] }}</s>{% endfor %}"
+                      "{% if add_generation_prompt %}<s>assistant:{% endif %}")
+
+
+def build_tiny_llama(path, corpus: list[str], *, chat_template: str = TINY_CHAT_TEMPLATE, hidden_size: int = 64,
+                     intermediate_size: int = 128, num_hidden_layers: int = 2, num_attention_heads: int = 4,
+                     max_position_embeddings: int = 512, seed: int = 0):
+    """A randomly initialised Llama with a byte-level BPE tokenizer trained on ``corpus``, saved to
+    ``path`` (offline; for tests of local-model paths). Needs torch, transformers and tokenizers,
+    imported here only."""
+    import tokenizers
+    import torch
+    import transformers
+
+    tok = tokenizers.Tokenizer(tokenizers.models.BPE(unk_token="<unk>"))
+    tok.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = tokenizers.decoders.ByteLevel()
+    trainer = tokenizers.trainers.BpeTrainer(vocab_size=300, special_tokens=["<unk>", "<s>", "</s>"],
+                                             initial_alphabet=tokenizers.pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(corpus, trainer)
+    fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>",
+                                                unk_token="<unk>", pad_token="</s>")
+    fast.chat_template = chat_template
+    fast.save_pretrained(path)
+    torch.manual_seed(seed)
+    cfg = transformers.LlamaConfig(vocab_size=len(fast), hidden_size=hidden_size, intermediate_size=intermediate_size,
+                                   num_hidden_layers=num_hidden_layers, num_attention_heads=num_attention_heads,
+                                   num_key_value_heads=num_attention_heads,
+                                   max_position_embeddings=max_position_embeddings, bos_token_id=fast.bos_token_id,
+                                   eos_token_id=fast.eos_token_id, pad_token_id=fast.pad_token_id)
+    transformers.LlamaForCausalLM(cfg).save_pretrained(path)
+    return path

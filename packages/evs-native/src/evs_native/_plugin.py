@@ -15,6 +15,8 @@ CATALOGUES = (
     "evs_native.benchmarks._catalog_judged",
     "evs_native.benchmarks._catalog_mcq_breadth",
     "evs_native.benchmarks._catalog_function_calling",
+    "evs_native.benchmarks._catalog_long",
+    "evs_native.benchmarks._catalog_code",
 )
 
 
