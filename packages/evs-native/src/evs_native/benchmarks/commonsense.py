@@ -8,7 +8,7 @@ here are the classes that run them, for code that imported them from here.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from evs_core.benchmark import RunContext, failed_review, make_review
 from evs_core.models import Request
