@@ -45,7 +45,8 @@ def _get(row: dict[str, Any], path: str, where: str) -> Any:
         elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
             cur = cur[int(part)]
         else:
-            fields = ", ".join(sorted(row)) if isinstance(row, dict) else "?"
+            # the row's own fields (not the {_subset}/{_index} that templates may also name)
+            fields = ", ".join(sorted(k for k in row if k not in ("_subset", "_index"))) if isinstance(row, dict) else "?"
             raise ConfigError(f"{where}: the row has no field '{path}' (fields: {fields})")
     return cur
 
