@@ -91,14 +91,19 @@ class _InceptionSet(ImageMetric):
         feats = []
         with torch.inference_mode():
             for start in range(0, len(images), self.batch_size):
-                batch = []
-                for img in images[start:start + self.batch_size]:
-                    a = torch.from_numpy(np.asarray(img.convert("RGB"), dtype=np.uint8).copy())
-                    x = a.permute(2, 0, 1)[None].to(torch.float32)
-                    if tuple(x.shape[2:]) != self.size:
+                groups: dict[tuple[int, int], list[Any]] = {}
+                chunk = images[start:start + self.batch_size]
+                for i, img in enumerate(chunk):  # images of one size are resampled together
+                    a = np.asarray(img if img.mode == "RGB" else img.convert("RGB"), dtype=np.uint8)
+                    groups.setdefault(a.shape[:2], []).append((i, a))
+                parts: list[Any] = [None] * len(chunk)
+                for hw, items in groups.items():
+                    x = torch.from_numpy(np.stack([a for _, a in items])).permute(0, 3, 1, 2).to(torch.float32)
+                    if tuple(hw) != self.size:
                         x = nv_bilinear(x, self.size)
-                    batch.append(x / 255)
-                x = torch.cat(batch).to(self.device).clamp(0, 1)
+                    for (i, _), xi in zip(items, x / 255, strict=True):
+                        parts[i] = xi
+                x = torch.stack(parts).to(self.device).clamp(0, 1)
                 x = (x * (INPUT_RANGE[1] - INPUT_RANGE[0]) + INPUT_RANGE[0]).clamp(*INPUT_RANGE)
                 f = net(x)
                 if f.ndim > 2:
