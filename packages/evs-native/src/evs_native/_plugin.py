@@ -11,6 +11,13 @@ from evs_core.hookspecs import hookimpl
 CATALOGUES = (
     "evs_native.benchmarks._catalog_knowledge",
     "evs_native.benchmarks._catalog_reasoning",
+    "evs_native.benchmarks._catalog_math",
+    "evs_native.benchmarks._catalog_judged",
+    "evs_native.benchmarks._catalog_mcq_breadth",
+    "evs_native.benchmarks._catalog_function_calling",
+    "evs_native.benchmarks._catalog_long",
+    "evs_native.benchmarks._catalog_code",
+    "evs_native.benchmarks._catalog_if",
 )
 
 

@@ -311,6 +311,12 @@ def _load(job: dict):
         if not callable(fn):
             raise NameError(f"the program defines no function '{job['entry_point']}'")
         return fn
+    if mode == "asserts":
+        ns = {"__name__": "__main__", "__builtins__": builtins}
+        exec(compile(program, "<program>", "exec"), ns)
+        return ns
+    if mode == "unittest":
+        return run_unittest(program)
     if mode == "call":
         code = IMPORT_STRING + "\n\n" + program
         ns = {"__name__": "tmp_sol", "__builtins__": builtins}
@@ -327,6 +333,51 @@ def _load(job: dict):
     raise ValueError(f"unknown mode {mode}")
 
 
+def run_unittest(program: str) -> dict:
+    """BigCodeBench: run the program (solution + its ``TestCases`` class) as module ``__test__`` in a
+    fresh working directory, as BigCodeBench's ``unsafe_execute`` does (TZ=UTC, one thread for
+    the numeric libraries, ``exit``/``quit`` removed, open figures closed, output swallowed), then
+    run every test of ``TestCases``; the outcome lists the failures and errors by test name."""
+    import contextlib
+    import tempfile
+    import traceback
+    import types
+    import unittest
+
+    os.environ["TZ"] = "UTC"
+    if hasattr(time, "tzset"):
+        time.tzset()
+    for k, v in (("OMP_NUM_THREADS", "1"), ("TF_CPP_MIN_LOG_LEVEL", "3"), ("TF_ENABLE_ONEDNN_OPTS", "0")):
+        os.environ[k] = v
+    os.chdir(tempfile.mkdtemp(prefix="task-"))
+    if "matplotlib" in program:  # BigCodeBench closes pyplot's figures first (no display here: Agg)
+        try:
+            import matplotlib.pyplot as plt
+
+            plt.close("all")
+        except Exception:  # noqa: BLE001 - the program's own import will say what is wrong
+            pass
+    builtins.exit = None
+    builtins.quit = None
+    module = types.ModuleType("__test__")
+    module.__dict__.update({"__builtins__": builtins, "__file__": "__test__.py", "__package__": None,
+                            "__doc__": None, "sys": sys, "os": os, "environ": os.environ})
+    issues: dict = {}
+    sink = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            exec(compile(program, "__test__.py", "exec"), module.__dict__)
+            sys.modules["__test__"] = module
+            suite = unittest.TestLoader().loadTestsFromTestCase(module.__dict__["TestCases"])
+            result = unittest.TestResult()
+            suite.run(result)
+        for test, trace in result.failures + result.errors:
+            issues[str(test.id()).split(".")[-1]] = _truncate(str(trace), 1000)
+        return {"tests": int(result.testsRun), "issues": issues}
+    except BaseException as exc:  # noqa: BLE001 - as BigCodeBench: any error fails the task
+        return {"tests": 0, "issues": {"ALL": _truncate("".join(traceback.format_exception_only(exc)), 1000)}}
+
+
 def _flush() -> None:
     for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
         try:
@@ -340,9 +391,29 @@ def _say(sock, obj) -> None:
     send(sock, obj)
 
 
+def _kinds(ns: dict, names) -> dict:
+    """What the program's globals among ``names`` are: a function (called through the channel) or a
+    module (imported again by the checker under its own name)."""
+    import functools
+    import types
+
+    out = {}
+    for name in names or []:
+        v = ns.get(name)
+        if isinstance(v, type):
+            out[name] = "class"
+        elif isinstance(v, (types.FunctionType, types.BuiltinFunctionType, functools.partial)):
+            out[name] = "function"
+        elif isinstance(v, types.ModuleType):
+            out[name] = "module:" + str(getattr(v, "__name__", name))
+    return out
+
+
 def candidate_main(sock, prog_fd: int, guard_workdir: str | None) -> None:
     with os.fdopen(prog_fd, encoding="utf-8") as f:
         job = json.load(f)
+    if job["mode"] == "command":  # the checker runs the commands itself; nothing to do here
+        os._exit(0)
     _set_limits(job["limits"])
     if guard_workdir:
         os.chdir(guard_workdir)
@@ -360,7 +431,17 @@ def candidate_main(sock, prog_fd: int, guard_workdir: str | None) -> None:
     if mode == "script":
         _say(sock, {"done": True})
         os._exit(0)
-    _say(sock, {"ready": True})
+    if mode == "unittest":
+        try:
+            _say(sock, {"unittest": fn})
+        except (TypeError, ValueError):
+            _say(sock, {"error": "unreadable test outcome"})
+        os._exit(0)
+    if mode == "asserts":
+        ns, fn = fn, None
+        _say(sock, {"ready": True, "names": _kinds(ns, job.get("names"))})
+    else:
+        _say(sock, {"ready": True})
     real_stdin, real_stdout = sys.stdin, sys.stdout
     while True:
         try:
@@ -383,8 +464,16 @@ def candidate_main(sock, prog_fd: int, guard_workdir: str | None) -> None:
                 sys.stdin, sys.stdout = real_stdin, real_stdout
         else:
             try:
+                if mode == "asserts" and isinstance(msg.get("exec"), str):  # tests run in the program's process
+                    exec(compile(msg["exec"], "<tests>", "exec"), ns)
+                    _say(sock, {"ok": None})
+                    continue
                 args = [decode(a) for a in msg["args"]]
-                result = fn(*args)
+                kwargs = {str(k): decode(v) for k, v in msg.get("kwargs") or []}
+                target = ns.get(msg.get("fn")) if mode == "asserts" else fn
+                if not callable(target):
+                    raise NameError(f"name {msg.get('fn')!r} is not defined")
+                result = target(*args, **kwargs)
                 reply = {"ok": encode(result)}
             except BaseException as exc:  # noqa: BLE001
                 reply = {"raise": [type(exc).__name__, _truncate(str(exc), 500)]}
@@ -398,6 +487,7 @@ def candidate_main(sock, prog_fd: int, guard_workdir: str | None) -> None:
 class Checker:
     def __init__(self, sock: Channel, pid: int) -> None:
         self.sock, self.pid, self.status = sock, pid, None
+        self.info: dict = {}
 
     def ended(self) -> str:
         """How the candidate ended (it is dead or killed after this)."""
@@ -433,6 +523,13 @@ class Checker:
             return {"passed": False, "results": [-1], "error_code": -1,
                     "error": f"crashed: the program {self.ended()} before it was loaded"}
         if msg == {"ready": True}:
+            return None
+        if isinstance(msg, dict) and msg.get("ready") is True and set(msg) == {"ready", "names"}:
+            names = msg["names"]
+            if not isinstance(names, dict) or not all(
+                    type(k) is str and type(v) is str for k, v in names.items()):
+                return {"passed": False, "results": [-1], "error_code": -1, "error": "crashed: bad ready message"}
+            self.info = names
             return None
         err = msg.get("error") if isinstance(msg, dict) else None
         return {"passed": False, "results": [-1], "error_code": -1,
@@ -516,6 +613,175 @@ def check_function(ch: Checker, job: dict) -> dict:
         return {"passed": False, "error": f"failed: {exc}"}
     except BaseException as exc:  # noqa: BLE001 - SystemExit too, as the reference does
         return {"passed": False, "error": f"failed: {_error_text(exc)}"}
+    return {"passed": True}
+
+
+def check_asserts(ch: Checker, job: dict) -> dict:
+    """MBPP: the tests are statements (``assert f(x) == y``) that name the program's functions.
+
+    The checker runs the problem's setup (imports, helpers), binds each function name the tests
+    use and the program defines to a proxy of it (the function stays in the candidate's process),
+    imports again here the modules the program imported under a name the tests use (``math`` in
+    ``assert math.isclose(f(2), 0.5)``), then runs the tests; they pass when none raises.
+    """
+    import importlib
+
+    deadline = time.monotonic() + job["timeout"]
+    failed = ch.ready(deadline)
+    if failed:
+        if failed["error_code"] == -3:
+            return {"passed": False, "error": "timed out", "error_code": -3}
+        return {"passed": False, "error": "failed: " + failed["error"].replace("Compilation error: ", "", 1)}
+
+    def proxy(name):
+        def call(*args, **kwargs):
+            try:
+                payload = {"fn": name, "args": [encode(a) for a in args],
+                           "kwargs": [[k, encode(v)] for k, v in kwargs.items()]}
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"sandbox: a test argument is not plain data: {exc}") from None
+            return _value(ch.call(payload, deadline))
+
+        call.__name__ = name
+        return call
+
+    if job.get("in_process"):
+        # The tests build objects of a class the problem's reference solution defines (MBPP's
+        # Pair): such objects cannot cross as plain data, so evs (never the program) marks these
+        # problems to run their tests in the program's process, as the reference runs all of
+        # them; the verdict says so (the program's word, contained by the sandbox).
+        try:
+            _value(ch.call({"exec": (job["prompt"] or "") + "\n" + job["test"]}, deadline))
+        except Timeout:
+            return {"passed": False, "error": "timed out", "error_code": -3, "in_process": True}
+        except CandidateGone as exc:
+            return {"passed": False, "error": f"crashed: {exc}", "in_process": True}
+        except BaseException as exc:  # noqa: BLE001
+            return {"passed": False, "error": f"failed: {_error_text(exc)}", "in_process": True}
+        return {"passed": True, "in_process": True}
+    ns = {"__name__": "__check__", "__builtins__": builtins}
+    try:
+        exec(compile(job["prompt"] or "", "<setup>", "exec"), ns)
+        for name, kind in ch.info.items():
+            if kind == "function":
+                ns[name] = proxy(name)
+            elif kind.startswith("module:") and name not in ns:
+                try:
+                    ns[name] = importlib.import_module(kind[len("module:"):])
+                except Exception:  # noqa: BLE001 - a module only the program has: the tests fail on it
+                    pass
+        exec(compile(job["test"], "<tests>", "exec"), ns)
+    except Timeout:
+        return {"passed": False, "error": "timed out", "error_code": -3}
+    except CandidateGone as exc:
+        return {"passed": False, "error": f"crashed: {exc}"}
+    except ProtocolError as exc:
+        return {"passed": False, "error": f"failed: {exc}"}
+    except BaseException as exc:  # noqa: BLE001
+        return {"passed": False, "error": f"failed: {_error_text(exc)}"}
+    return {"passed": True}
+
+
+def _read_tail(f, n: int = 2000) -> str:
+    try:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        f.seek(max(0, size - n))
+        return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def check_unittest(ch: Checker, job: dict) -> dict:
+    """BigCodeBench: the outcome of the task's unittest run. The tests run in the program's own
+    process (they patch the modules the solution uses), as in BigCodeBench's harness, so this
+    verdict is the program's word: the sandbox contains the program, it does not vouch for it."""
+    deadline = time.monotonic() + job["timeout"]
+    try:
+        msg = recv(ch.sock, deadline)
+    except Timeout:
+        return {"passed": False, "error": "timed out", "error_code": -3}
+    except (CandidateGone, ProtocolError):
+        return {"passed": False, "error": f"crashed: the program {ch.ended()}"}
+    out = msg.get("unittest") if isinstance(msg, dict) else None
+    if not isinstance(out, dict) or not isinstance(out.get("issues"), dict) or type(out.get("tests")) is not int:
+        err = msg.get("error") if isinstance(msg, dict) else None
+        return {"passed": False, "error": f"failed: {_truncate(str(err or 'no test outcome'), 500)}"}
+    issues = {str(k): _truncate(str(v), 1000) for k, v in list(out["issues"].items())[:50]}
+    if issues:
+        first = next(iter(issues.items()))
+        tail = first[1].strip().splitlines()[-1:] or [""]
+        return {"passed": False, "tests": out["tests"], "issues": issues,
+                "error": f"failed: {len(issues)} of {out['tests']} tests: {first[0]}: {_truncate(tail[0], 300)}"}
+    return {"passed": True, "tests": out["tests"]}
+
+
+def check_command(ch: Checker, job: dict) -> dict:
+    """MultiPL-E: write the program's files, run its steps (compile, run) one after the other as
+    processes of this checker, each under the program's limits and in its own process group; the
+    program passes when every step exits with status 0, prints none of its ``fail_markers`` and, for a
+    step with ``stderr_fails``, writes nothing to stderr (the runners whose tests exit 0 on failure).
+    The verdict is the exit status this process observes, never a word of the program."""
+    import subprocess
+    import tempfile
+
+    ch.kill()
+    try:
+        os.waitpid(ch.pid, 0)
+    except ChildProcessError:
+        pass
+    spec = job["command"]
+    limits = spec["limits"]
+    workdir = tempfile.mkdtemp(prefix="prog-", dir=spec.get("dir") or None)
+    for rel, text in spec["files"].items():
+        path = os.path.join(workdir, rel)
+        if os.path.dirname(rel):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8",
+           **(spec.get("env") or {})}
+    for step in spec["steps"]:
+        out = tempfile.TemporaryFile(dir=workdir)
+        err = tempfile.TemporaryFile(dir=workdir)
+        step_limits = {**limits, **(step.get("limits") or {})}
+        start = time.monotonic()
+        try:
+            proc = subprocess.Popen(step["argv"], cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=err, start_new_session=True, close_fds=True,
+                                    preexec_fn=lambda lim=step_limits: _set_limits(lim))
+        except OSError as exc:
+            return {"passed": False, "error": f"failed: {step['name']}: cannot start {step['argv'][0]}: {exc}"}
+        try:
+            rc = proc.wait(timeout=float(step["timeout"]))
+        except subprocess.TimeoutExpired:
+            rc = None
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # what the step left behind
+        except OSError:
+            pass
+        if rc is None:
+            proc.wait()
+            return {"passed": False, "error": f"timed out ({step['name']})", "error_code": -3, "step": step["name"],
+                    "output": _read_tail(out) + _read_tail(err)}
+        stderr = _read_tail(err, 32 * 1024)
+        text = _read_tail(out, 32 * 1024) + stderr
+        seconds = round(time.monotonic() - start, 3)
+        if rc != 0:
+            why = f"killed by {signal.Signals(-rc).name}" if rc < 0 and -rc in signal.valid_signals() else f"exit code {rc}"
+            lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+            telling = [ln for ln in lines if any(w in ln.lower() for w in ("error", "assert", "fail", "panic"))]
+            tail = (telling or lines)[-1:] or [""]
+            return {"passed": False, "error": f"failed: {step['name']}: {why} {_truncate(tail[0], 300)}".strip(),
+                    "step": step["name"], "returncode": rc, "output": text[-2000:], "step_seconds": seconds}
+        for marker in step.get("fail_markers") or []:
+            if marker in text:
+                return {"passed": False, "error": f"failed: {step['name']}: output contains {marker!r}",
+                        "step": step["name"], "returncode": rc, "output": text[-2000:]}
+        if step.get("stderr_fails") and stderr.strip():
+            line = stderr.strip().splitlines()[0]
+            return {"passed": False, "error": f"failed: {step['name']}: wrote to stderr: {_truncate(line, 300)}",
+                    "step": step["name"], "returncode": rc, "output": text[-2000:]}
     return {"passed": True}
 
 
@@ -637,6 +903,12 @@ def main(argv: list[str]) -> None:
             verdict = check_script(ch, job)
         elif mode == "check":
             verdict = check_function(ch, job)
+        elif mode == "asserts":
+            verdict = check_asserts(ch, job)
+        elif mode == "command":
+            verdict = check_command(ch, job)
+        elif mode == "unittest":
+            verdict = check_unittest(ch, job)
         elif mode in ("call", "stdio"):
             verdict = check_tests(ch, job)
         else:

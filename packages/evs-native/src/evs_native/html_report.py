@@ -204,6 +204,35 @@ def _samples(b: BenchmarkData) -> str:
     return "".join(out) or "<p class='muted'>no reviews in the run folder</p>"
 
 
+#: think_eval's per-sample statistics, in the order of EvalScope's ThinkEval charts.
+THINKING_METRICS = ("reasoning_tokens", "first_correct_tokens", "reflection_tokens", "token_efficiency",
+                    "thought_num", "think_accuracy")
+
+
+def _thinking_section(name: str, r: Report) -> str:
+    """A report with think_eval's metrics: a table of them overall and per subset, and two charts."""
+    if not all(k in r.metrics for k in THINKING_METRICS):
+        return ""
+    subs = [s for s in r.subsets if s.kind == "subset"]
+    rows = [("overall", r.num, *(_num(r.metrics[k].score) for k in THINKING_METRICS))]
+    rows += [(s.name, s.num, *(_num(s.metrics[k].score) if k in s.metrics else "–" for k in THINKING_METRICS))
+             for s in subs]
+    out = ["<h3>Thinking efficiency</h3>",
+           "<p class='muted'>Tokens of the reasoning; first_correct_tokens up to the step where the judge first "
+           "finds the correct answer, reflection_tokens after it; token_efficiency their ratio; thought_num the "
+           "approach-switch words.</p>",
+           table(("subset", "n", *THINKING_METRICS), rows, numeric=tuple(range(1, 2 + len(THINKING_METRICS))))]
+    items = [(s.name, s.metrics["token_efficiency"].score, None, None) for s in subs if "token_efficiency" in s.metrics]
+    if items:
+        out.append(svg_bars(items, title=f"{name}: token efficiency by subset"))
+    tok = [(f"{s.name} · {k.split('_')[0]}", s.metrics[k].score, None, None) for s in subs
+           for k in ("first_correct_tokens", "reflection_tokens") if k in s.metrics]
+    if tok:
+        out.append(svg_bars(tok, title=f"{name}: first-correct and reflection tokens by subset",
+                            hi_bound=max(v for _, v, _, _ in tok) or 1.0))
+    return "".join(out)
+
+
 def _benchmark_section(name: str, b: BenchmarkData, anchor: str) -> str:
     r = b.report
     out = [f"<h2 id='{esc(anchor)}'>{esc(name)} <span class='muted'>· {esc(r.model)}</span></h2>",
@@ -225,6 +254,7 @@ def _benchmark_section(name: str, b: BenchmarkData, anchor: str) -> str:
         items = [(s.name, s.score, *((s.metrics.get(r.metric).ci95 or (None, None)) if s.metrics.get(r.metric)
                                      else (None, None))) for s in r.subsets[:40]]
         out.append(svg_bars(items, title=f"{name}: {r.metric} by subset"))
+    out.append(_thinking_section(name, r))
     if r.errors:
         out.append("<h3>Errors by kind</h3>" + table(("kind", "count"), sorted(r.errors.items()), numeric=(1,)))
     if r.judge:

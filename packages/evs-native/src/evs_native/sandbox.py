@@ -364,6 +364,15 @@ def run(program: str, *, mode: str = "script", tests: dict[str, Any] | None = No
     ``mode``: ``check`` (HumanEval: ``tests = {"prompt": ..., "test": code defining
     check(candidate), "entry_point": name}``; ``program`` = prompt + completion), ``call`` or ``stdio``
     (LiveCodeBench ``tests = {"inputs": [...], "outputs": [...], "fn_name": ...}``), or
+    ``asserts`` (MBPP: ``tests = {"prompt": setup code run on both sides, "test": statements
+    naming the program's functions, "names": the names they use, "in_process"?}``; the statements
+    run in the checker, the functions in the candidate; ``in_process``, decided by the caller from
+    the data, runs them in the candidate instead), ``command`` (MultiPL-E: ``program`` unused,
+    ``tests = {"files": {name: text}, "steps": [{"name", "argv", "timeout"?, "limits"?,
+    "fail_markers"?, "stderr_fails"?}], "env"?}``; the checker writes the files and runs each step
+    as its own process; pass = every step exits 0 without a failure sign), ``unittest`` (BigCodeBench: ``program`` = solution + its
+    ``TestCases`` class, run in one process as BigCodeBench's harness does; pass = no failure or
+    error; the outcome is the program's own report), or
     ``script`` (pass = the program runs to its end, as the program itself reports; for
     trusted code and containment tests). ``isolation``: ``bwrap`` or ``unsafe-none``.
     """
@@ -373,14 +382,27 @@ def run(program: str, *, mode: str = "script", tests: dict[str, Any] | None = No
     tests = tests or {}
     n_tests = len(tests.get("inputs") or []) if mode in ("call", "stdio") else 0
     wall = limits.timeout + (limits.test_timeout + 1) * n_tests
+    command = None
+    if mode == "command":
+        steps = [{**s, "timeout": float(s.get("timeout") or limits.timeout)} for s in tests.get("steps") or []]
+        if not steps:
+            raise ValueError("sandbox.run(mode='command') needs tests['steps']")
+        wall = sum(s["timeout"] + 1 for s in steps)
+        step_limits = limits.child_dict()
+        if limits.cpu_seconds is None:
+            step_limits["cpu_seconds"] = int(max(s["timeout"] for s in steps)) + 1
+        command = {"files": {str(k): str(v) for k, v in (tests.get("files") or {}).items()}, "steps": steps,
+                   "env": dict(tests.get("env") or {}), "limits": step_limits}
     child_limits = limits.child_dict()
     if limits.cpu_seconds is None:
         child_limits["cpu_seconds"] = int(wall) + 1
     checker_job = {"mode": mode, "timeout": limits.timeout, "test_timeout": limits.test_timeout,
                    "prompt": tests.get("prompt"), "test": tests.get("test"),
-                   "entry_point": tests.get("entry_point"), "tests": tests if mode in ("call", "stdio") else None}
-    program_job = {"mode": mode, "program": program, "limits": child_limits,
-                   "entry_point": tests.get("entry_point"), "fn_name": tests.get("fn_name")}
+                   "entry_point": tests.get("entry_point"), "tests": tests if mode in ("call", "stdio") else None,
+                   "command": command, "in_process": bool(tests.get("in_process")) if mode == "asserts" else False}
+    program_job = {"mode": mode, "program": program if mode != "command" else "", "limits": child_limits,
+                   "entry_point": tests.get("entry_point"), "fn_name": tests.get("fn_name"),
+                   "names": tests.get("names") if mode == "asserts" else None}
     files = [_json_file(checker_job), _json_file(program_job), tempfile.TemporaryFile(),
              tempfile.TemporaryFile(), tempfile.TemporaryFile()]
     job_f, prog_f, verdict_f, out_f, err_f = files

@@ -289,6 +289,14 @@ def page_run(runs: list[D.Run]) -> None:
             for e in reported:
                 if e.report.get("errors"):
                     st.caption(md(f"{e.model_name} / {e.dataset} errors: {json.dumps(e.report['errors'])}"))
+    thinking = [(e, D.thinking_series(e)) for e in reported]
+    thinking = [(e, t) for e, t in thinking if t]
+    if thinking:
+        st.subheader("Thinking efficiency")
+        st.caption("think_eval: reasoning tokens, tokens until the first correct answer and after it, their "
+                   "ratio, approach switches and the judge's accuracy on the reasoning, by subset.")
+        for i, (e, series) in enumerate(thinking):
+            st.plotly_chart(thinking_figure(e, series), width="stretch", key=f"run-thinking-{i}")
     st.subheader("Task config")
     if run.config_text:
         st.code(D.redact(run.config_text), language="yaml")
@@ -300,6 +308,24 @@ def page_run(runs: list[D.Run]) -> None:
                   kwargs={"s_run": run.rel, "s_model": run.entries[0].model_name, "s_dataset": run.entries[0].dataset})
     if len(run.models) >= 2:
         b2.button("Compare these models", on_click=goto, args=("Compare",), kwargs={"c_models": run.models})
+
+
+def thinking_figure(e: D.EvalEntry, series: dict[str, list[tuple[str, float]]]) -> go.Figure:
+    """One model's think_eval metrics by subset: six panels, as EvalScope's ThinkEval chart."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=2, cols=3, subplot_titles=[t for _, t in D.THINKING_METRICS],
+                        vertical_spacing=0.16, horizontal_spacing=0.08)
+    for i, (metric, label) in enumerate(D.THINKING_METRICS):
+        points = series.get(metric) or []
+        fig.add_trace(go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="lines+markers+text",
+                                 name=label, text=[f"{p[1]:.2f}" for p in points], textposition="top center",
+                                 showlegend=False), row=i // 3 + 1, col=i % 3 + 1)
+    for col in (1, 3):  # shares
+        fig.update_yaxes(range=[0, 1.1], row=2, col=col)
+    fig.update_layout(title_text=f"Thinking efficiency · {e.model_name} on {e.dataset}", height=560,
+                      margin=dict(l=10, r=10, t=70, b=10))
+    return fig
 
 
 def page_compare(runs: list[D.Run]) -> None:

@@ -1173,3 +1173,31 @@ def gallery_rows(columns: list[tuple[str, EvalEntry]], root: Path, query: str = 
             continue
         rows.append({"sample_id": sid, "prompt": prompt, "cells": cells[sid]})
     return rows
+
+
+#: think_eval's metrics, in the order of EvalScope's ThinkEval charts, with their chart titles.
+THINKING_METRICS = [("reasoning_tokens", "Reasoning tokens"), ("first_correct_tokens", "First correct tokens"),
+                    ("reflection_tokens", "Reflection tokens"), ("token_efficiency", "Token efficiency"),
+                    ("thought_num", "Thought num"), ("think_accuracy", "Accuracy")]
+
+
+def thinking_series(entry: EvalEntry) -> dict[str, list[tuple[str, float]]] | None:
+    """``{metric: [(subset, value), …]}`` of a report with think_eval's metrics (None for other reports).
+
+    Subsets are the report's plain subsets in order; a report with none gives the overall value."""
+    rep = entry.report or {}
+    metrics = rep.get("metrics") or {}
+    names = [m for m, _ in THINKING_METRICS]
+    if not isinstance(metrics, dict) or not all(isinstance(metrics.get(m), dict) for m in names):
+        return None
+    subs = [s for s in rep.get("subsets") or [] if isinstance(s, dict) and (s.get("kind") or "subset") == "subset"
+            and isinstance(s.get("metrics"), dict)]
+    out: dict[str, list[tuple[str, float]]] = {}
+    for m in names:
+        points = []
+        for s in subs or [{"name": "overall", "metrics": metrics}]:
+            v = (s["metrics"].get(m) or {}).get("score")
+            if isinstance(v, (int, float)):
+                points.append((str(s.get("name")), float(v)))
+        out[m] = points
+    return out
