@@ -28,7 +28,7 @@ pytest.importorskip("diffusers", reason="evs-aigc[diffusers] is installed by too
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "packages" / "evs-aigc" / "tests"))
 
-from aigc_models import tiny_clip, tiny_sd_pipeline, tiny_unconditional_pipeline  # noqa: E402
+from aigc_models import tiny_clip, tiny_pix2pix_pipeline, tiny_sd_pipeline, tiny_unconditional_pipeline  # noqa: E402
 from evs_core.testing import FakeOpenAIServer  # noqa: E402
 from PIL import Image  # noqa: E402
 
@@ -55,7 +55,7 @@ def run_dir_of(work: Path) -> Path:
 def models(tmp_path_factory):
     root = tmp_path_factory.mktemp("aigc_models")
     return {"pipe": tiny_sd_pipeline(root / "pipe"), "clip": tiny_clip(root / "clip", seed=3),
-            "ddpm": tiny_unconditional_pipeline(root / "ddpm")}
+            "ddpm": tiny_unconditional_pipeline(root / "ddpm"), "p2p": tiny_pix2pix_pipeline(root / "p2p")}
 
 
 def clip_args(models, name, **extra):
@@ -395,3 +395,44 @@ def test_gedit_edits_endpoint_and_vlm_judge(tmp_path):
     rep = json.loads((run / "reports" / "edit-model" / "gedit.json").read_text())
     assert rep["metric"] == "normalized_score" and rep["num"] == 3
     assert {s["name"] for s in rep["subsets"]} >= {"background_change", "color_alter", "subject-add"}
+
+
+def test_gedit_with_a_local_image_edit_pipeline(tmp_path, models):
+    """A diffusers InstructPix2Pix folder edits the input images; a text-to-image benchmark on it fails per sample."""
+    data = tmp_path / "data" / "gedit"
+    (data / "img").mkdir(parents=True)
+    rows = [{"key": f"e{i}", "task_type": "style_change", "instruction": f"paint it in style {i}",
+             "instruction_language": "en", "input_image": f"img/e{i}.png"} for i in range(2)]
+    for i in range(2):
+        Image.new("RGB", (32, 32), (200, 40 * i, 10)).save(data / "img" / f"e{i}.png")
+    (data / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    seen = []
+
+    def judge(body):
+        content = body["messages"][-1]["content"]
+        n = sum(1 for p in content if p["type"] == "image_url")
+        seen.append(n)
+        return '{"score": [6, 8], "reasoning": "ok"}' if n == 2 else '{"score": [9, 7], "reasoning": "ok"}'
+
+    with FakeOpenAIServer(judge) as jsrv:
+        r = evs("eval", "--datasets", "gedit", "--model", models["p2p"], "--dataset-dir", tmp_path / "data",
+                "--model-args", json.dumps({"num_inference_steps": 2, "guidance_scale": 1.0}),
+                "--dataset-args", json.dumps({"gedit": {"subset_list": ["style_change"]}}),
+                "--judge-args", json.dumps({"model": "judge", "api_url": jsrv.url}),
+                "--work-dir", tmp_path / "out", "--no-progress")
+    assert r.returncode == 0, r.stderr[-2000:]
+    run = run_dir_of(tmp_path / "out")
+    reviews = {x["sample_id"]: x for x in jl(run / "reviews" / "p2p" / "gedit.jsonl")}
+    assert set(reviews) == {"e0", "e1"} and sorted(seen) == [1, 1, 2, 2]
+    for rev in reviews.values():
+        assert Image.open(run / rev["metadata"]["image"]).size == (32, 32)
+        assert rev["scores"] == {"semantic_consistency": 6.0, "perceptual_similarity": 7.0,
+                                 "normalized_score": pytest.approx(42 ** 0.5)}
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text('{"id": "a", "prompt": "x"}\n')
+    r = evs("eval", "--datasets", "general_t2i", "--model", models["p2p"], "--no-progress", "--work-dir", tmp_path / "o2",
+            "--model-args", '{"num_inference_steps": 2}',
+            "--dataset-args", json.dumps(clip_args(models, "general_t2i", local_path=str(prompts))))
+    assert r.returncode == 0, r.stderr[-2000:]
+    rep = json.loads(next((tmp_path / "o2").glob("*/reports/p2p/general_t2i.json")).read_text())
+    assert rep["num"] == 0 and rep["errors"] == {"UnsupportedRequest": 1}

@@ -97,3 +97,31 @@ def tiny_unconditional_pipeline(folder: Path) -> Path:
                        norm_num_groups=32, layers_per_block=1)
     DDPMPipeline(unet=unet, scheduler=DDPMScheduler(num_train_timesteps=10)).save_pretrained(folder)
     return folder
+
+
+def tiny_pix2pix_pipeline(folder: Path, seed: int = 0, sample_size: int = 16) -> Path:
+    """A random StableDiffusionInstructPix2PixPipeline (an image-edit pipeline: its UNet reads 8 channels)."""
+    import torch
+    from diffusers import AutoencoderKL, EulerAncestralDiscreteScheduler, StableDiffusionInstructPix2PixPipeline
+    from diffusers import UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    tok = clip_tokenizer(folder.with_name(folder.name + "_tok"))
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(block_out_channels=(32, 64), layers_per_block=1, sample_size=sample_size,
+                                in_channels=8, out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+                                up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=32,
+                                norm_num_groups=32)
+    vae = AutoencoderKL(block_out_channels=[32, 64], in_channels=3, out_channels=3,
+                        down_block_types=["DownEncoderBlock2D", "DownEncoderBlock2D"],
+                        up_block_types=["UpDecoderBlock2D", "UpDecoderBlock2D"], latent_channels=4,
+                        norm_num_groups=32, sample_size=sample_size * 2)
+    text = CLIPTextModel(CLIPTextConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=37, num_hidden_layers=2,
+                                        num_attention_heads=4, max_position_embeddings=77,
+                                        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                                        pad_token_id=tok.pad_token_id))
+    pipe = StableDiffusionInstructPix2PixPipeline(vae=vae, text_encoder=text, tokenizer=tok, unet=unet,
+                                                  scheduler=EulerAncestralDiscreteScheduler(), safety_checker=None,
+                                                  feature_extractor=None, requires_safety_checker=False)
+    pipe.save_pretrained(folder)
+    return folder

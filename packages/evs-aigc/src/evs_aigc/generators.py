@@ -223,6 +223,10 @@ class DiffusersPipeline(ImageGenerator):
         if "prompt" not in params:
             raise ConfigError(f"{self.config.model} holds a {type(pipe).__name__}, which is not a text-to-image "
                               "pipeline (its call takes no prompt)")
+        unknown = sorted(k for k in self.call_kwargs if k not in params)
+        if unknown:
+            raise ConfigError(f"model_args.{unknown[0]}: {type(pipe).__name__}'s call takes no '{unknown[0]}'"
+                              f"{suggest(unknown[0], params)}")
         self.call_params = params
         pipe.to(self.device)
         if hasattr(pipe, "set_progress_bar_config"):
@@ -237,7 +241,9 @@ class DiffusersPipeline(ImageGenerator):
         if request.kind == IMAGE_EDIT and needs_image is None:
             return (f"UnsupportedRequest: {type(self.pipe).__name__} is a text-to-image pipeline; the image-edit "
                     "benchmark needs one that takes an image (e.g. pipeline_cls: StableDiffusionInstructPix2PixPipeline)")
-        if request.kind == TEXT_TO_IMAGE and needs_image is not None and needs_image.default is inspect.Parameter.empty:
+        edit_only = any(t in type(self.pipe).__name__ for t in ("Img2Img", "InstructPix2Pix", "Inpaint"))
+        if request.kind == TEXT_TO_IMAGE and needs_image is not None and (
+                needs_image.default is inspect.Parameter.empty or edit_only):
             return (f"UnsupportedRequest: {type(self.pipe).__name__} needs an input image; it is not a "
                     "text-to-image pipeline")
         return None
