@@ -112,3 +112,30 @@ def test_evs_aigc_help_imports_no_torch():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "clip_score" in r.stdout and "evs_aigc.metrics.fid:FID" in r.stdout
+
+
+def test_evs_aigc_score_command(tmp_path):
+    import numpy as np
+    from PIL import Image
+    from skimage.metrics import peak_signal_noise_ratio
+
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)
+    b = np.clip(a.astype(int) + 9, 0, 255).astype(np.uint8)
+    Image.fromarray(a).save(tmp_path / "a.png")
+    Image.fromarray(b).save(tmp_path / "b.png")
+    (tmp_path / "bad.png").write_bytes(b"nope")
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(json.dumps({"image_path": "a.png", "reference_image_path": "b.png"}) + "\n"
+                    + json.dumps({"image_path": "bad.png", "reference_image_path": "b.png"}) + "\n")
+    code = f"from evs_cli.main import main; main(['aigc', 'score', '--metric', 'PSNR', '--prompts', {str(rows)!r}])"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = [json.loads(x) for x in r.stdout.splitlines()]
+    assert out[0]["psnr"] == pytest.approx(peak_signal_noise_ratio(a / 255.0, b / 255.0, data_range=1.0))
+    assert out[1]["error"].startswith("ImageReadError: cannot decode image")
+    missing = tmp_path / "missing.jsonl"
+    missing.write_text('{"prompt": "x"}\n')
+    code = f"from evs_cli.main import main; main(['aigc', 'score', '--metric', 'psnr', '--prompts', {str(missing)!r}])"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "line 1 has no field 'image_path'" in r.stderr

@@ -63,6 +63,6 @@ def score_cmd(metric: str, prompts_file: str, weights: str | None, device: str) 
             img = load_rgb(img_path)
             ref = load_rgb(base / r["reference_image_path"]) if m.needs_reference else None
             value = m.score([img], [r.get("prompt", "")], [ref] if ref is not None else None)[0]
-            click.echo(json.dumps({"image_path": r["image_path"], metric: value}))
+            click.echo(json.dumps({"image_path": r["image_path"], m.name: value}))
         except Exception as exc:  # noqa: BLE001 - one bad image is reported, the rest are scored
             click.echo(json.dumps({"image_path": r["image_path"], "error": f"{type(exc).__name__}: {exc}"}))
