@@ -52,7 +52,8 @@ def run(srv, cwd, *args, judge=None):
 
 def test_every_marked_block_is_used():
     assert set(examples()) == {"quiz/test.jsonl", "quiz.yaml", "quiz_filters.yaml", "mcq/test.jsonl",
-                               "mcq/train.jsonl", "mcq.yaml", "hub.yaml", "judged.yaml", "words.py"}
+                               "mcq/train.jsonl", "mcq.yaml", "hub.yaml", "judged.yaml", "words.py",
+                               "exam/test.jsonl", "exam/dev.jsonl", "exam.yaml"}
 
 
 QUIZ = {"What is 2 + 2?": "2 + 2 makes 4", "What is 3 * 3?": "Three threes: 9.", "What is 10 - 7?": "I get 4"}
@@ -101,6 +102,46 @@ def test_step3_multiple_choice_and_fewshot(docs_dir):
     assert rep["num"] == 2 and rep["score"] == 0.5
     assert prompts[0] == ("Example:\nWhich is blue?\nA. sky\nB. grass\nC. coal\nAnswer: A\n\n"
                           "Which is a fruit?\nA. stone\nB. apple\nC. chair\nAnswer with the letter (A,B,C).")
+
+
+def test_step3_exam_subset_field_categories_and_loglikelihood(docs_dir):
+    with FakeOpenAIServer(lambda b: "Thinking.\nANSWER: B") as srv:
+        rep = run(srv, docs_dir, "--benchmark-file", "exam.yaml")
+        prompts = sorted(last_user_text(b) for b in srv.requests)
+    # golds: algebra B, A; plant_biology B -> the model's B is right 2 of 3 times
+    assert rep["num"] == 3 and rep["score"] == pytest.approx(2 / 3)
+    rows = {s["name"]: s for s in rep["subsets"]}
+    assert [s["name"] for s in rep["subsets"]] == ["algebra", "plant_biology", "STEM", "Life sciences"]
+    assert rows["algebra"]["score"] == 0.5 and rows["STEM"]["num"] == 2 and rows["STEM"]["kind"] == "category"
+    assert rows["Life sciences"]["score"] == 1.0
+    assert len(prompts) == 3 and prompts[2] == ("Solved example:\nWhat is 1 + 1?\nA) 2\nB) 3\nC) 1\nANSWER: A\n---\n"
+                          "algebra question (exam algebra).\nWhat is 2 + 3?\nA) 4\nB) 5\nC) 6\nANSWER with one of A,B,C.")
+    assert prompts[0].startswith("Solved example:\nWhat do bees carry?") and prompts[0].endswith(
+        "---\nbotany question (exam plant_biology).\nWhich makes sugar?\nA) roots\nB) leaves\nC) bark\n"
+        "ANSWER with one of A,B,C.")
+
+    from evs_core.errors import ConfigError
+    from evs_core.schema import ModelOutput
+    from evs_core.spec import load_spec_target, spec_class
+    from evs_core.testing import score_now
+
+    cls = spec_class(load_spec_target(str(docs_dir / "exam.yaml")))
+    ll = cls({"mode": "loglikelihood"})
+    s = ll.load_samples(None)[0]
+    assert (s.id, s.target, s.choices) == ("algebra-0", "B", ["4", "5", "6"])
+    req = ll.build_request(s)
+    text = re.search(r"```text\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S).group(1)
+    assert req.kind == "loglikelihood" and req.prompt + "\n" == text
+    assert req.prompt == ("Questions about algebra.\n\nWhat is 1 + 1?\nA. 2\nB. 3\nC. 1\nAnswer: A\n\n"
+                          "What is 2 + 3?\nA. 4\nB. 5\nC. 6\nAnswer:")
+    assert req.continuations == [" A", " B", " C"]
+    r = score_now(ll, s, ModelOutput(logprobs=[-3.0, -1.0, -2.0]))
+    assert r.scores == {"acc": 1.0} and r.extracted == "B"
+    assert score_now(ll, s, ModelOutput(logprobs=[-1.0, -2.0])).error.startswith("ScoringError")
+    with pytest.raises(ConfigError, match="few_shot_num must be at most 2"):
+        cls({"few_shot_num": 3})
+    with pytest.raises(ConfigError, match="mode must be 'generate' or 'loglikelihood'"):
+        cls({"mode": "ll"})
 
 
 def test_step4_hub_spec_reads_dataset_dir_offline(docs_dir, tmp_path):

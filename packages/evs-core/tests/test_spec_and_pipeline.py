@@ -78,12 +78,76 @@ def test_run_overrides_filters_metrics_aggregation(tmp_path):
     ({"prompt": {"fewshot": {"num": 2}}}, "prompt.fewshot.num needs dataset.fewshot_split"),
     ({"name": "two words"}, "'name' is required"),
     ({"primary_metric": "f1"}, "primary_metric 'f1' is not among the metrics"),
+    ({"loglikelihood": {"continuations": "words"}}, "loglikelihood.continuations must be one of letters, choices"),
+    ({"loglikelihood": {"prefx": " "}}, "unknown key 'prefx' in loglikelihood; did you mean 'prefix'"),
+    ({"report": {"categories": {"defualt": "X"}}}, "report.categories names 'defualt', not in dataset.subsets"),
+    ({"dataset": {"subsets": ["a"], "subset_field_hub": True}}, "subset_field_hub needs dataset.subset_field"),
+    ({"dataset": {"subsets": ["a"], "subset_field": ["x"]}}, "dataset.subset_field must be the name of a field"),
+    ({"prompt": {"subset_labels": {"default": 3}}}, "prompt.subset_labels.default must be a string"),
+    ({"prompt": {"fewshot": {"num": 3, "max": 2}}, "dataset": {"fewshot_split": "dev"}},
+     "prompt.fewshot.num (3) is above prompt.fewshot.max (2)"),
+    ({"record": {"input": {"field": "q", "fields": ["a"]}}}, "needs exactly one of 'field', 'fields' or 'template'"),
+    ({"record": {"input": "{q}", "choices": {"fields": "A"}}}, "record.choices.fields must be a non-empty list"),
+    ({"record": {"input": "{q}", "id": {"field": "k", "fallback": {"feild": "j"}}}}, "unknown key 'feild' in record.id.fallback"),
+    ({"record": {"input": "{q}", "fields": {"x": {"templ": "{q}"}}}}, "unknown key 'templ' in record.fields.x"),
+    ({"record": {"input": "{q}", "choices": {"field": "o"}, "target": {"field": "a"}, "shuffle_choices": "{k}"}},
+     "record.shuffle_choices needs record.choices and a record.target with letter: true"),
 ])
 def test_spec_errors_name_the_key(change, message):
     spec = {**SPEC, **change}
     with pytest.raises(ConfigError) as err:
         validate_spec(spec, "s.yaml")
     assert message in str(err.value) and str(err.value).startswith("s.yaml")
+
+
+EXAM = {
+    "name": "exam",
+    "dataset": {"local": "exam", "subsets": ["alg", "bio"], "subset_field": "topic", "fewshot_split": "dev"},
+    "record": {"id": "{_subset}/{_index}", "fields": {"q": {"field": "question", "filters": ["strip", "capitalize"]}},
+               "input": "{q}", "choices": {"fields": ["A", "B"], "fallback": {"field": "opts", "filters": ["strip"]}},
+               "target": {"field": "gold", "letter": True},
+               "metadata": {"src": {"field": "src", "fallback": "none"}}},
+    "prompt": {"template": "[{subset_label}] {input}\n{choices}", "subset_labels": {"bio": "biology"},
+               "fewshot": {"num": 1, "max": 1, "example": "{input} {target}", "last_separator": " | "}},
+    "loglikelihood": {"continuations": "choices", "header": "{subset}: ", "template": "Q: {input}\nA:"},
+    "report": {"categories": {"alg": "STEM", "bio": "STEM"}},
+}
+
+
+def test_spec_subset_field_fields_fallback_loglikelihood_categories(tmp_path):
+    (tmp_path / "exam").mkdir()
+    rows = [{"topic": "ALG ", "question": " two plus TWO? ", "A": "4", "B": "5", "gold": "(a)"},
+            {"topic": "bio", "question": "cells?", "opts": [" yes", "no "], "gold": 1, "src": ""},
+            {"topic": "alg", "question": "one?", "A": "1", "B": "2", "gold": "1", "src": "book"}]
+    (tmp_path / "exam" / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "exam" / "dev.jsonl").write_text(json.dumps(rows[0]) + "\n" + json.dumps(rows[1]) + "\n")
+    cls = spec_class({**EXAM, "_origin": str(tmp_path / "s.yaml")})
+    b = cls(registries=_regs())
+    s1, s3, s2 = b.load_samples()  # by subset: alg, alg, bio
+    assert (s1.id, s1.subset, s1.input, s1.choices, s1.target, s1.metadata) == (
+        "alg/0", "alg", "Two plus two?", ["4", "5"], "A", {"src": "none"})
+    assert (s2.id, s2.choices, s2.target, s2.metadata) == ("bio/0", ["yes", "no"], "B", {"src": "none"})
+    assert (s3.id, s3.target, s3.metadata) == ("alg/1", "B", {"src": "book"})
+    assert b.build_request(s2).messages[-1]["content"] == "Cells? B | [biology] Cells?\nA) yes\nB) no"
+    ll = cls({"mode": "loglikelihood"}, registries=_regs())
+    req = ll.build_request(ll.load_samples()[1])
+    assert req.prompt == "alg: Q: Two plus two?\nA: 4\n\nQ: One?\nA:" and req.continuations == [" 1", " 2"]
+    # acc: the highest sum (option "1"); acc_norm: per character ("22" beats it)
+    s = ll.load_samples()[1]
+    s = s.model_copy(update={"choices": ["1", "22"], "target": "B"})
+    r = asyncio.run(ll.score(s, ModelOutput(logprobs=[-2.0, -3.0]), RunContext()))
+    assert r.scores == {"acc": 0.0, "acc_norm": 1.0} and r.extracted == "A"
+    ctx = RunContext(registries=b.registries, dataset="exam")
+    revs = [asyncio.run(b.score(x, ModelOutput(text=t), ctx)) for x, t in ((s1, "A"), (s2, "A"), (s3, "B"))]
+    _, subsets = b.aggregate(revs)
+    assert [(x.name, x.num, x.score, x.kind) for x in subsets] == [
+        ("alg", 2, 1.0, "subset"), ("bio", 1, 0.0, "subset"), ("STEM", 3, pytest.approx(2 / 3), "category")]
+    with pytest.raises(ConfigError, match="few_shot_num must be at most 1, not 2"):
+        cls({"few_shot_num": 2}, registries=_regs())
+    bad = [{"topic": "alg", "question": "q", "A": "1", "B": "2", "gold": "C"}]
+    (tmp_path / "exam" / "test.jsonl").write_text(json.dumps(bad[0]) + "\n")
+    with pytest.raises(ConfigError, match="answer C is out of range for 2 options"):
+        cls(registries=_regs()).load_samples()
 
 
 def test_unknown_registered_names_stop_at_construction(tmp_path):
@@ -150,3 +214,12 @@ def test_review_helpers_fill_the_unit():
     assert isinstance(r, Review) and (r.sample_id, r.repeat, r.subset, r.reasoning_chars) == ("q", 2, "sub", 3)
     assert r.error == "HTTP 500: boom" and r.scores == {}
     assert make_review(s, ModelOutput(text="a"), None, scores={"acc": 1.0}).repeat == 0
+
+
+def test_letter_values_accept_indexes_and_letters():
+    from evs_core.spec import as_letter
+
+    assert [as_letter(x) for x in (0, 1.0, "2", " (c) ", "d")] == ["A", "B", "C", "C", "D"]
+    for bad in (True, 1.5, -1, "AB", 26):
+        with pytest.raises(ValueError):
+            as_letter(bad)

@@ -26,6 +26,7 @@ def evs_register_filters(register):
     register("last_line", "evs_core.filters:last_line")
     register("regex", "evs_core.filters:regex")
     register("sub", "evs_core.filters:sub")
+    register("capitalize", "evs_core.filters:capitalize")
 
 
 @hookimpl

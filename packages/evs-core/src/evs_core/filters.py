@@ -18,6 +18,11 @@ def lower(text: str) -> str:
     return text.lower()
 
 
+def capitalize(text: str) -> str:
+    """``str.capitalize``: the first character upper case, the rest lower case."""
+    return text.capitalize()
+
+
 def last_line(text: str) -> str:
     lines = [ln for ln in text.strip().splitlines() if ln.strip()]
     return lines[-1] if lines else ""

@@ -21,15 +21,19 @@ LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 _KEYS: dict[str, set[str]] = {
     "": {"name", "version", "description", "tags", "base", "dataset", "record", "prompt", "filters", "metrics",
-         "primary_metric", "generation", "judge"},
+         "primary_metric", "generation", "judge", "loglikelihood", "report"},
     "dataset": {"hf", "ms", "local", "subsets", "default_subsets", "hub_subsets", "eval_split", "fewshot_split",
-                "num_samples"},
-    "record": {"id", "input", "target", "choices", "metadata"},
-    "prompt": {"template", "system", "choice_format", "fewshot"},
-    "prompt.fewshot": {"num", "header", "example", "separator"},
+                "num_samples", "subset_field", "subset_field_hub"},
+    "record": {"id", "input", "target", "choices", "metadata", "fields", "shuffle_choices"},
+    "prompt": {"template", "system", "choice_format", "fewshot", "subset_labels"},
+    "prompt.fewshot": {"num", "max", "header", "example", "separator", "last_separator"},
     "judge": {"required", "template", "question"},
+    "loglikelihood": {"continuations", "header", "template", "choice_format", "prefix", "separator"},
+    "report": {"categories"},
 }
-_VALUE_KEYS = {"field", "template", "index_in", "letter", "filters", "default"}
+_VALUE_KEYS = {"field", "fields", "template", "index_in", "letter", "filters", "default", "fallback"}
+_SOURCE_KEYS = ("field", "fields", "template")
+LL_CONTINUATIONS = ("letters", "choices")
 _METRIC_KEYS = {"metric", "name", "aggregation"}
 
 
@@ -110,10 +114,28 @@ def _check_value(v: Any, key: str, where: str) -> None:
             if k not in _VALUE_KEYS:
                 raise ConfigError(f"{where}: unknown key '{k}' in record.{key}{suggest(str(k), _VALUE_KEYS)}"
                                   f" (valid: {', '.join(sorted(_VALUE_KEYS))})")
-        if ("field" in v) == ("template" in v):
-            raise ConfigError(f"{where}: record.{key} needs exactly one of 'field' or 'template'")
+        if sum(k in v for k in _SOURCE_KEYS) != 1:
+            raise ConfigError(f"{where}: record.{key} needs exactly one of 'field', 'fields' or 'template'")
+        if "fields" in v and (not isinstance(v["fields"], list) or not v["fields"]
+                              or not all(isinstance(f, str) for f in v["fields"])):
+            raise ConfigError(f"{where}: record.{key}.fields must be a non-empty list of field names")
+        if "filters" in v and not isinstance(v["filters"], list):
+            raise ConfigError(f"{where}: record.{key}.filters must be a list of registered filter names")
+        if "fallback" in v:
+            _check_value(v["fallback"], f"{key}.fallback", where)
         return
     raise ConfigError(f"{where}: record.{key} must be a template string or a mapping with 'field' or 'template'")
+
+
+def _check_subset_map(m: Any, key: str, subsets: list[str], where: str) -> None:
+    """A mapping of subset names (of dataset.subsets) to strings."""
+    if not isinstance(m, dict):
+        raise ConfigError(f"{where}: {key} must map subset names to names")
+    for sub, val in m.items():
+        if sub not in subsets:
+            raise ConfigError(f"{where}: {key} names '{sub}', not in dataset.subsets{suggest(str(sub), subsets)}")
+        if not isinstance(val, str):
+            raise ConfigError(f"{where}: {key}.{sub} must be a string, not {val!r}")
 
 
 def validate_spec(spec: dict[str, Any], where: str = "spec") -> dict[str, Any]:
@@ -136,6 +158,13 @@ def validate_spec(spec: dict[str, Any], where: str = "spec") -> dict[str, Any]:
     for s in ds.get("default_subsets") or []:
         if s not in subsets:
             raise ConfigError(f"{where}: dataset.default_subsets names '{s}', not in dataset.subsets{suggest(s, subsets)}")
+    if ds.get("subset_field") is not None and not isinstance(ds["subset_field"], str):
+        raise ConfigError(f"{where}: dataset.subset_field must be the name of a field")
+    if ds.get("subset_field_hub") is not None:
+        if not isinstance(ds["subset_field_hub"], bool):
+            raise ConfigError(f"{where}: dataset.subset_field_hub must be true or false")
+        if not ds.get("subset_field"):
+            raise ConfigError(f"{where}: dataset.subset_field_hub needs dataset.subset_field")
     ds.setdefault("eval_split", "test")
     ds.setdefault("fewshot_split", None)
     if ds.get("num_samples") is not None and (not isinstance(ds["num_samples"], int) or ds["num_samples"] < 0):
@@ -144,9 +173,17 @@ def validate_spec(spec: dict[str, Any], where: str = "spec") -> dict[str, Any]:
     rec = _check_keys(dict(spec.get("record") or {}), "record", where)
     if "input" not in rec:
         raise ConfigError(f"{where}: record.input is required (e.g. input: \"{{question}}\")")
-    for key in ("id", "input", "target", "choices"):
+    derived = rec.get("fields") or {}
+    if not isinstance(derived, dict):
+        raise ConfigError(f"{where}: record.fields must map names to values")
+    for key, v in derived.items():
+        _check_value(v, f"fields.{key}", where)
+    for key in ("id", "input", "target", "choices", "shuffle_choices"):
         if key in rec:
             _check_value(rec[key], key, where)
+    if "shuffle_choices" in rec and not ("choices" in rec and isinstance(rec.get("target"), dict)
+                                         and rec["target"].get("letter")):
+        raise ConfigError(f"{where}: record.shuffle_choices needs record.choices and a record.target with letter: true")
     meta = rec.get("metadata") or {}
     if not isinstance(meta, dict):
         raise ConfigError(f"{where}: record.metadata must map names to values")
@@ -165,8 +202,17 @@ def validate_spec(spec: dict[str, Any], where: str = "spec") -> dict[str, Any]:
     fs.setdefault("header", "")
     fs.setdefault("example", "{input}\n{target}")
     fs.setdefault("separator", "\n\n")
+    fs.setdefault("last_separator", fs["separator"])
+    if fs.get("max") is not None:
+        if not isinstance(fs["max"], int) or isinstance(fs["max"], bool) or fs["max"] < 0:
+            raise ConfigError(f"{where}: prompt.fewshot.max must be a non-negative integer")
+        if fs["num"] > fs["max"]:
+            raise ConfigError(f"{where}: prompt.fewshot.num ({fs['num']}) is above prompt.fewshot.max ({fs['max']})")
     prompt["fewshot"] = fs
-    for key in ("template", "system", "choice_format", "fewshot.header", "fewshot.example", "fewshot.separator"):
+    labels = prompt.get("subset_labels") or {}
+    _check_subset_map(labels, "prompt.subset_labels", subsets, where)
+    for key in ("template", "system", "choice_format", "fewshot.header", "fewshot.example", "fewshot.separator",
+                "fewshot.last_separator"):
         value = prompt["fewshot"].get(key[8:]) if key.startswith("fewshot.") else prompt.get(key)
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"{where}: prompt.{key} must be a string")
@@ -204,6 +250,25 @@ def validate_spec(spec: dict[str, Any], where: str = "spec") -> dict[str, Any]:
     gen = spec.setdefault("generation", {})
     if not isinstance(gen, dict):
         raise ConfigError(f"{where}: 'generation' must be a mapping of sampling parameters")
+    if spec.get("loglikelihood") is not None:
+        ll = _check_keys(dict(spec["loglikelihood"]), "loglikelihood", where)
+        ll.setdefault("continuations", "choices")
+        if ll["continuations"] not in LL_CONTINUATIONS:
+            raise ConfigError(f"{where}: loglikelihood.continuations must be one of {', '.join(LL_CONTINUATIONS)}, "
+                              f"not {ll['continuations']!r}")
+        ll.setdefault("header", "")
+        ll.setdefault("template", "{input}")
+        ll.setdefault("choice_format", "{letter}. {text}")
+        ll.setdefault("prefix", " ")
+        ll.setdefault("separator", "\n\n")
+        for key in ("header", "template", "choice_format", "prefix", "separator"):
+            if not isinstance(ll[key], str):
+                raise ConfigError(f"{where}: loglikelihood.{key} must be a string")
+        spec["loglikelihood"] = ll
+    if spec.get("report") is not None:
+        report = _check_keys(dict(spec["report"]), "report", where)
+        _check_subset_map(report.get("categories") or {}, "report.categories", subsets, where)
+        spec["report"] = report
     if spec.get("judge") is not None:
         judge = _check_keys(dict(spec["judge"]), "judge", where)
         judge.setdefault("required", False)

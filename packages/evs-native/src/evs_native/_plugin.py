@@ -51,7 +51,7 @@ def evs_register_benchmarks(register):
 
 @hookimpl
 def evs_register_filters(register):
-    for name in ("extract_number", "normalize_number", "extract_letter", "last_boxed"):
+    for name in ("extract_number", "normalize_number", "extract_letter", "last_boxed", "extract_math"):
         register(name, f"evs_native.filters:{name}")
     for name, target in _catalogue_entries("FILTERS"):
         register(name, target)
@@ -60,6 +60,7 @@ def evs_register_filters(register):
 @hookimpl
 def evs_register_metrics(register):
     register("numeric_match", "evs_native.filters:numeric_match")
+    register("math_verify", "evs_native.math_metric:math_verify")
     for name, target in _catalogue_entries("METRICS"):
         register(name, target)
 

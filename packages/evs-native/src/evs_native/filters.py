@@ -35,6 +35,11 @@ def extract_letter(text: str, sample: Any = None, letters: str | None = None) ->
     return _x.extract_choice(text, choices, letters)
 
 
+def extract_math(text: str) -> Extraction:
+    """The final answer of a math reply (last \\boxed{}, "Answer: …", last $…$), as math-verify checks it."""
+    return _x.extract_math(text)
+
+
 def last_boxed(text: str) -> str | None:
     """The content of the last \\boxed{…}."""
     return _x.last_boxed(text)

@@ -15,10 +15,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from evs_core.benchmark import RunContext, failed_review, make_review
+from evs_core.groups import add_categories
 from evs_core.models import Request
 from evs_core.schema import ModelOutput, Review, Sample, Stat, SubsetScore
 
-from evs_native.benchmarks._groups import add_categories
 from evs_native.benchmarks._mcq import LETTERS, MultipleChoiceBenchmark
 
 # The single-answer chain-of-thought templates of EvalScope's multiple-choice adapters

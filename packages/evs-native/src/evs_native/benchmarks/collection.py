@@ -31,11 +31,10 @@ from typing import Any, ClassVar
 
 from evs_core.benchmark import Benchmark, RunContext
 from evs_core.errors import ConfigError, suggest
+from evs_core.groups import group_score, per_sample_scores
 from evs_core.models import Request
 from evs_core.schema import ModelOutput, Review, Sample, Stat, SubsetScore
 from evs_core.stats import summarize
-
-from evs_native.benchmarks._groups import group_score, per_sample_scores
 
 NAME = "data_collection"
 

@@ -1,55 +1,22 @@
-"""HellaSwag, WinoGrande and RACE: commonsense completion and reading comprehension, multiple choice."""
+"""WinoGrande: pronoun/blank resolution with two options, multiple choice.
+
+Its log-likelihood mode scores only the rest of the sentence after each option (lm-evaluation-harness's
+partial scoring), which a spec cannot say, so it stays a Python class. HellaSwag and RACE are
+declarative benchmarks (``specs/hellaswag.yaml``, ``specs/race.yaml``); ``HellaSwag`` and ``RACE``
+here are the classes that run them, for code that imported them from here.
+"""
 
 from __future__ import annotations
 
-import re
-from typing import Any, ClassVar
+from typing import Any
 
 from evs_core.benchmark import RunContext, failed_review, make_review
 from evs_core.models import Request
 from evs_core.schema import ModelOutput, Review, Sample
 
-from evs_native.benchmarks._knowledge_mcq import SINGLE_ANSWER_COT, LetterMCQ, letter_of
+from evs_native.benchmarks._knowledge_mcq import SINGLE_ANSWER_COT
 from evs_native.benchmarks._mcq import LETTERS, MultipleChoiceBenchmark
-
-
-def _hellaswag_clean(text: str) -> str:
-    """lm-evaluation-harness's HellaSwag preprocessing (WikiHow markup removed)."""
-    text = text.strip().replace(" [title]", ". ")
-    text = re.sub(r"\[.*?\]", "", text)
-    return text.replace("  ", " ")
-
-
-class HellaSwag(MultipleChoiceBenchmark):
-    name = "hellaswag"
-    num_samples = 10042
-    version = "1"
-    description = (
-        "HellaSwag (Zellers et al., 2019): pick the most plausible ending of an ActivityNet/WikiHow "
-        "context; 10,042 validation items, zero-shot. The context is 'activity_label: ctx_a Ctx_b' and the "
-        "endings are cleaned as lm-evaluation-harness does. mode=generate: lettered endings with "
-        "EvalScope's single-answer chain-of-thought template, metric acc; mode=loglikelihood: each ending "
-        "scored as a continuation of the context (acc, and acc_norm per character, lm-evaluation-harness's "
-        "reported metric)."
-    )
-    tags = ["commonsense", "multiple-choice"]
-    hf_id = "Rowan/hellaswag"
-    ms_id = "evalscope/hellaswag"
-    eval_split = "validation"
-    fewshot_split = "train"
-    few_shot_num = 0
-    prompt_template = SINGLE_ANSWER_COT
-    ll_template = "{question}"
-
-    def record_to_sample(self, record: dict[str, Any], index: int, subset: str) -> Sample:
-        ctx = record["ctx_a"] + " " + str(record["ctx_b"]).capitalize()
-        query = _hellaswag_clean(f"{record['activity_label']}: {ctx}")
-        endings = [_hellaswag_clean(e) for e in record["endings"]]
-        label = record.get("label")
-        if label in (None, ""):
-            raise ValueError("HellaSwag row without a label (the test split has none; use validation)")
-        return Sample(id=str(record.get("ind", index)), input=query, choices=endings,
-                      target=LETTERS[int(label)], subset=subset)
+from evs_native.benchmarks._specs import native_spec
 
 
 class WinoGrande(MultipleChoiceBenchmark):
@@ -119,36 +86,5 @@ class WinoGrande(MultipleChoiceBenchmark):
                            scores={"acc": float(best == sample.target)}, metadata={"logprobs": lps})
 
 
-class RACE(LetterMCQ):
-    name = "race"
-    num_samples = 4934
-    version = "1"
-    description = (
-        "RACE (Lai et al., 2017): reading comprehension from Chinese middle- and high-school English exams; "
-        "subsets high and middle, test split. 3-shot from the train split (of the same subset), as EvalScope, "
-        "with the article and question as 'Article:\\n…\\nQuestion:\\n…' under EvalScope's single-answer "
-        "chain-of-thought template; the last explicit answer letter is extracted. mode=loglikelihood scores "
-        "the option letters. Metric: acc."
-    )
-    tags = ["reading-comprehension", "multiple-choice"]
-    hf_id = "ehovy/race"
-    ms_id = "evalscope/race"
-    subsets = ["high", "middle"]
-    eval_split = "test"
-    fewshot_split = "train"
-    few_shot_num = 3
-    extra_args: ClassVar[dict[str, Any]] = {"mode": "generate", "prompt_template": None}
-
-    def _check_args(self) -> None:
-        super()._check_args()
-        if self.args["few_shot_num"] > 3:
-            from evs_core.errors import ConfigError
-
-            raise ConfigError(f"dataset_args.race.few_shot_num must be at most 3 (articles are long), "
-                              f"not {self.args['few_shot_num']}")
-
-    def record_to_sample(self, record: dict[str, Any], index: int, subset: str) -> Sample:
-        options = [str(o) for o in record["options"]]
-        text = f"Article:\n{record['article']}\nQuestion:\n{record['question']}"
-        return Sample(id=str(record.get("example_id", index)) + f"#{index}", input=text, choices=options,
-                      target=letter_of(str(record["answer"]), len(options)), subset=subset)
+HellaSwag = native_spec("hellaswag")
+RACE = native_spec("race")

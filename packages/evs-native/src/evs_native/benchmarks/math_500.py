@@ -1,4 +1,4 @@
-"""Competition math with a boxed final answer: MATH-500, AIME 2024, AIME 2025.
+"""Competition math with a boxed final answer: MATH-500 (AIME 2024 and 2025 are specs).
 
 Answers are compared with ``math-verify`` (Hugging Face's equivalence checker: LaTeX and plain
 expressions parsed to sympy, sets, intervals, matrices, units stripped), optionally backed by an
@@ -126,29 +126,13 @@ class Math500(_MathBenchmark):
         return load_hub(dataset_id, None, split, self.hub)
 
 
-class AIME24(_MathBenchmark):
-    name = "aime24"
-    num_samples = 30
-    description = (
-        "AIME 2024: the 30 problems of AIME I and II 2024 (integer answers 0–999). Prompt '…Please reason "
-        "step by step, and put your final answer within \\boxed{}.'; math-verify equivalence with the "
-        "reference answer, optionally an LLM judge. Metric: acc (use --repeats n for pass@k / maj@n)."
-    )
-    hf_id = "HuggingFaceH4/aime_2024"
-    ms_id = "HuggingFaceH4/aime_2024"
-    subsets = ["default"]
-    eval_split = "train"
+# AIME 2024 and 2025 are declarative benchmarks (specs/aime24.yaml, specs/aime25.yaml: the filter
+# extract_math and the metric math_verify score as math_check does); these names are the classes
+# that run them, for code that imported them from here.
+def __getattr__(name: str):
+    if name in ("AIME24", "AIME25"):
+        from evs_native.benchmarks._specs import native_spec
 
-
-class AIME25(_MathBenchmark):
-    name = "aime25"
-    num_samples = 30
-    description = (
-        "AIME 2025: the 30 problems of AIME 2025 I and II (subsets AIME2025-I, AIME2025-II, as opencompass/"
-        "AIME2025). Same prompt and math-verify scoring as aime24. Metric: acc."
-    )
-    hf_id = "opencompass/AIME2025"
-    ms_id = "opencompass/AIME2025"
-    subsets = ["AIME2025-I", "AIME2025-II"]
-    eval_split = "test"
-    question_field = "question"
+        cls = globals()[name] = native_spec(name.lower())  # loaded on first use, then kept
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
