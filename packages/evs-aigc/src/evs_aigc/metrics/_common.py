@@ -98,3 +98,21 @@ def pil_to_tensor(image):
 
     array = np.asarray(image.convert("RGB"), dtype=np.uint8)
     return torch.from_numpy(array.copy()).permute(2, 0, 1).to(torch.float32).div(255.0)
+
+
+def resize_center_crop(image, size: int):
+    """torchvision's ``Resize(size, BICUBIC)`` then ``CenterCrop(size)`` on a PIL image (shorter side to
+    ``size``, the longer ``int(size * long / short)``; crop offsets ``int(round((side - size) / 2))``)."""
+    from PIL import Image
+
+    width, height = image.size
+    short, long = (width, height) if width <= height else (height, width)
+    if short != size:
+        new_long = int(size * long / short)
+        new = (size, new_long) if width <= height else (new_long, size)
+        image = image.resize(new, resample=Image.Resampling.BICUBIC)
+        width, height = image.size
+    if width < size or height < size:
+        raise ValueError(f"image {width}x{height} smaller than the crop {size}")
+    top, left = int(round((height - size) / 2.0)), int(round((width - size) / 2.0))
+    return image.crop((left, top, left + size, top + size))
