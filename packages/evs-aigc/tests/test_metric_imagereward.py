@@ -192,7 +192,7 @@ def test_image_reward_matches_reference(ir_ref, tmp_path):
 def test_image_reward_bad_input(ir_ref, tmp_path):
     from evs_aigc.metrics.imagereward import ImageReward
 
-    with pytest.raises(ConfigError, match="weights folder .* does not exist"):
+    with pytest.raises(ConfigError, match="does not exist"):
         ImageReward(weights=str(tmp_path / "nope"))
     build(ir_ref, tmp_path / "w")
     (tmp_path / "w" / "vocab.txt").rename(tmp_path / "vocab.txt")

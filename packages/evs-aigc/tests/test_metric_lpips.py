@@ -150,7 +150,7 @@ def test_lpips_linear_layers_from_the_package(lpips_ref, tmp_path):
 def test_lpips_bad_input(lpips_ref, tmp_path):
     from evs_aigc.metrics.lpips import LPIPS
 
-    with pytest.raises(ConfigError, match="weights folder .* does not exist"):
+    with pytest.raises(ConfigError, match="does not exist"):
         LPIPS(weights=str(tmp_path / "nope"))
     (tmp_path / "empty").mkdir()
     with pytest.raises(ConfigError, match="has no alexnet-owt-7be5be79.pth"):

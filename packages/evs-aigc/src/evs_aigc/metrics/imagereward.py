@@ -34,7 +34,7 @@ from ._common import (
     torch_device,
     unknown_options,
 )
-from .base import ImageMetric
+from .base import ImageMetric, offline_for
 
 REWARD_MEAN = 0.16717362830052426
 REWARD_STD = 1.0333394966054072
@@ -175,7 +175,8 @@ class ImageReward(ImageMetric):
         tok_folder, tok_hub = resolve_weights(self.name, option, None)
         try:
             if tok_folder is not None:
-                tokenizer = transformers.BertTokenizer.from_pretrained(str(tok_folder), local_files_only=True)
+                with offline_for(str(tok_folder)):
+                    tokenizer = transformers.BertTokenizer.from_pretrained(str(tok_folder), local_files_only=True)
             else:
                 tokenizer = transformers.BertTokenizer.from_pretrained(tok_hub)
         except (OSError, ValueError) as exc:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from evs_core.errors import ConfigError, require
 
+from ._openclip import features
 from ._common import check_inputs, resolve_weights, torch_device, unknown_options
-from .base import ImageMetric
+from .base import ImageMetric, offline_for
 
 PROCESSOR_HUB_ID = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"
 
@@ -61,11 +62,15 @@ class PickScore(ImageMetric):
                 text_inputs = self.processor(
                     text=texts, padding=True, truncation=True, max_length=77, return_tensors="pt"
                 )
-                image_embs = self.model.get_image_features(pixel_values=image_inputs["pixel_values"].to(self._device))
+                image_embs = features(
+                    self.model.get_image_features(pixel_values=image_inputs["pixel_values"].to(self._device))
+                )
                 image_embs = image_embs / torch.norm(image_embs, dim=-1, keepdim=True)
-                text_embs = self.model.get_text_features(
-                    input_ids=text_inputs["input_ids"].to(self._device),
-                    attention_mask=text_inputs["attention_mask"].to(self._device),
+                text_embs = features(
+                    self.model.get_text_features(
+                        input_ids=text_inputs["input_ids"].to(self._device),
+                        attention_mask=text_inputs["attention_mask"].to(self._device),
+                    )
                 )
                 text_embs = text_embs / torch.norm(text_embs, dim=-1, keepdim=True)
                 scores = (image_embs * text_embs).sum(dim=-1)
@@ -78,7 +83,8 @@ class PickScore(ImageMetric):
 def _load(cls, metric: str, folder, hub_id):
     try:
         if folder is not None:
-            return cls.from_pretrained(str(folder), local_files_only=True)
+            with offline_for(str(folder)):
+                return cls.from_pretrained(str(folder), local_files_only=True)
         return cls.from_pretrained(hub_id)
     except (OSError, ValueError) as exc:
         where = str(folder) if folder is not None else hub_id
