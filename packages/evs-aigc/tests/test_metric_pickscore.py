@@ -27,7 +27,7 @@ def pickscore_folder(tmp_path_factory) -> Path:
         model.logit_scale.fill_(4.2)  # not the init value, so a missing scale shows
     model.save_pretrained(folder)
     aigc_tiny.write_clip_tokenizer(folder)
-    tokenizer = transformers.CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"))
+    tokenizer = transformers.CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=77)
     image_processor = transformers.CLIPImageProcessor(
         size={"shortest_edge": 224}, crop_size={"height": 224, "width": 224}, resample=3,
         image_mean=[0.48145466, 0.4578275, 0.40821073], image_std=[0.26862954, 0.26130258, 0.27577711],

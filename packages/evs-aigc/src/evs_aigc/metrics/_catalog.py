@@ -6,4 +6,5 @@ METRICS = {
     "hpsv2.1": "evs_aigc.metrics.hpsv2:HPSv21",
     "image_reward": "evs_aigc.metrics.imagereward:ImageReward",
     "lpips": "evs_aigc.metrics.lpips:LPIPS",
+    "mps": "evs_aigc.metrics.mps:MPS",
 }
