@@ -239,6 +239,8 @@ class TaskConfig(BaseModel):
             return "openai_api"
         if self.model == "mock":
             return "mock"
+        if (Path(self.model).expanduser() / "model_index.json").is_file():  # a diffusers pipeline folder
+            return "diffusers"
         return "transformers"
 
     @property

@@ -62,6 +62,10 @@ class ModelAdapter:
     async def preflight(self) -> None:
         """Check the model can be reached/loaded; raise EvsError with a one-line reason."""
 
+    def bind_run_dir(self, run_dir) -> None:
+        """Called by the engine once the run folder exists, before the first request: adapters that
+        write files of their own (generated images) put them there, so resume finds them."""
+
     async def agenerate(self, request: Request) -> ModelOutput:
         raise NotImplementedError
 

@@ -295,6 +295,7 @@ class Evaluator:
         try:
             await self.model.preflight()
             self.run_dir = self._open_run_dir()
+            self.model.bind_run_dir(self.run_dir)
             self._make_contexts()
             log.info("run %s: model %s (%s), datasets %s", self.run_dir, self.cfg.model, model_type, self.cfg.datasets)
             units: list[Unit] = []
