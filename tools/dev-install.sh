@@ -24,6 +24,11 @@ pkgs+=(-e "packages/evs-perf[ray]" -e "packages/evs-viz[test]" -e "packages/evs-
 pkgs+=(-e "packages/evs-rag[test]")
 # the constraint keeps the CPU torch installed above (sentence-transformers would accept any torch)
 pip install -q -c <(echo "torch==2.13.0") "${pkgs[@]}"
+# the reference packages evs-aigc's learned-metric tests compare against (hpsv2, image-reward, lpips,
+# and open-clip-torch for its BPE vocabulary file); their declared dependencies (torchvision, timm)
+# do not import beside the CPU torch, so they come without them
+pip install -q --no-deps hpsv2==1.2.0 image-reward==1.5 lpips==0.1.4 open-clip-torch==3.3.0
+pip install -q -c <(echo "torch==2.13.0") "ftfy>=6" "regex>=2022"
 if [ "${EVS_TEST_FIXTURES:-1}" != 0 ]; then
   pip install -q -e tests/fixtures/evs-plugin-example
 elif pip show -q evs-plugin-example 2>/dev/null; then

@@ -85,3 +85,19 @@ def test_pickscore_bad_input(pickscore_folder, tmp_path):
         metric.score(aigc_tiny.images(2), ["x"])
     with pytest.raises(ConfigError, match="needs a prompt"):
         metric.score(aigc_tiny.images(1))
+
+
+@pytest.mark.parametrize("name", ["pickscore", "hpsv2", "hpsv2.1", "image_reward", "lpips", "mps"])
+def test_learned_metrics_are_registered(name):
+    from evs_aigc.metrics.registry import metric_class
+
+    cls = metric_class(name)
+    assert cls.name == name and cls.kind == "per_image"
+    assert cls.needs_reference == (name == "lpips") and cls.needs_prompt == (name != "lpips")
+
+
+def test_evalscope_names_reach_the_same_metric(pickscore_folder):
+    from evs_aigc.metrics.registry import make_metric
+
+    metric = make_metric("PickScore", weights=str(pickscore_folder))
+    assert metric.name == "pickscore"
