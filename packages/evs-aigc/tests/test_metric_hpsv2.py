@@ -37,10 +37,14 @@ OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 
 @pytest.fixture(scope="module")
 def hps_ref(tmp_path_factory):
+    if importlib.util.find_spec("hpsv2") is None:
+        pytest.skip("the reference needs the hpsv2 wheel: pip install --no-deps hpsv2")
+    return load_reference(tmp_path_factory.mktemp("hpsv2_tokenizer"))
+
+
+def load_reference(here: Path):
     """hpsv2's open_clip ``model`` and ``tokenizer`` modules (hpsv2 installed with --no-deps)."""
     spec = importlib.util.find_spec("hpsv2")
-    if spec is None:
-        pytest.skip("the reference needs the hpsv2 wheel: pip install --no-deps hpsv2")
     root = Path(list(spec.submodule_search_locations)[0])
     saved = {k: sys.modules.get(k) for k in ("hpsv2", "hpsv2.src", "hpsv2.src.open_clip", "torchvision",
                                              "torchvision.ops", "torchvision.ops.misc")}
@@ -58,7 +62,6 @@ def hps_ref(tmp_path_factory):
         model = importlib.import_module("hpsv2.src.open_clip.model")
         # the wheel leaves out the BPE file its tokenizer reads beside itself: run the module's code
         # with __file__ in a folder holding open_clip's copy of that file
-        here = tmp_path_factory.mktemp("hpsv2_tokenizer")
         (here / "bpe_simple_vocab_16e6.txt.gz").symlink_to(aigc_tiny.bpe_vocab())
         source = root / "src/open_clip/tokenizer.py"
         tokenizer = types.ModuleType("hpsv2_reference_tokenizer")
@@ -75,22 +78,20 @@ def hps_ref(tmp_path_factory):
     return model, tokenizer
 
 
-def tiny_openclip(hps_ref, seed: int):
+def tiny_openclip(hps_ref, seed: int, cfg=TINY_CFG):
     torch.manual_seed(seed)
-    model = hps_ref[0].CLIP(
-        TINY_CFG["embed_dim"], TINY_CFG["vision_cfg"], TINY_CFG["text_cfg"], quick_gelu=False, output_dict=True
-    ).eval()
+    model = hps_ref[0].CLIP(cfg["embed_dim"], cfg["vision_cfg"], cfg["text_cfg"], quick_gelu=False, output_dict=True).eval()
     with torch.no_grad():  # move every tensor off its init value (LayerNorm ones/zeros included)
         for param in model.parameters():
             param.add_(torch.randn_like(param) * 0.05)
     return model
 
 
-def hps_folder(root: Path, hps_ref, checkpoint: str, seed: int) -> tuple[Path, object]:
-    model = tiny_openclip(hps_ref, seed)
+def hps_folder(root: Path, hps_ref, checkpoint: str, seed: int, cfg=TINY_CFG) -> tuple[Path, object]:
+    model = tiny_openclip(hps_ref, seed, cfg)
     root.mkdir(parents=True, exist_ok=True)
     torch.save({"state_dict": model.state_dict()}, root / checkpoint)
-    (root / "open_clip_config.json").write_text(json.dumps({"model_cfg": TINY_CFG}))
+    (root / "open_clip_config.json").write_text(json.dumps({"model_cfg": cfg}))
     return root, model
 
 

@@ -57,9 +57,14 @@ class DropPath(torch.nn.Identity):
 
 @pytest.fixture(scope="module")
 def ir_ref():
-    spec = importlib.util.find_spec("ImageReward")
-    if spec is None:
+    if importlib.util.find_spec("ImageReward") is None:
         pytest.skip("the reference needs the image-reward wheel: pip install --no-deps image-reward")
+    return load_reference()
+
+
+def load_reference():
+    """The image-reward wheel's BLIP ``vit`` and ``med`` modules."""
+    spec = importlib.util.find_spec("ImageReward")
     root = Path(list(spec.submodule_search_locations)[0])
     stubs = {
         "timm": _stub("timm"), "timm.models": _stub("timm.models"),
@@ -120,24 +125,25 @@ class MLP(torch.nn.Module):
                                     nn.Linear(128, 64), nn.Dropout(0.1), nn.Linear(64, 16), nn.Linear(16, 1))
 
 
-def build(ir_ref, folder: Path, seed: int = 0):
+def build(ir_ref, folder: Path, seed: int = 0, vision=VISION, text_width: int = 32, text_layers: int = 2):
     vit, med = ir_ref
     folder.mkdir(parents=True, exist_ok=True)
     vocab_size = write_bert_vocab(folder) + 2  # + [DEC], [ENC]
     med_config = {
         "architectures": ["BertModel"], "attention_probs_dropout_prob": 0.1, "hidden_act": "gelu",
-        "hidden_dropout_prob": 0.1, "hidden_size": 32, "initializer_range": 0.02, "intermediate_size": 64,
+        "hidden_dropout_prob": 0.1, "hidden_size": text_width, "initializer_range": 0.02,
+        "intermediate_size": 2 * text_width,
         "layer_norm_eps": 1e-12, "max_position_embeddings": 40, "model_type": "bert", "num_attention_heads": 2,
-        "num_hidden_layers": 2, "pad_token_id": 0, "type_vocab_size": 2, "vocab_size": vocab_size,
-        "encoder_width": 64, "add_cross_attention": True,
+        "num_hidden_layers": text_layers, "pad_token_id": 0, "type_vocab_size": 2, "vocab_size": vocab_size,
+        "encoder_width": vision["embed_dim"], "add_cross_attention": True,
     }
     (folder / "med_config.json").write_text(json.dumps(med_config))
     torch.manual_seed(seed)
-    visual = vit.VisionTransformer(**VISION).eval()
+    visual = vit.VisionTransformer(**vision).eval()
     config = med.BertConfig.from_json_file(str(folder / "med_config.json"))
-    config.encoder_width = VISION["embed_dim"]
+    config.encoder_width = vision["embed_dim"]
     text = med.BertModel(config=config, add_pooling_layer=False).eval()
-    mlp = MLP(32).eval()
+    mlp = MLP(text_width).eval()
     with torch.no_grad():
         for module in (visual, text, mlp):
             for param in module.parameters():
@@ -145,7 +151,7 @@ def build(ir_ref, folder: Path, seed: int = 0):
     state = {f"blip.visual_encoder.{k}": v for k, v in visual.state_dict().items()}
     state.update({f"blip.text_encoder.{k}": v for k, v in text.state_dict().items()})
     state.update({f"mlp.{k}": v for k, v in mlp.state_dict().items()})
-    state["blip.vision_proj.weight"] = torch.randn(8, 64)  # present in the real checkpoint, unused by the score
+    state["blip.vision_proj.weight"] = torch.randn(8, vision["embed_dim"])  # present in the real checkpoint, unused by the score
     torch.save(state, folder / "ImageReward.pt")
     return visual, text, mlp
 

@@ -59,6 +59,11 @@ def tv_vgg16_features():
 def lpips_ref():
     if importlib.util.find_spec("lpips") is None:
         pytest.skip("the reference needs the lpips wheel: pip install --no-deps lpips")
+    return load_reference()
+
+
+def load_reference():
+    """lpips.LPIPS for both trunks, the random trunks it holds, and the lpips package folder."""
     trunks = {}
 
     def make(builder, key):
