@@ -12,4 +12,5 @@ METRICS = {
     "image_reward": "evs_aigc.metrics.imagereward:ImageReward",
     "lpips": "evs_aigc.metrics.lpips:LPIPS",
     "mps": "evs_aigc.metrics.mps:MPS",
+    "vqascore": "evs_aigc.metrics.vqascore:VQAScore",
 }
