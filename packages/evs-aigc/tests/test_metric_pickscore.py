@@ -101,3 +101,38 @@ def test_evalscope_names_reach_the_same_metric(pickscore_folder):
 
     metric = make_metric("PickScore", weights=str(pickscore_folder))
     assert metric.name == "pickscore"
+
+
+def test_pickscore_scores_an_evs_eval_run(pickscore_folder, tmp_path):
+    """`evs eval --datasets general_t2i --model-type image_folder` with PickScore from a local folder:
+    each review's score is the reference's score of that image and prompt; a corrupt image is counted."""
+    import json
+    import os
+    import subprocess
+
+    images, prompts = aigc_tiny.images(3), aigc_tiny.PROMPTS[:3]
+    (tmp_path / "imgs").mkdir()
+    rows = []
+    for i, (image, prompt) in enumerate(zip(images, prompts)):
+        image.save(tmp_path / "imgs" / f"{i}.png")
+        rows.append({"id": str(i), "prompt": prompt, "image_path": f"imgs/{i}.png"})
+    (tmp_path / "imgs" / "3.png").write_bytes(b"not an image")
+    rows.append({"id": "3", "prompt": "broken", "image_path": "imgs/3.png"})
+    (tmp_path / "prompts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    args = {"general_t2i": {"local_path": "prompts.jsonl", "metric_list": ["PickScore"],
+                            "metric_args": {"pickscore": {"weights": str(pickscore_folder)}}}}
+    evs = Path(sys.executable).parent / "evs"
+    proc = subprocess.run(
+        [str(evs), "eval", "--datasets", "general_t2i", "--model-type", "image_folder", "--model", "./imgs",
+         "--dataset-args", json.dumps(args), "--work-dir", "out", "--no-timestamp"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    reviews = {r["sample_id"]: r for r in map(json.loads, (tmp_path / "out/reviews/imgs/general_t2i.jsonl").open())}
+    expected = reference_scores(pickscore_folder, images, prompts)
+    for i in range(3):
+        assert reviews[str(i)]["scores"]["pickscore"] == pytest.approx(expected[i], abs=1e-5)
+    assert reviews["3"]["error"]
+    report = json.loads((tmp_path / "out/reports/imgs/general_t2i.json").read_text())
+    assert report["num_errors"] == 1
+    assert report["score"] == pytest.approx(sum(expected) / 3, abs=1e-5)
