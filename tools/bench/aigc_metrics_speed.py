@@ -66,7 +66,6 @@ def main() -> None:
         tmp = Path(tmp)
         if "lpips" in args.metrics:
             import test_metric_lpips as t
-
             from evs_aigc.metrics.lpips import LPIPS
 
             ref = t.load_reference()
@@ -75,14 +74,13 @@ def main() -> None:
 
             def run_ref():
                 with torch.no_grad():
-                    for a, b in zip(images, refs):
+                    for a, b in zip(images, refs, strict=True):
                         float(ref[0]["alex"](*t.evalscope_inputs(a, b)).mean())
 
             report("lpips", args.n, timed(lambda: metric.score(images, references=refs), args.repeat),
                    timed(run_ref, args.repeat))
         if "hpsv2" in args.metrics:
             import test_metric_hpsv2 as t
-
             from evs_aigc.metrics.hpsv2 import HPSv2
 
             (tmp / "tok").mkdir()
@@ -93,7 +91,6 @@ def main() -> None:
                    timed(lambda: t.reference_scores(ref, model, images, prompts), args.repeat))
         if "image_reward" in args.metrics:
             import test_metric_imagereward as t
-
             from evs_aigc.metrics.imagereward import ImageReward
 
             ref = t.load_reference()

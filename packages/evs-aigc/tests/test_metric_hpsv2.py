@@ -117,7 +117,7 @@ def reference_preprocess(image, size=224):
 
 def reference_scores(hps_ref, model, images, prompts):
     out = []
-    for image, prompt in zip(images, prompts):
+    for image, prompt in zip(images, prompts, strict=True):
         with torch.no_grad():
             pixels = reference_preprocess(image).unsqueeze(0)
             text = hps_ref[1].tokenize([prompt])

@@ -163,7 +163,7 @@ def reference_scores(folder, visual, text, mlp, images, prompts):
     mean = torch.tensor((0.48145466, 0.4578275, 0.40821073)).view(3, 1, 1)
     std = torch.tensor((0.26862954, 0.26130258, 0.27577711)).view(3, 1, 1)
     out = []
-    for pil, prompt in zip(images, prompts):
+    for pil, prompt in zip(images, prompts, strict=True):
         # Resize(224, BICUBIC): shorter side 224, the other int(224 * long / short)
         w, h = pil.size
         size = (224, int(224 * h / w)) if w <= h else (int(224 * w / h), 224)

@@ -133,7 +133,7 @@ def test_lpips_matches_reference(lpips_ref, tmp_path, net):
     refs = lpips_ref[0]
     images, references = pairs()
     expected = []
-    for image, reference in zip(images, references):
+    for image, reference in zip(images, references, strict=True):
         with torch.no_grad():
             expected.append(float(refs[net](*evalscope_inputs(image, reference)).mean()))
     metric = LPIPS(weights=str(weights_folder(tmp_path / net, lpips_ref, net)), net=net)

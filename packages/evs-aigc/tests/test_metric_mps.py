@@ -228,7 +228,7 @@ def test_mps_matches_reference(mps_folder):
     processor = transformers.CLIPImageProcessor.from_pretrained(str(folder))
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
     images, prompts = aigc_tiny.images(4), aigc_tiny.PROMPTS[:4]
-    expected = [float(infer_one_sample(im, p, model, processor, tokenizer)[0]) for im, p in zip(images, prompts)]
+    expected = [float(infer_one_sample(im, p, model, processor, tokenizer)[0]) for im, p in zip(images, prompts, strict=True)]
     got = MPS(weights=str(folder)).score(images, prompts)
     assert got == pytest.approx(expected, abs=1e-5)
     assert max(expected) - min(expected) > 1e-3

@@ -41,7 +41,7 @@ def reference_scores(folder: Path, images, prompts) -> list[float]:
     processor = transformers.AutoProcessor.from_pretrained(str(folder), local_files_only=True)
     model = transformers.AutoModel.from_pretrained(str(folder), local_files_only=True).eval()
     out = []
-    for image, prompt in zip(images, prompts):
+    for image, prompt in zip(images, prompts, strict=True):
         image_inputs = processor(images=[image], padding=True, truncation=True, max_length=77, return_tensors="pt")
         text_inputs = processor(text=prompt, padding=True, truncation=True, max_length=77, return_tensors="pt")
         with torch.no_grad():
@@ -113,7 +113,7 @@ def test_pickscore_scores_an_evs_eval_run(pickscore_folder, tmp_path):
     images, prompts = aigc_tiny.images(3), aigc_tiny.PROMPTS[:3]
     (tmp_path / "imgs").mkdir()
     rows = []
-    for i, (image, prompt) in enumerate(zip(images, prompts)):
+    for i, (image, prompt) in enumerate(zip(images, prompts, strict=True)):
         image.save(tmp_path / "imgs" / f"{i}.png")
         rows.append({"id": str(i), "prompt": prompt, "image_path": f"imgs/{i}.png"})
     (tmp_path / "imgs" / "3.png").write_bytes(b"not an image")

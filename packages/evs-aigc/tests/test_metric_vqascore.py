@@ -87,7 +87,7 @@ def vqa_folders(tmp_path_factory):
 def t5_tokenizer_image_token(prompt, tokenizer):
     prompt_chunks = [tokenizer(chunk).input_ids for chunk in prompt.split("<image>")]
     input_ids = []
-    for x in [ele for sub in zip(prompt_chunks, [[IMAGE_TOKEN_INDEX]] * len(prompt_chunks)) for ele in sub][:-1]:
+    for x in [ele for sub in zip(prompt_chunks, [[IMAGE_TOKEN_INDEX]] * len(prompt_chunks), strict=True) for ele in sub][:-1]:
         input_ids.extend(x)
     return torch.tensor(input_ids, dtype=torch.long)
 
@@ -108,7 +108,7 @@ def expand2square(pil_img, background_color):
 def reference_scores(model_dir, tower_dir, tower, t5, projector, images, texts):
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(model_dir), model_max_length=2048)
     processor = transformers.CLIPImageProcessor.from_pretrained(str(tower_dir))
-    questions = ['Does this figure show "{}"? Please answer yes or no.'.format(t) for t in texts]
+    questions = [f'Does this figure show "{t}"? Please answer yes or no.' for t in texts]
     questions = [SYSTEM_MSG + " USER: " + "<image>" + "\n" + q + " ASSISTANT: " for q in questions]
     answers = ["Yes" for _ in texts]
     pil = [expand2square(im.convert("RGB"), tuple(int(x * 255) for x in processor.image_mean)) for im in images]

@@ -53,7 +53,7 @@ def _bytes_to_unicode() -> dict[int, str]:
         if b not in keys:
             keys.append(b)
             values.append(256 + len(values) - 188)
-    return dict(zip(keys, map(chr, values)))
+    return dict(zip(keys, map(chr, values), strict=True))
 
 
 class OpenCLIPTokenizer:

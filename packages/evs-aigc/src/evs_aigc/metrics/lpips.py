@@ -130,7 +130,7 @@ class LPIPS(ImageMetric):
         a = (a - self._shift) / self._scale
         b = (b - self._shift) / self._scale
         total = 0
-        for lin, fa, fb in zip(self.lins, self._stages(a), self._stages(b)):
+        for lin, fa, fb in zip(self.lins, self._stages(a), self._stages(b), strict=True):
             fa = fa / (fa.pow(2).sum(dim=1, keepdim=True).sqrt() + 1e-10)
             fb = fb / (fb.pow(2).sum(dim=1, keepdim=True).sqrt() + 1e-10)
             total = total + lin((fa - fb) ** 2).mean(dim=(2, 3), keepdim=True)
@@ -142,7 +142,7 @@ class LPIPS(ImageMetric):
 
         check_inputs(self.name, images, references=references, reference=True)
         out: list[float] = []
-        for image, reference in zip(images, references):
+        for image, reference in zip(images, references, strict=True):
             image, reference = image.convert("RGB"), reference.convert("RGB")
             if image.size != reference.size:
                 if not self.resize:

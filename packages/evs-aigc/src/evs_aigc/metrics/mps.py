@@ -232,7 +232,7 @@ class MPS(ImageMetric):
         with torch.no_grad():
             condition_f, _ = self._text(self._tokens(self.condition))
         out: list[float] = []
-        for image, prompt in zip(images, prompts):
+        for image, prompt in zip(images, prompts, strict=True):
             with torch.no_grad():
                 pixels = self.image_processor(image.convert("RGB"), return_tensors="pt")["pixel_values"]
                 text_f, text_eos = self._text(self._tokens(prompt))

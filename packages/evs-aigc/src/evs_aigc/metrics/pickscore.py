@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from evs_core.errors import ConfigError, require
 
-from ._openclip import features
 from ._common import check_inputs, resolve_weights, torch_device, unknown_options
+from ._openclip import features
 from .base import ImageMetric, offline_for
 
 PROCESSOR_HUB_ID = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"
