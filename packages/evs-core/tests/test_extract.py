@@ -101,6 +101,8 @@ def test_extract_choices_and_region():
     ("Thus the area is $12\\pi$.", "12\\pi", "last_latex"),
     ("Let $x = 3$. Then $x^2 + 2x =", None, "none"),
     ("So the answer is \\boxed{\\frac{3", None, "none"),
+    ("所以答案：18", "18", "answer_marker"),  # the full-width colon Chinese replies use
+    ("答案是：$x=3$。", "3", "answer_marker"),
 ])
 def test_extract_math_rules(text, answer, rule):
     assert extract_math(text) == Extraction(answer, rule)

@@ -32,3 +32,32 @@ def test_specs_are_registered_and_listed_from_their_files():
         cls = reg.load(name)
         info = listing_info(entry)
         assert info["subsets"] == list(cls.subsets) and info["num_samples"] == cls.num_samples
+
+
+def test_evs_benchmarks_groups_every_benchmark_under_its_first_tag():
+    import json
+
+    from click.testing import CliRunner
+    from evs_cli.main import make_cli
+    from evs_core.plugins import make_plugin_manager
+
+    runner = CliRunner()
+    rows = json.loads(runner.invoke(make_cli(make_plugin_manager()), ["benchmarks", "--json"]).output)
+    out = runner.invoke(make_cli(make_plugin_manager()), ["benchmarks"]).output
+    # Parse the grouped listing: a header "group (N)" then indented rows until the next header.
+    groups: dict[str, list[str]] = {}
+    current = None
+    for line in out.splitlines()[1:]:
+        if line and not line.startswith(" ") and line.endswith(")") and " (" in line:
+            current, count = line[:-1].split(" (")
+            groups[current] = []
+            expected_count = int(count)
+        elif line.startswith("  ") and current:
+            groups[current].append(line.split()[0])
+            assert len(groups[current]) <= expected_count
+    expected: dict[str, list[str]] = {}
+    for r in rows:
+        expected.setdefault(r["tags"][0], []).append(r["name"])
+    assert groups == {g: sorted(names) for g, names in expected.items()}
+    assert list(groups) == sorted(groups)
+    assert out.rstrip().endswith(f"{len(rows)} benchmarks in {len(expected)} groups")

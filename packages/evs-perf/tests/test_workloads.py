@@ -103,6 +103,79 @@ def test_trace_replay_schedule_lengths_and_shared_prefixes(mock_server, perf_opt
     assert starts == sorted(starts) and starts[-1] >= 0.29  # sent on the trace's schedule, not at once
 
 
+def test_trace_replay_evalscope_format_bodies_headers_speed_and_model_mapping(mock_server, perf_options, tmp_path):
+    srv = mock_server()
+    rows = [
+        # seconds since the epoch, ISO-8601 and numeric text: EvalScope's timestamp forms
+        {"timestamp": 1700000000.0, "request_id": "r1", "headers": {"X-Tenant": "blue"}, "completion_tokens": 3,
+         "body": {"model": "recorded-a", "messages": [{"role": "user", "content": "first recorded"}],
+                  "max_tokens": 50, "temperature": 0.3}},
+        {"timestamp": "2023-11-14T22:13:20.400Z", "completion_tokens": 5,
+         "body": json.dumps({"model": "recorded-b", "messages": [{"role": "user", "content": "second"}],
+                             "max_tokens": 9})},
+        {"timestamp": "1700000000.6", "completion_tokens": 2,
+         "body": {"model": "recorded-a", "messages": [{"role": "user", "content": "third"}], "max_tokens": 7,
+                  "response_format": {"type": "json_object"}, "stream": False}},
+    ]
+    path = tmp_path / "trace.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = run(perf_options(url=srv.url, dataset="workload_trace", dataset_path=str(path),
+                           dataset_args=json.dumps({"speed": 2, "model_mapping": {"recorded-a": "served-a"},
+                                                    "match_output_length": True})))
+    s = out["summaries"][0]
+    assert s["completed"] == 3 and s["trace"]["format"] == "evalscope" and s["trace"]["speed"] == 2.0
+    assert s["trace"]["span_s"] == pytest.approx(0.3)  # 0.6 s of trace at twice the speed
+    log = _requests(srv)[1:]
+    bodies = [r["body"] for r in log]
+    assert [b["messages"][0]["content"] for b in bodies] == ["first recorded", "second", "third"]
+    assert [b["model"] for b in bodies] == ["served-a", "recorded-b", "served-a"]  # mapped; unmapped kept
+    # match_output_length: max_tokens from completion_tokens, ignore_eos except under constrained decoding
+    assert [b["max_tokens"] for b in bodies] == [3, 5, 2] and [r["completion_tokens"] for r in log] == [3, 5, 2]
+    assert [b.get("ignore_eos") for b in bodies] == [True, True, None]
+    assert bodies[0]["temperature"] == 0.3 and bodies[2]["response_format"] == {"type": "json_object"}
+    assert all(b["stream"] is True for b in bodies)  # --stream (default) is followed, so TTFT is measured
+    assert log[0]["headers"].get("X-Tenant", "").strip() == "blue" and "X-Tenant" not in log[1]["headers"]
+    db = sqlite3.connect(Path(out["run_dir"]) / "records.sqlite")
+    starts = [r[0] for r in db.execute("select start_s from requests order by idx")]
+    assert starts == sorted(starts) and starts[-1] >= 0.29 and starts[-1] - starts[0] < 5
+    # model_override renames every row; without match_output_length the recorded max_tokens stay
+    srv2 = mock_server()
+    run(perf_options(url=srv2.url, dataset="workload_trace", dataset_path=str(path), name="t2",
+                     dataset_args='{"model_override": "one-model"}'))
+    log2 = _requests(srv2)[1:]
+    assert [r["body"]["model"] for r in log2] == ["one-model"] * 3
+    assert [r["body"]["max_tokens"] for r in log2] == [50, 9, 7]
+
+
+@pytest.mark.parametrize(("rows", "args", "message"), [
+    ([{"timestamp": 0, "body": [1]}], None, "body must be a JSON object"),
+    ([{"timestamp": "yesterday", "body": {"model": "m"}}], None, "cannot read timestamp 'yesterday'"),
+    ([{"body": {"model": "m"}}], None, "needs timestamp"),
+    ([{"timestamp": 0, "body": {"model": "m"}, "extra": 1}], None, "unknown field(s) extra"),
+    ([{"timestamp": 0, "body": {"model": "m"}, "completion_tokens": 0}], None, "completion_tokens must be"),
+    ([{"timestamp": 0, "body": {"model": "m"}}], {"sped": 2}, "unknown key 'sped'"),
+    ([{"timestamp": 0, "body": {"model": "m"}}], {"speed": 0}, "speed must be a number above 0"),
+])
+def test_trace_bad_rows_and_dataset_args_are_one_line_errors(mock_server, perf_options, tmp_path, rows, args,
+                                                             message):
+    from evs_core.errors import ConfigError
+
+    srv = mock_server()
+    path = tmp_path / "bad.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        run(perf_options(url=srv.url, dataset="workload_trace", dataset_path=str(path),
+                         dataset_args=json.dumps(args) if args else None))
+    assert _requests(srv) == []  # refused before any request, probe included
+
+
+def test_dataset_args_on_a_dataset_without_any_is_refused(perf_options):
+    from evs_core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--dataset random takes no dataset args"):
+        run(perf_options(url="http://127.0.0.1:9", dataset_args='{"speed": 2}'))
+
+
 def test_speed_benchmark_table_and_chart(mock_server, perf_options):
     srv = mock_server(ttft_ms=2, itl_ms=0.5)
     out = run(perf_options(url=srv.url, dataset="speed_benchmark", input_tokens="1,64,256", max_tokens="16",

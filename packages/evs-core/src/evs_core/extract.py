@@ -284,7 +284,7 @@ def clean_math_answer(s: str) -> str:
 
 
 _MATH_INTRO = re.compile(
-    r"(?:\bfinal\s+answer\b|\bthe\s+answer\b|\banswer\b|最终答案|答案)(?:\s*(?:is|:|=)\s*|\s*(?:是|为|:)\s*)(.*)",
+    r"(?:\bfinal\s+answer\b|\bthe\s+answer\b|\banswer\b|最终答案|答案)(?:\s*(?:is|:|：|=)\s*|\s*(?:是|为|:|：)\s*)(.*)",
     re.IGNORECASE)
 _INLINE_MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$]+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 

@@ -14,13 +14,15 @@ The judge model is built through the model registry, so it is the same adapter (
 HTTP client, retries and reasoning split) as an evaluated model. :meth:`Judge.grade` returns a
 :class:`Verdict`; a reply that cannot be parsed gives ``score=None``: benchmarks record such a
 sample as an error (``JudgeUnparsable``), excluded from the scores and counted, never scored 0.
-:meth:`Judge.summary` gives the per-dataset counts written to the report's ``judge`` field.
+:meth:`Judge.ask` sends a benchmark's own messages and reads the reply with the benchmark's
+parser (pairwise and rubric judges), counted the same way. :meth:`Judge.summary` gives the per-dataset counts written to the report's ``judge`` field.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -185,6 +187,28 @@ class Judge:
         counts.labels[label] = counts.labels.get(label, 0) + 1
         return Verdict(score=score, explanation=out.text, label=label)
 
+    async def ask(self, messages: list[dict[str, Any]], parse: Callable[[str], tuple[str, float] | None], *,
+                  dataset: str | None = None) -> Verdict:
+        """One judge call with a benchmark's own messages and reply parser, counted as :meth:`grade` is.
+
+        ``parse(reply) -> (label, score)`` or None when the reply cannot be read (then
+        ``score=None`` and a ``JudgeUnparsable`` error, as for :meth:`grade`)."""
+        counts = self._count(dataset)
+        counts.asked += 1
+        out = await self.complete(messages)
+        if out.error:
+            counts.errors += 1
+            return Verdict(score=None, explanation="", error=f"JudgeError: {out.error}")
+        got = parse(out.text)
+        if got is None:
+            counts.unparsable += 1
+            snippet = " ".join(out.text.split())[:120]
+            return Verdict(score=None, explanation=out.text, error=f"JudgeUnparsable: {snippet!r}")
+        counts.parsed += 1
+        label, score = got
+        counts.labels[label] = counts.labels.get(label, 0) + 1
+        return Verdict(score=float(score), explanation=out.text, label=label)
+
     def summary(self, dataset: str) -> dict[str, Any]:
         c = self._counts.get(dataset, _Counts())
         return {"model": self.model_name, "strategy": self.strategy, **c.as_dict()}
@@ -213,6 +237,9 @@ class _JudgeView:
 
     async def grade(self, *, dataset: str | None = None, **kwargs) -> Verdict:
         return await self._judge.grade(dataset=dataset or self.dataset, **kwargs)
+
+    async def ask(self, messages, parse, *, dataset: str | None = None) -> Verdict:
+        return await self._judge.ask(messages, parse, dataset=dataset or self.dataset)
 
     def for_dataset(self, name: str) -> _JudgeView:
         return _JudgeView(self._judge, name)

@@ -11,6 +11,9 @@ from evs_core.hookspecs import hookimpl
 CATALOGUES = (
     "evs_native.benchmarks._catalog_knowledge",
     "evs_native.benchmarks._catalog_reasoning",
+    "evs_native.benchmarks._catalog_math",
+    "evs_native.benchmarks._catalog_judged",
+    "evs_native.benchmarks._catalog_mcq_breadth",
 )
 
 

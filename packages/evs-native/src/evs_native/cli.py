@@ -221,7 +221,7 @@ def benchmarks_group(ctx, tag=None, as_json=False):
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def list_benchmarks(ctx, tag=None, as_json=False):
-    """List benchmarks: name, tags, subsets, samples, plugin, description.
+    """List benchmarks grouped by their first tag: name, tags, subsets, samples, description.
 
     Read from registration metadata and spec files: no benchmark module is imported.
     """
@@ -246,13 +246,23 @@ def list_benchmarks(ctx, tag=None, as_json=False):
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    table = [("name", "tags", "subsets", "samples", "description")]
+    # Grouped by each benchmark's first tag (its group), groups and names in alphabetical order.
+    groups: dict[str, list[dict]] = {}
     for r in rows:
-        table.append((r["name"], ", ".join(r["tags"]), str(len(r["subsets"])) if r["subsets"] else "-",
-                      str(r["num_samples"]) if r["num_samples"] else "-", r["description"]))
-    widths = [max(len(t[c]) for t in table) for c in range(4)]
-    for t in table:
-        click.echo("  ".join(t[c].ljust(widths[c]) for c in range(4)) + "  " + t[4])
+        groups.setdefault(r["tags"][0] if r["tags"] else "other", []).append(r)
+    head = ("name", "tags", "subsets", "samples", "description")
+    table = [(r["name"], ", ".join(r["tags"]), str(len(r["subsets"])) if r["subsets"] else "-",
+              str(r["num_samples"]) if r["num_samples"] else "-", r["description"]) for r in rows]
+    widths = [max(len(t[c]) for t in [head, *table]) for c in range(4)]
+    by_name = {t[0]: t for t in table}
+    lines = ["  " + "  ".join(head[c].ljust(widths[c]) for c in range(4)) + "  " + head[4]]
+    for group in sorted(groups):
+        lines.append(f"\n{group} ({len(groups[group])})")
+        for r in sorted(groups[group], key=lambda r: r["name"]):
+            t = by_name[r["name"]]
+            lines.append("  " + "  ".join(t[c].ljust(widths[c]) for c in range(4)) + "  " + t[4])
+    lines.append(f"\n{len(rows)} benchmarks in {len(groups)} groups")
+    click.echo("\n".join(lines))
 
 
 @benchmarks_group.command("show")

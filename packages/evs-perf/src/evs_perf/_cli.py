@@ -160,6 +160,9 @@ def _opts(fn):
                           "--tokenizer, else characters)."),
         click.option("--max-prompt-length", type=int, default=None, help="Upper bound, as --min-prompt-length."),
         click.option("--prompt", default=None, help="One fixed prompt for every request: TEXT or @FILE."),
+        click.option("--dataset-args", default=None,
+                     help="JSON options of the dataset (EvalScope's --dataset-args); workload_trace: speed, "
+                          "model_override, model_mapping, match_output_length."),
         click.option("--query-template", default=None,
                      help="A JSON request body with {prompt}/%p, {model}/%m, {max_tokens} placeholders, or a text "
                           "with {prompt}; TEXT or @FILE."),

@@ -24,7 +24,7 @@ ACCEPTED = {
     "min-tokens": "--min-tokens", "n-choices": "--n-choices", "seed": "--seed", "stop": "--stop",
     "stop-token-ids": "--stop-token-ids", "stream": "--stream", "temperature": "--temperature", "top-p": "--top-p",
     "top-k": "--top-k", "extra-args": "--extra-body", "multi-turn": "--multi-turn", "min-turns": "--min-turns",
-    "max-turns": "--max-turns",
+    "max-turns": "--max-turns", "dataset-args": "--dataset-args",
 }
 
 _SLA = ("evs searches SLOs itself: give a sweep and --slo 'ttft_p99<=500ms,tpot_p99<=50ms' "
@@ -58,8 +58,6 @@ REFUSED = {
                               "prefixes unique"),
     "tokenize-prompt": (True, "use --api completions with --tokenizer: random prompts are corrected until they "
                               "re-encode to the asked length (input_length_exact)"),
-    "dataset-args": (False, "use the dataset's own options: --dataset-path, --input-tokens, --min/--max-prompt-length, "
-                            "--embedding-batch, --min/--max-turns"),
     "multi-turn-args": (False, "use --multi-turn with --min-turns/--max-turns and --input-tokens for each turn's "
                                "new text (EvalScope's swe_smith construction is not available)"),
 }

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evs_core.errors import ConfigError
+from evs_core.errors import ConfigError, suggest
 
 
 # -- parsing helpers -----------------------------------------------------------------------------
@@ -115,6 +115,38 @@ def _json_object(value, name: str) -> dict:
     return obj
 
 
+#: The --dataset-args each dataset takes (EvalScope's names), with a check of the value.
+DATASET_ARGS = {
+    "workload_trace": {
+        "speed": ("a number above 0 (2 replays the trace twice as fast)",
+                  lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0),
+        "model_override": ("a model name", lambda v: isinstance(v, str) and bool(v)),
+        "model_mapping": ("an object of model name -> model name",
+                          lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in (*v, *v.values()))),
+        "match_output_length": ("true or false", lambda v: isinstance(v, bool)),
+    },
+}
+
+
+def check_dataset_args(dataset: str, args: dict[str, Any]) -> dict[str, Any]:
+    """``--dataset-args`` checked against what ``dataset`` takes: one line naming a bad key or value."""
+    if not args:
+        return {}
+    valid = DATASET_ARGS.get(dataset)
+    if valid is None:
+        raise ConfigError(f"--dataset-args: --dataset {dataset} takes no dataset args (its options are flags: "
+                          "--dataset-path, --input-tokens, --min/--max-prompt-length, --embedding-batch, "
+                          "--min/--max-turns)")
+    for k, v in args.items():
+        if k not in valid:
+            raise ConfigError(f"--dataset-args: unknown key '{k}' for --dataset {dataset}{suggest(k, list(valid))} "
+                              f"(valid: {', '.join(valid)})")
+        what, ok = valid[k]
+        if not ok(v):
+            raise ConfigError(f"--dataset-args: {k} must be {what}, not {v!r}")
+    return dict(args)
+
+
 def _range_text(value, name: str) -> str:
     """``N``, ``MIN-MAX`` or EvalScope's two values ``MIN MAX`` -> ``"N"`` / ``"MIN-MAX"``."""
     if isinstance(value, (list, tuple)):
@@ -175,6 +207,7 @@ class PerfConfig:
     # data
     dataset: str = "random"
     dataset_path: str | None = None
+    dataset_args: dict[str, Any] = field(default_factory=dict)
     tokenizer: str | None = None
     input_tokens: str = "128"
     max_tokens: str = "256"
@@ -306,6 +339,7 @@ class PerfConfig:
         # data
         c.dataset = str(o.get("dataset") or "random")
         c.dataset_path = o.get("dataset_path") or None
+        c.dataset_args = check_dataset_args(c.dataset, _json_object(o.get("dataset_args"), "--dataset-args"))
         source = (o.get("data_source") or "").lower()
         if source and source not in ("huggingface", "hf", "local"):
             raise ConfigError(f"--data-source {source!r}: evs perf loads hub datasets through Hugging Face "

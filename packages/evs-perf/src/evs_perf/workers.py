@@ -31,6 +31,9 @@ from evs_perf.sse import StreamSink, WholeSink, http_error_message
 _clock = time.perf_counter
 
 
+#: Open loop: the last stretch before an arrival is waited by yielding to the event loop, not by a timer.
+_SPIN_S = 0.001
+
 def _schedstat():
     """(ns spent waiting for a CPU while runnable, number of times run) of this thread, from
     /proc (Linux); None elsewhere. The loop-lag probe cannot see that wait: a process that is
@@ -416,8 +419,12 @@ class Worker:
             if duration and off >= duration:
                 break
             delay = when - _clock()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            if delay > _SPIN_S:
+                # the loop's timer wakes up to ~1 ms late (epoll rounds its timeout up to whole
+                # milliseconds): sleep to just before the arrival, then yield until it is due
+                await asyncio.sleep(delay - _SPIN_S)
+            while _clock() < when:
+                await asyncio.sleep(0)
             task = asyncio.ensure_future(fire(warm + i, when))
             tasks.add(task)
             task.add_done_callback(tasks.discard)

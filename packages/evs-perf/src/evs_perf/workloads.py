@@ -127,7 +127,8 @@ def dataset_config(cfg: PerfConfig) -> dict[str, Any]:
     return {"input_tokens": input_tokens, "max_tokens": cfg.max_tokens, "min_tokens": cfg.min_tokens,
             "prefix_tokens": cfg.prefix_tokens, "dataset_path": cfg.dataset_path, "image_count": cfg.image_count,
             "image_size": f"{cfg.image_size[0]}x{cfg.image_size[1]}", "min_turns": cfg.min_turns,
-            "max_turns": cfg.max_turns, "seed": cfg.seed, "embedding_batch": cfg.embedding_batch}
+            "max_turns": cfg.max_turns, "seed": cfg.seed, "embedding_batch": cfg.embedding_batch,
+            "dataset_args": cfg.dataset_args}
 
 
 def filter_lengths(prompts, cfg: PerfConfig, tokenizer):

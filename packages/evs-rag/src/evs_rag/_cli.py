@@ -39,13 +39,14 @@ def _finish(failures) -> None:
 @click.option("--work-dir", default="outputs/rag", show_default=True, help="Where run folders are written.")
 @click.pass_context
 def rag(ctx, config_path, work_dir):
-    """Embedding, reranker and RAG evaluation: MTEB tasks, custom retrieval data, RAGAS, CLIP retrieval.
+    """Embedding, reranker and RAG evaluation: MTEB tasks, custom retrieval data, RAGAS, CLIP retrieval, captioning.
 
     \b
     evs rag mteb  --model ./bge-small --tasks T2Retrieval
     evs rag mteb  --api-url http://127.0.0.1:8000/v1 --api-model emb --custom-retrieval ./data
     evs rag ragas --testset testset.json --critic-url http://127.0.0.1:8001/v1 --critic-model qwen
-    evs rag clip  --model ./clip --dataset ./pairs.jsonl --task retrieval
+    evs rag clip  --model ./clip --dataset ./pairs.jsonl --task zeroshot_retrieval
+    evs rag caption --dataset ./pairs.jsonl --captioner-url http://127.0.0.1:8002/v1 --captioner-model vl --output ./cap
     evs rag --config rag.yaml
     """
     if ctx.invoked_subcommand is not None:
@@ -247,6 +248,36 @@ def testset_cmd(docs, test_size, output, critic_url, critic_model, critic_path, 
                                         "embeddings": emb})
     out = generate_testset(cfg)
     click.echo(f"test set: {out}")
+
+
+@rag.command("caption", context_settings=_CTX)
+@click.option("--dataset", required=True, help="JSONL of {image_path, query}: images and their reference captions.")
+@click.option("--captioner-url", required=True, help="OpenAI-compatible vision-language chat endpoint (…/v1).")
+@click.option("--captioner-model", required=True, help="Model name sent to --captioner-url.")
+@click.option("--captioner-key", envvar="EVS_CAPTIONER_API_KEY", default=None,
+              help="API key (env EVS_CAPTIONER_API_KEY); never written.")
+@click.option("--prompt", default=None, help="The captioning instruction (default: one-sentence description).")
+@click.option("--max-tokens", type=int, default=64, show_default=True)
+@click.option("--concurrency", type=int, default=4, show_default=True, help="Requests in flight.")
+@click.option("--output", required=True, help="Folder for the retrieval data (corpus, queries, qrels).")
+def caption_cmd(dataset, captioner_url, captioner_model, captioner_key, prompt, max_tokens, concurrency, output):
+    """Caption images with a VLM and write retrieval data (EvalScope's CLIP_Benchmark image_caption task).
+
+    \b
+    evs rag caption --dataset pairs.jsonl --captioner-url http://127.0.0.1:8000/v1 --captioner-model qwen-vl \\
+                    --output ./caption_retrieval
+    evs rag mteb --model ./bge-small --custom-retrieval ./caption_retrieval
+    """
+    from evs_rag.caption import DEFAULT_PROMPT, run_caption
+    from evs_rag.config import LLMSpec
+
+    spec = _validate(LLMSpec, {"model_name": captioner_model, "api_base": captioner_url, "api_key": captioner_key,
+                               "concurrency": concurrency})
+    out, failures = run_caption(dataset, spec, output, prompt if prompt is not None else DEFAULT_PROMPT, max_tokens)
+    for f in failures:
+        click.echo(f"failed: {f}", err=True)
+    click.echo(f"retrieval data: {out} (evaluate: evs rag mteb --model EMBEDDER --custom-retrieval {out})")
+    _finish(failures)
 
 
 @rag.command("clip", context_settings=_CTX)
