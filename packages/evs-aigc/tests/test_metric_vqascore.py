@@ -61,7 +61,8 @@ def vqa_folders(tmp_path_factory):
         image_mean=[0.48145466, 0.4578275, 0.40821073], image_std=[0.26862954, 0.26130258, 0.27577711],
     ).save_pretrained(tower_dir)
     vocab_size = write_t5_tokenizer(model_dir)
-    t5_cfg = transformers.T5Config(vocab_size=vocab_size, d_model=32, d_kv=8, d_ff=64, num_layers=2,
+    # the checkpoint's vocabulary is larger than the tokenizer's, as FlanT5's (32128 rows, 32100 tokens)
+    t5_cfg = transformers.T5Config(vocab_size=vocab_size + 8, d_model=32, d_kv=8, d_ff=64, num_layers=2,
                                    num_decoder_layers=2, num_heads=4, feed_forward_proj="gated-gelu",
                                    tie_word_embeddings=False, decoder_start_token_id=0, pad_token_id=0, eos_token_id=1)
     t5 = transformers.T5ForConditionalGeneration(t5_cfg).eval()
@@ -107,6 +108,8 @@ def expand2square(pil_img, background_color):
 
 def reference_scores(model_dir, tower_dir, tower, t5, projector, images, texts):
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(model_dir), model_max_length=2048)
+    t5 = transformers.T5ForConditionalGeneration.from_pretrained(str(model_dir)).eval()
+    t5.resize_token_embeddings(len(tokenizer))  # load_pretrained_model does this
     processor = transformers.CLIPImageProcessor.from_pretrained(str(tower_dir))
     questions = [f'Does this figure show "{t}"? Please answer yes or no.' for t in texts]
     questions = [SYSTEM_MSG + " USER: " + "<image>" + "\n" + q + " ASSISTANT: " for q in questions]

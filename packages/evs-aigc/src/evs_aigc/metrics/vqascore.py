@@ -104,6 +104,10 @@ class VQAScore(ImageMetric):
             except (OSError, ValueError) as exc:
                 raise ConfigError(f"metric {self.name}: cannot load CLIP-FlanT5 from {str(folder)!r}: "
                                   f"{str(exc).splitlines()[0]}") from exc
+        # t2v_metrics' load_pretrained_model resizes the embeddings (and the untied LM head) to the
+        # tokenizer's length, which drops the padding rows of T5's vocabulary from the softmax
+        if len(self.tokenizer) != self.t5.get_input_embeddings().weight.shape[0]:
+            self.t5.resize_token_embeddings(len(self.tokenizer))
         tower = options.get("vision_tower") or config.get("mm_vision_tower") or "openai/clip-vit-large-patch14-336"
         tower_folder, tower_hub = resolve_weights(self.name, tower, None)
         where = str(tower_folder) if tower_folder is not None else tower_hub
