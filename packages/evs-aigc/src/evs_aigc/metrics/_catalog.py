@@ -13,4 +13,5 @@ METRICS = {
     "lpips": "evs_aigc.metrics.lpips:LPIPS",
     "mps": "evs_aigc.metrics.mps:MPS",
     "vqascore": "evs_aigc.metrics.vqascore:VQAScore",
+    "blipv2": "evs_aigc.metrics.blipv2:BLIPv2Score",
 }
