@@ -87,7 +87,8 @@ def test_pickscore_bad_input(pickscore_folder, tmp_path):
         metric.score(aigc_tiny.images(1))
 
 
-@pytest.mark.parametrize("name", ["pickscore", "hpsv2", "hpsv2.1", "image_reward", "lpips", "mps", "vqascore", "blipv2"])
+@pytest.mark.parametrize("name", ["pickscore", "hpsv2", "hpsv2.1", "image_reward", "lpips", "mps", "vqascore", "blipv2",
+                                  "fga_blip2"])
 def test_learned_metrics_are_registered(name):
     from evs_aigc.metrics.registry import metric_class
 

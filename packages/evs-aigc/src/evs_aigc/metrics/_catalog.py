@@ -14,4 +14,5 @@ METRICS = {
     "mps": "evs_aigc.metrics.mps:MPS",
     "vqascore": "evs_aigc.metrics.vqascore:VQAScore",
     "blipv2": "evs_aigc.metrics.blipv2:BLIPv2Score",
+    "fga_blip2": "evs_aigc.metrics.fga_blip2:FGABLIP2",
 }
