@@ -24,6 +24,9 @@ pkgs+=(-e "packages/evs-perf[ray]" -e "packages/evs-viz[test]" -e "packages/evs-
 pkgs+=(-e "packages/evs-rag[test]")
 # the constraint keeps the CPU torch installed above (sentence-transformers would accept any torch)
 pip install -q -c <(echo "torch==2.13.0") "${pkgs[@]}"
+# bfcl_v3's checker: bfcl-eval pins numpy==1.26.4 and a dozen vendor SDKs; its AST checker needs none
+# of them, so it goes in without its dependencies.
+pip install -q --no-deps bfcl-eval==2025.10.27.1
 # the reference packages evs-aigc's learned-metric tests compare against (hpsv2, image-reward, lpips,
 # and open-clip-torch for its BPE vocabulary file); their declared dependencies (torchvision, timm)
 # do not import beside the CPU torch, so they come without them

@@ -96,6 +96,10 @@ class Benchmark:
     metric_aggregations: ClassVar[dict[str, str]] = {}
     #: The prompt template shown by ``evs benchmarks show`` (a benchmark may build prompts otherwise).
     prompt_template: ClassVar[str | None] = None
+    #: A multi-turn benchmark (an agent episode, a simulated user) drives the model itself: an
+    #: ``async solve(sample, model, ctx) -> (ModelOutput, request dict)`` method replaces the one
+    #: request of :meth:`build_request`. ``None``: one request per sample.
+    solve: ClassVar[Any] = None
 
     def after_report(self, report: Any, report_path: Path) -> Any:
         """Called once after this benchmark's report is written (e.g. to draw a chart next to it)."""

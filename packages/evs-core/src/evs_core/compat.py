@@ -115,7 +115,8 @@ EVAL_ARGS: tuple[Arg, ...] = (
         refused=True, flag=True),
     Arg("collect_perf", "--collect-perf", "same: latency and token usage per sample in predictions (always), TTFT "
         "when streaming; --no-collect-perf drops the timings", flag=True, inert=(None, True, False)),
-    Arg("agent_config", "", "evs has no agent loop; agentic benchmarks are not part of evs eval", refused=True),
+    Arg("agent_config", "", "no separate agent configuration: evs's agent benchmarks (tau_bench, bfcl_v3's "
+        "multi-turn categories) run their own loop, set in --dataset-args", refused=True),
     Arg("sandbox", "", _SANDBOX, refused=True),
     Arg("use_sandbox", "", _SANDBOX, refused=True, flag=True),
     Arg("sandbox_type", "", _SANDBOX, refused=True, inert=(None, "", "docker")),

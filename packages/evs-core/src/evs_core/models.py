@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evs_core.errors import EvsError
-from evs_core.schema import ModelOutput, Usage
+from evs_core.schema import ModelOutput, ToolCall, Usage
 
 
 @dataclass
@@ -30,6 +30,9 @@ class Request:
     kind: str = "generate"  # or "loglikelihood"
     continuations: list[str] | None = None  # loglikelihood: score each continuation of ``prompt``
     generation: dict[str, Any] = field(default_factory=dict)
+    #: Functions the model may call (OpenAI ``tools``) and ``tool_choice``; see :mod:`evs_core.tools`.
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: Any = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"kind": self.kind}
@@ -41,6 +44,10 @@ class Request:
             d["continuations"] = self.continuations
         if self.generation:
             d["generation"] = self.generation
+        if self.tools is not None:
+            d["tools"] = self.tools
+        if self.tool_choice is not None:
+            d["tool_choice"] = self.tool_choice
         return d
 
 
@@ -156,6 +163,12 @@ class OpenAIAPIModel(ModelAdapter):
     ``ImageError``, before sending. Retries 408/409/425/429/5xx, connection errors, timeouts and malformed bodies
     ``config.retries`` times with exponential backoff and jitter; other 4xx fail at once.
 
+    Tools: a request with ``tools`` (and ``tool_choice``) sends them as OpenAI's fields (chat API
+    only); the reply's ``tool_calls`` (whole or streamed in pieces) land in ``ModelOutput.tool_calls``.
+    ``model_args.tool_call_parser``: ``native`` (default: only the API's field counts) or ``text``
+    (when the reply has no ``tool_calls``, read calls from its text with
+    :func:`evs_core.tools.parse_text_tool_calls`'s rules, the rule recorded in ``tool_call_rule``).
+
     ``generation_config`` as the OpenAI SDK reads it: ``extra_body`` is merged into the request
     body, ``extra_headers`` into the headers, ``extra_query`` into the URL; ``stream: true`` reads
     server-sent events, records the time to the first token (``ttft_s``) and gives up a request
@@ -165,7 +178,7 @@ class OpenAIAPIModel(ModelAdapter):
     name = "openai_api"
     ARGS = {"api", "headers", "max_connections", "backoff", "supports_images",
             "image_max_pixels", "image_max_side", "image_max_bytes", "image_format", "image_quality",
-            "image_detail", "image_url_mode"}
+            "image_detail", "image_url_mode", "tool_call_parser"}
 
     def __init__(self, config) -> None:
         super().__init__(config)
@@ -193,6 +206,12 @@ class OpenAIAPIModel(ModelAdapter):
 
         self.image_options = ImageOptions.from_model_args(config.model_args)
         self.supports_images = bool(config.model_args.get("supports_images", True))
+        self.tool_call_parser = config.model_args.get("tool_call_parser", "native")
+        if self.tool_call_parser not in ("native", "text"):
+            from evs_core.errors import ConfigError
+
+            raise ConfigError("model_args.tool_call_parser must be 'native' or 'text', "
+                              f"not {self.tool_call_parser!r}")
         headers = {"Content-Type": "application/json"}
         if config.api_key:
             headers["Authorization"] = f"Bearer {config.api_key}"
@@ -250,6 +269,10 @@ class OpenAIAPIModel(ModelAdapter):
         else:
             body["messages"] = request.messages
             path = "/chat/completions"
+            if request.tools is not None:
+                body["tools"] = request.tools
+                if request.tool_choice is not None:
+                    body["tool_choice"] = request.tool_choice
         body.update(extra_body)  # as the OpenAI SDK: extra_body keys land at the top level of the body
         return path, body, transport
 
@@ -275,7 +298,11 @@ class OpenAIAPIModel(ModelAdapter):
                 except ImageError as exc:
                     return ModelOutput(error=f"ImageError: {exc}")
                 request = Request(messages=messages, prompt=request.prompt, kind=request.kind,
-                                  continuations=request.continuations, generation=request.generation)
+                                  continuations=request.continuations, generation=request.generation,
+                                  tools=request.tools, tool_choice=request.tool_choice)
+        if request.tools and (self.api == "completions" or request.messages is None):
+            return ModelOutput(error="ToolsUnsupported: the completions API cannot carry tools "
+                                     "(use model_args.api=chat)")
         path, body, transport = self._body(request)
         client = self._get_client()
         start = time.perf_counter()
@@ -301,7 +328,7 @@ class OpenAIAPIModel(ModelAdapter):
                     status = resp.status
                     if transport["stream"] and status < 400:
                         try:
-                            return await self._read_stream(resp, t0, start)
+                            return self._with_text_calls(await self._read_stream(resp, t0, start), request)
                         except _Malformed as exc:
                             last_error = f"MalformedResponse: {exc}"
                             continue
@@ -321,7 +348,8 @@ class OpenAIAPIModel(ModelAdapter):
             if status >= 400:
                 return ModelOutput(error=self._http_error(status, text, n_images), latency_s=time.perf_counter() - start)
             try:
-                return self._parse(json.loads(text), time.perf_counter() - start)
+                out = self._parse(json.loads(text), time.perf_counter() - start)
+                return self._with_text_calls(out, request)
             except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
                 # A cut or garbled body is a server fault like a 5xx: retried, then recorded.
                 last_error = f"MalformedResponse: {type(exc).__name__}: {exc}"
@@ -346,6 +374,7 @@ class OpenAIAPIModel(ModelAdapter):
         usage = None
         model = None
         ttft = None
+        calls: dict[int, dict[str, Any]] = {}
         done = False
         buf = b""
         async for chunk in resp.content.iter_any():
@@ -376,6 +405,18 @@ class OpenAIAPIModel(ModelAdapter):
                     think = delta.get("reasoning_content") or delta.get("reasoning")
                     if (piece or think) and ttft is None:
                         ttft = time.perf_counter() - t0
+                    for pos, tc in enumerate(delta.get("tool_calls") or []):
+                        if ttft is None:
+                            ttft = time.perf_counter() - t0
+                        slot = calls.setdefault(tc.get("index", pos), {
+                            "id": None, "type": "function", "function": {"name": "", "arguments": ""}})
+                        if tc.get("id"):
+                            slot["id"] = tc["id"]
+                        fn = tc.get("function") or {}
+                        if fn.get("name"):
+                            slot["function"]["name"] += fn["name"]
+                        if fn.get("arguments"):
+                            slot["function"]["arguments"] += fn["arguments"]
                     if piece:
                         parts.append(piece)
                     if think:
@@ -388,17 +429,21 @@ class OpenAIAPIModel(ModelAdapter):
             raise _Malformed("the stream ended before [DONE]")
         latency = time.perf_counter() - start
         out = self._parse({"choices": [{"message": {"content": "".join(parts),
-                                                     "reasoning_content": "".join(reasoning) or None},
+                                                     "reasoning_content": "".join(reasoning) or None,
+                                                     "tool_calls": [calls[k] for k in sorted(calls)] or None},
                                         "finish_reason": finish}], "usage": usage, "model": model}, latency)
         out.ttft_s = ttft if getattr(self.config, "collect_perf", True) else None
         return out
 
     def _parse(self, data: dict[str, Any], latency: float) -> ModelOutput:
         choice = data["choices"][0]
+        tool_calls = None
         if "message" in choice:
             msg = choice["message"] or {}
             text = msg.get("content") or ""
             reasoning = msg.get("reasoning_content") or msg.get("reasoning")
+            if msg.get("tool_calls"):
+                tool_calls = [_tool_call(tc) for tc in msg["tool_calls"]]
         else:
             text = choice.get("text") or ""
             reasoning = None
@@ -419,12 +464,38 @@ class OpenAIAPIModel(ModelAdapter):
             latency_s=latency if getattr(self.config, "collect_perf", True) else None,
             finish_reason=choice.get("finish_reason"),
             model=data.get("model"),
+            tool_calls=tool_calls,
+            tool_call_rule="tool_calls" if tool_calls else None,
         )
+
+    def _with_text_calls(self, out: ModelOutput, request: Request) -> ModelOutput:
+        """With ``tool_call_parser: text``, calls written in the reply's text when the API gave none."""
+        if self.tool_call_parser == "text" and request.tools and not out.tool_calls and not out.error:
+            from evs_core.tools import parse_text_tool_calls
+
+            calls, rule = parse_text_tool_calls(out.text)
+            if calls:
+                out.tool_calls, out.tool_call_rule = calls, rule
+        return out
 
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.close()
             self._client = None
+
+
+def _tool_call(tc: dict[str, Any]) -> ToolCall:
+    """One OpenAI ``tool_calls`` entry; arguments given as an object (some servers) become JSON text."""
+    fn = tc.get("function") or {}
+    name = fn.get("name")
+    if not isinstance(name, str):
+        raise TypeError("a tool call has no function name")
+    args = fn.get("arguments")
+    if args is None:
+        args = "{}"
+    elif not isinstance(args, str):
+        args = json.dumps(args, ensure_ascii=False)
+    return ToolCall(id=tc.get("id") or None, name=name, arguments=args)
 
 
 class _Malformed(Exception):

@@ -46,7 +46,7 @@ _URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^/\
 _AUTH_SCHEME = re.compile(r"(?i)\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=:-]{4,}")
 _HEADER_LINE = re.compile(
     r"(?i)\b(authorization|proxy-authorization|x-api-key|api-key|x-goog-api-key)(\"?\s*[:=]\s*\"?)"
-    r"(?!\*\*\*)[^\s\",'}]+(?:\s+[^\s\",'}]+)?")
+    r"(?!\*\*\*)[^\s\",'}{\[]+(?:\s+[^\s\",'}]+)?")
 _MIN_SECRET = 4  # shorter values would mask ordinary words
 
 

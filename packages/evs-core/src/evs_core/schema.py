@@ -41,6 +41,21 @@ class Usage(_Model):
     total_tokens: int = 0
 
 
+class ToolCall(_Model):
+    """One function call a model asked for (OpenAI's ``tool_calls`` entry, flattened).
+
+    ``arguments`` is the JSON text exactly as the model wrote it (it may not parse: scorers decide).
+    """
+
+    id: str | None = None
+    name: str
+    arguments: str = "{}"
+
+    def to_openai(self) -> dict[str, Any]:
+        """The call in the shape of an OpenAI assistant message's ``tool_calls`` entry."""
+        return {"id": self.id or "", "type": "function", "function": {"name": self.name, "arguments": self.arguments}}
+
+
 class ModelOutput(_Model):
     """What a model returned for one request (or the error it raised)."""
 
@@ -53,6 +68,14 @@ class ModelOutput(_Model):
     logprobs: list[float] | None = None  # log-likelihood of each choice, for MC scoring
     error: str | None = None
     model: str | None = None
+    #: The function calls of the reply, when the request offered tools (``None``: no call).
+    tool_calls: list[ToolCall] | None = None
+    #: Where ``tool_calls`` came from: ``"tool_calls"`` (the API's field) or the text rule that read
+    #: them from the reply (``"text_tool_call_tag"``, ``"text_json"``; see :mod:`evs_core.tools`).
+    tool_call_rule: str | None = None
+    #: The whole conversation of a multi-turn episode (agent benchmarks), OpenAI messages in order;
+    #: scorers replay it, so a stored prediction can be scored again.
+    trajectory: list[dict[str, Any]] | None = None
 
 
 class Prediction(_Model):

@@ -10,6 +10,11 @@ body repeats the request's Authorization header, as some servers do). A body wit
 ``"stream": true`` is answered with server-sent events, one chunk per word. It runs in a thread;
 use it as a context manager. ``reject`` (``reject(body) -> str | None``): a message answers
 HTTP 400 with it, as a text-only server refuses image input. ``headers`` keeps the headers of each POST.
+
+Tool calls: a responder may return a dict instead of a string, ``{"content": str | None,
+"tool_calls": [...]}``, each call ``{"name": str, "arguments": dict | str}`` (or OpenAI's
+``{"id", "type", "function": {...}}``); the answer then carries OpenAI's ``tool_calls`` with
+``finish_reason: "tool_calls"`` (streamed as the servers do: the name first, the arguments in pieces).
 """
 
 from __future__ import annotations
@@ -130,17 +135,20 @@ class FakeOpenAIServer:
                         pass
                     return
                 try:
-                    text = outer.responder(body)
+                    answer = outer.responder(body)
+                    text, tool_calls = _split_answer(answer)
                 except Exception as exc:  # noqa: BLE001 - a responder bug is an HTTP 500, not a dead server
                     self._send(500, {"error": {"message": f"responder failed: {type(exc).__name__}: {exc}"}})
                     return
                 usage = {"prompt_tokens": len(last_user_text(body).split()), "completion_tokens": len(text.split())}
                 usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
                 if self.path.endswith("/chat/completions"):
-                    msg: dict[str, Any] = {"role": "assistant", "content": text}
+                    msg: dict[str, Any] = {"role": "assistant", "content": text if text or not tool_calls else None}
                     if outer.reasoning is not None:
                         msg["reasoning_content"] = outer.reasoning(body)
-                    choice = {"index": 0, "message": msg, "finish_reason": "stop"}
+                    if tool_calls:
+                        msg["tool_calls"] = tool_calls
+                    choice = {"index": 0, "message": msg, "finish_reason": "tool_calls" if tool_calls else "stop"}
                     obj = "chat.completion"
                 elif self.path.endswith("/completions"):
                     choice = {"index": 0, "text": text, "finish_reason": "stop"}
@@ -149,11 +157,11 @@ class FakeOpenAIServer:
                     self._send(404, {"error": {"message": "not found"}})
                     return
                 if body.get("stream"):
-                    self._stream(text, choice, usage, chat=obj == "chat.completion")
+                    self._stream(text, choice, usage, chat=obj == "chat.completion", tool_calls=tool_calls)
                     return
                 self._send(200, {"id": "x", "object": obj, "model": outer.model, "choices": [choice], "usage": usage})
 
-            def _stream(self, text, choice, usage, chat):
+            def _stream(self, text, choice, usage, chat, tool_calls=None):
                 def event(payload):
                     self.wfile.write(b"data: " + json.dumps(payload).encode() + b"\n\n")
                     self.wfile.flush()
@@ -172,9 +180,17 @@ class FakeOpenAIServer:
                         event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]})
                     if outer.stall:
                         time.sleep(outer.stall)
-                    words = text.split(" ")
+                    words = text.split(" ") if text or not tool_calls else []
                     for i, w in enumerate(words):
                         event({**base, "choices": [{"index": 0, **piece(w if i == 0 else " " + w)}]})
+                    for k, tc in enumerate(tool_calls or []):
+                        head = {"index": k, "id": tc["id"], "type": "function",
+                                "function": {"name": tc["function"]["name"], "arguments": ""}}
+                        event({**base, "choices": [{"index": 0, "delta": {"tool_calls": [head]}}]})
+                        args = tc["function"]["arguments"]
+                        for j in range(0, len(args), 7):
+                            frag = {"index": k, "function": {"arguments": args[j:j + 7]}}
+                            event({**base, "choices": [{"index": 0, "delta": {"tool_calls": [frag]}}]})
                     event({**base, "choices": [{"index": 0, **piece(""), "finish_reason": choice["finish_reason"]}]})
                     event({**base, "choices": [], "usage": usage})
                     self.wfile.write(b"data: [DONE]\n\n")
@@ -205,6 +221,22 @@ class FakeOpenAIServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _split_answer(answer: Any) -> tuple[str, list[dict[str, Any]]]:
+    """(text, OpenAI tool_calls) of a responder's answer: a string, or a dict with content/tool_calls."""
+    if isinstance(answer, str):
+        return answer, []
+    if not isinstance(answer, dict):
+        raise TypeError(f"a responder returns a string or a dict, not {type(answer).__name__}")
+    calls = []
+    for i, tc in enumerate(answer.get("tool_calls") or []):
+        fn = tc.get("function", tc)
+        args = fn.get("arguments", {})
+        calls.append({"id": tc.get("id") or f"call_{i}", "type": "function",
+                      "function": {"name": fn["name"],
+                                   "arguments": args if isinstance(args, str) else json.dumps(args)}})
+    return str(answer.get("content") or ""), calls
 
 
 def score_now(bench: Any, sample: Any, output: Any, *, judge: Any = None, repeat: int = 0, ctx: Any = None) -> Any:

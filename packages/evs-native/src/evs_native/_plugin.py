@@ -14,6 +14,7 @@ CATALOGUES = (
     "evs_native.benchmarks._catalog_math",
     "evs_native.benchmarks._catalog_judged",
     "evs_native.benchmarks._catalog_mcq_breadth",
+    "evs_native.benchmarks._catalog_function_calling",
 )
 
 

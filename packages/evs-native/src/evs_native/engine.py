@@ -372,9 +372,14 @@ class Evaluator:
                     return
                 bench = self.benchmarks[unit.bench]
                 try:
-                    request = bench.build_request(unit.sample)
-                    output = await self.model.agenerate(request)
-                    req_dict = request.to_dict()
+                    solve = bench.solve
+                    if solve is not None:  # a multi-turn benchmark (an agent episode) drives the model itself
+                        output, req_dict = await solve(unit.sample, self.model,
+                                                       self.contexts[unit.bench].for_repeat(unit.repeat))
+                    else:
+                        request = bench.build_request(unit.sample)
+                        output = await self.model.agenerate(request)
+                        req_dict = request.to_dict()
                 except Exception as exc:  # noqa: BLE001 - recorded and counted, never fatal
                     from evs_core.schema import ModelOutput
 

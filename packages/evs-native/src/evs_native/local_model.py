@@ -182,7 +182,13 @@ class TransformersModel(ModelAdapter):
         if request.prompt is not None and request.messages is None:
             return request.prompt
         msgs = request.messages or []
-        if getattr(self.tokenizer, "chat_template", None):
+        template = getattr(self.tokenizer, "chat_template", None)
+        if request.tools:
+            if not template or "tools" not in str(template):
+                raise _ToolsUnsupported("ToolsUnsupported: this model's chat template does not render tools")
+            return self.tokenizer.apply_chat_template(_template_messages(msgs), tools=request.tools, tokenize=False,
+                                                      add_generation_prompt=True)
+        if template:
             return self.tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
         return "\n\n".join(str(m["content"]) for m in msgs) + "\n"
 
@@ -255,7 +261,16 @@ class TransformersModel(ModelAdapter):
         import torch
 
         tok, model = self.tokenizer, self.model
-        prompts = [self.render(r) for r in reqs]
+        prompts, refused = [], {}
+        for i, r in enumerate(reqs):
+            try:
+                prompts.append(self.render(r))
+            except _ToolsUnsupported as exc:
+                refused[i] = str(exc)
+        if refused:
+            kept = [r for i, r in enumerate(reqs) if i not in refused]
+            outs = iter(self._generate_batch(kept) if kept else [])
+            return [ModelOutput(error=refused[i]) if i in refused else next(outs) for i in range(len(reqs))]
         kwargs, stop = self._generation_kwargs(reqs[0].generation)
         tok.padding_side = "left"
         enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False,
@@ -278,9 +293,16 @@ class TransformersModel(ModelAdapter):
                     text, finish = text[:cut], "stop"
             answer, reasoning = split_reasoning(text)
             prompt_tokens = int(enc["attention_mask"][i].sum())
-            outs.append(ModelOutput(text=answer, reasoning=reasoning, finish_reason=finish,
-                                    usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=n,
-                                                total_tokens=prompt_tokens + n)))
+            out = ModelOutput(text=answer, reasoning=reasoning, finish_reason=finish,
+                              usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=n,
+                                          total_tokens=prompt_tokens + n))
+            if reqs[i].tools:  # a local model calls tools in its text (its chat template's format)
+                from evs_core.tools import parse_text_tool_calls
+
+                calls, rule = parse_text_tool_calls(answer)
+                if calls:
+                    out.tool_calls, out.tool_call_rule = calls, rule
+            outs.append(out)
         return outs
 
     def _loglikelihood_batch(self, reqs: list[Request]) -> list[ModelOutput]:
@@ -331,3 +353,29 @@ class TransformersModel(ModelAdapter):
                 pass
             self._loop_task = None
             self._queue = None
+
+
+class _ToolsUnsupported(Exception):
+    """A request with tools for a model whose chat template has no place for them."""
+
+
+def _template_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Messages for a chat template: the arguments of assistant tool calls as objects (templates
+    serialise them; OpenAI's JSON text would be encoded twice)."""
+    import json
+
+    out = []
+    for m in messages:
+        if m.get("tool_calls"):
+            calls = []
+            for tc in m["tool_calls"]:
+                fn = dict(tc.get("function") or {})
+                if isinstance(fn.get("arguments"), str):
+                    try:
+                        fn["arguments"] = json.loads(fn["arguments"])
+                    except ValueError:
+                        pass
+                calls.append({**tc, "function": fn})
+            m = {**m, "tool_calls": calls}
+        out.append(m)
+    return out
