@@ -33,6 +33,11 @@ pip install -q -c <(echo "torch==2.13.0") "${pkgs[@]}"
 # bfcl_v3's checker: bfcl-eval pins numpy==1.26.4 and a dozen vendor SDKs; its AST checker needs none
 # of them, so it goes in without its dependencies.
 pip install -q --no-deps bfcl-eval==2025.10.27.1
+# the reference packages evs-aigc's learned-metric tests compare against (hpsv2, image-reward, lpips,
+# and open-clip-torch for its BPE vocabulary file); their declared dependencies (torchvision, timm)
+# do not import beside the CPU torch, so they come without them
+pip install -q --no-deps hpsv2==1.2.0 image-reward==1.5 lpips==0.1.4 open-clip-torch==3.3.0
+pip install -q -c <(echo "torch==2.13.0") "ftfy>=6" "regex>=2022"
 if [ "${EVS_TEST_FIXTURES:-1}" != 0 ]; then
   pip install -q -e tests/fixtures/evs-plugin-example
 elif pip show -q evs-plugin-example 2>/dev/null; then
