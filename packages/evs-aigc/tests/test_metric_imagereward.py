@@ -55,6 +55,35 @@ class DropPath(torch.nn.Identity):
         super().__init__()
 
 
+def find_pruneable_heads_and_indices(heads, n_heads, head_size, already_pruned_heads):
+    """transformers 4's helper: the heads left to prune and the flat indices of the kept units."""
+    mask = torch.ones(n_heads, head_size)
+    heads = set(heads) - already_pruned_heads
+    for head in heads:
+        head = head - sum(1 if h < head else 0 for h in already_pruned_heads)
+        mask[head] = 0
+    mask = mask.view(-1).contiguous().eq(1)
+    index = torch.arange(len(mask))[mask].long()
+    return heads, index
+
+
+def invert_attention_mask(self, encoder_attention_mask):
+    """transformers 4's ``PreTrainedModel.invert_attention_mask``: 1/0 keep mask -> additive mask."""
+    if encoder_attention_mask.dim() == 3:
+        extended = encoder_attention_mask[:, None, :, :]
+    else:
+        extended = encoder_attention_mask[:, None, None, :]
+    extended = extended.to(dtype=self.dtype)
+    return (1.0 - extended) * torch.finfo(self.dtype).min
+
+
+def get_head_mask(self, head_mask, num_hidden_layers, is_attention_chunked=False):
+    """transformers 4's ``PreTrainedModel.get_head_mask`` for the no-head-mask case the score takes."""
+    if head_mask is not None:
+        raise NotImplementedError("head masks are not part of the ImageReward score")
+    return [None] * num_hidden_layers
+
+
 @pytest.fixture(scope="module")
 def ir_ref():
     if importlib.util.find_spec("ImageReward") is None:
@@ -82,17 +111,31 @@ def load_reference():
         stubs[name] = _stub(name, __path__=[str(path)])
     saved = {k: sys.modules.get(k) for k in stubs}
     # med.py imports three helpers from transformers.modeling_utils that moved to pytorch_utils
+    # (transformers 5 dropped find_pruneable_heads_and_indices: head pruning, which the scoring
+    # never calls, gets the stand-in below)
     import transformers.modeling_utils as modeling_utils
     import transformers.pytorch_utils as pytorch_utils
 
+    helpers = {"find_pruneable_heads_and_indices": find_pruneable_heads_and_indices}
     added = [n for n in ("apply_chunking_to_forward", "find_pruneable_heads_and_indices", "prune_linear_layer")
              if not hasattr(modeling_utils, n)]
     for n in added:
-        setattr(modeling_utils, n, getattr(pytorch_utils, n))
+        setattr(modeling_utils, n, getattr(pytorch_utils, n, None) or helpers[n])
     try:
         sys.modules.update(stubs)
         vit = importlib.import_module("ImageReward.models.BLIP.vit")
         med = importlib.import_module("ImageReward.models.BLIP.med")
+        if hasattr(transformers.PreTrainedModel, "get_expanded_tied_weights_keys"):
+            # transformers 5: a model's tied-weight map is built by post_init, which med.py's
+            # BertModel (written for 4.x) never calls; its init_weights builds it first here
+            def init_weights(self):
+                self.all_tied_weights_keys = self.get_expanded_tied_weights_keys(all_submodels=False)
+                transformers.PreTrainedModel.init_weights(self)
+
+            med.BertPreTrainedModel.init_weights = init_weights
+        for name, helper in (("invert_attention_mask", invert_attention_mask), ("get_head_mask", get_head_mask)):
+            if not hasattr(med.BertPreTrainedModel, name):  # removed from PreTrainedModel in transformers 5
+                setattr(med.BertPreTrainedModel, name, helper)
     finally:
         for n in added:
             delattr(modeling_utils, n)
