@@ -73,10 +73,18 @@ def vqa_folders(tmp_path_factory):
                 param.add_(torch.randn_like(param) * 0.05)
         t5.lm_head.weight.mul_(0.02)  # keep P(Yes) away from 0 so an absolute tolerance means something
     tower.save_pretrained(tower_dir)
-    t5.save_pretrained(model_dir, safe_serialization=False)
-    state = torch.load(model_dir / "pytorch_model.bin", weights_only=True)
-    state.update({f"mm_projector.{k}": v for k, v in projector.state_dict().items()})
-    torch.save(state, model_dir / "pytorch_model.bin")
+    t5.save_pretrained(model_dir, safe_serialization=False)  # transformers 5 writes safetensors whatever this says
+    projector_state = {f"mm_projector.{k}": v for k, v in projector.state_dict().items()}
+    if (model_dir / "model.safetensors").is_file():
+        from safetensors.torch import load_file, save_file
+
+        state = load_file(str(model_dir / "model.safetensors"))
+        state.update(projector_state)
+        save_file(state, str(model_dir / "model.safetensors"), metadata={"format": "pt"})
+    else:
+        state = torch.load(model_dir / "pytorch_model.bin", weights_only=True)
+        state.update(projector_state)
+        torch.save(state, model_dir / "pytorch_model.bin")
     config = json.loads((model_dir / "config.json").read_text())
     config.update(model_type="clip_t5", mm_vision_tower="openai/clip-vit-large-patch14-336",
                   mm_projector_type="mlp2x_gelu", mm_vision_select_layer=-2, mm_vision_select_feature="patch",
