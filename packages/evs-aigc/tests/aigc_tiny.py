@@ -86,3 +86,32 @@ def clip_config(projection_dim=16, hidden=32, layers=2, heads=2, image_size=224,
         ),
         projection_dim=projection_dim,
     )
+
+
+def projected(output):
+    """The projected embedding ``CLIPModel.get_image_features`` / ``get_text_features`` return: the
+    tensor itself in transformers 4, the ``pooler_output`` of the output object in transformers 5."""
+    import torch
+
+    return output if isinstance(output, torch.Tensor) else output.pooler_output
+
+
+class ClipFeaturesAsTensors:
+    """A ``CLIPModel`` whose ``get_*_features`` return tensors, as transformers 4's did: what reference
+    code written against transformers 4 (torchmetrics' CLIPScore) expects of the model it is given."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+    def to(self, *args, **kwargs):
+        self.model = self.model.to(*args, **kwargs)
+        return self
+
+    def get_image_features(self, *args, **kwargs):
+        return projected(self.model.get_image_features(*args, **kwargs))
+
+    def get_text_features(self, *args, **kwargs):
+        return projected(self.model.get_text_features(*args, **kwargs))

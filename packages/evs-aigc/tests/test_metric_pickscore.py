@@ -37,7 +37,8 @@ def pickscore_folder(tmp_path_factory) -> Path:
 
 
 def reference_scores(folder: Path, images, prompts) -> list[float]:
-    """PickScore's published calc_probs code (README), one prompt at a time, before the softmax."""
+    """PickScore's published calc_probs code (README), one prompt at a time, before the softmax
+    (the embeddings taken as transformers 4 returned them, see ``aigc_tiny.projected``)."""
     processor = transformers.AutoProcessor.from_pretrained(str(folder), local_files_only=True)
     model = transformers.AutoModel.from_pretrained(str(folder), local_files_only=True).eval()
     out = []
@@ -45,9 +46,9 @@ def reference_scores(folder: Path, images, prompts) -> list[float]:
         image_inputs = processor(images=[image], padding=True, truncation=True, max_length=77, return_tensors="pt")
         text_inputs = processor(text=prompt, padding=True, truncation=True, max_length=77, return_tensors="pt")
         with torch.no_grad():
-            image_embs = model.get_image_features(**image_inputs)
+            image_embs = aigc_tiny.projected(model.get_image_features(**image_inputs))
             image_embs = image_embs / torch.norm(image_embs, dim=-1, keepdim=True)
-            text_embs = model.get_text_features(**text_inputs)
+            text_embs = aigc_tiny.projected(model.get_text_features(**text_inputs))
             text_embs = text_embs / torch.norm(text_embs, dim=-1, keepdim=True)
             scores = model.logit_scale.exp() * (text_embs @ image_embs.T)[0]
         out.append(float(scores[0]))

@@ -95,6 +95,7 @@ def test_clip_score_matches_torchmetrics(tmp_path):
     from transformers import CLIPModel, CLIPProcessor
 
     from aigc_models import tiny_clip
+    from aigc_tiny import ClipFeaturesAsTensors
     from evs_aigc.metrics.clip_score import CLIPScore
 
     folder = tiny_clip(tmp_path / "clip", seed=3)
@@ -106,7 +107,7 @@ def test_clip_score_matches_torchmetrics(tmp_path):
     ref = []
     for im, p in zip(images, prompts, strict=True):
         t = torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1)
-        ref.append(float(tm_clip_score(t, p, model_name_or_path=lambda: (model, proc))))
+        ref.append(float(tm_clip_score(t, p, model_name_or_path=lambda: (ClipFeaturesAsTensors(model), proc))))
     assert ours == pytest.approx(ref, abs=1e-5)
     assert any(v > 0 for v in ref)  # the comparison covers unclamped values, not only zeros
 

@@ -41,6 +41,15 @@ def resolve_weights(metric: str, weights: str | None, default: str | None) -> tu
     return None, value
 
 
+# the image-processor settings a ``save_pretrained`` folder carries: transformers 4 writes them to
+# preprocessor_config.json, transformers 5's processors nest them in processor_config.json
+PROCESSOR_FILES = ("preprocessor_config.json", "processor_config.json")
+
+
+def has_processor_files(folder: Path) -> bool:
+    return any((folder / name).is_file() for name in PROCESSOR_FILES)
+
+
 def local_file(metric: str, folder: Path, name: str, hint: str = "") -> Path:
     path = folder / name
     if not path.is_file():

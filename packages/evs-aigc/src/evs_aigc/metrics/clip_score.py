@@ -13,6 +13,7 @@ from typing import Any
 
 from evs_core.errors import EvsError, MissingDependencyError
 
+from evs_aigc.metrics._openclip import features
 from evs_aigc.metrics.base import ImageMetric, offline_for
 
 
@@ -46,11 +47,11 @@ class CLIPScore(ImageMetric):
 
         with torch.inference_mode():
             pix = self.processor(images=[i.convert("RGB") for i in images], return_tensors="pt")["pixel_values"]
-            img = self.model.get_image_features(pix.to(self.device))
+            img = features(self.model.get_image_features(pix.to(self.device)))
             txt_in = self.processor(text=prompts, return_tensors="pt", padding=True)
             limit = self.model.config.text_config.max_position_embeddings
             ids, mask = txt_in["input_ids"][..., :limit], txt_in["attention_mask"][..., :limit]
-            txt = self.model.get_text_features(ids.to(self.device), mask.to(self.device))
+            txt = features(self.model.get_text_features(ids.to(self.device), mask.to(self.device)))
         return img, txt
 
     def score(self, images, prompts=None, references=None) -> list[float]:

@@ -19,7 +19,15 @@ from __future__ import annotations
 
 from evs_core.errors import ConfigError, require
 
-from ._common import check_inputs, hub_file, local_file, resolve_weights, torch_device, unknown_options
+from ._common import (
+    check_inputs,
+    has_processor_files,
+    hub_file,
+    local_file,
+    resolve_weights,
+    torch_device,
+    unknown_options,
+)
 from ._openclip import features
 from .base import ImageMetric, offline_for
 
@@ -197,11 +205,12 @@ class MPS(ImageMetric):
         self.cross.eval().to(self._device)
         processor = options.get("processor")
         if processor is None:
-            if folder is not None and (folder / "preprocessor_config.json").is_file():
+            if folder is not None and has_processor_files(folder):
                 processor = str(folder)
             elif folder is not None:
                 raise ConfigError(
-                    f"metric {self.name}: weights folder {str(folder)!r} has no preprocessor_config.json; "
+                    f"metric {self.name}: weights folder {str(folder)!r} has no preprocessor_config.json "
+                    "(nor processor_config.json); "
                     f"give processor=<folder of {PROCESSOR_HUB_ID}>"
                 )
             else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from evs_core.errors import ConfigError, require
 
-from ._common import check_inputs, resolve_weights, torch_device, unknown_options
+from ._common import check_inputs, has_processor_files, resolve_weights, torch_device, unknown_options
 from ._openclip import features
 from .base import ImageMetric, offline_for
 
@@ -35,11 +35,12 @@ class PickScore(ImageMetric):
         if processor is None:
             # a weights folder that carries its processor files serves both; otherwise the
             # processor PickScore was trained with (a hub id: only online)
-            if folder is not None and (folder / "preprocessor_config.json").is_file():
+            if folder is not None and has_processor_files(folder):
                 processor = str(folder)
             elif folder is not None:
                 raise ConfigError(
-                    f"metric {self.name}: weights folder {str(folder)!r} has no preprocessor_config.json; "
+                    f"metric {self.name}: weights folder {str(folder)!r} has no preprocessor_config.json "
+                    "(nor processor_config.json); "
                     f"give processor=<folder of {PROCESSOR_HUB_ID}>"
                 )
             else:
