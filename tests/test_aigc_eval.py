@@ -29,6 +29,7 @@ pytest.importorskip("diffusers", reason="evs-aigc[diffusers] is installed by too
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "packages" / "evs-aigc" / "tests"))
 
 from aigc_models import tiny_clip, tiny_pix2pix_pipeline, tiny_sd_pipeline, tiny_unconditional_pipeline  # noqa: E402
+from aigc_tiny import ClipFeaturesAsTensors  # noqa: E402
 from evs_core.testing import FakeOpenAIServer  # noqa: E402
 from PIL import Image  # noqa: E402
 
@@ -71,7 +72,7 @@ def reference_clip_scores(models, images, prompts):
 
     model, proc = CLIPModel.from_pretrained(models["clip"]).eval(), CLIPProcessor.from_pretrained(models["clip"])
     return [float(clip_score(torch.from_numpy(np.asarray(im.convert("RGB")).copy()).permute(2, 0, 1), p,
-                             model_name_or_path=lambda: (model, proc))) for im, p in zip(images, prompts, strict=True)]
+                             model_name_or_path=lambda: (ClipFeaturesAsTensors(model), proc))) for im, p in zip(images, prompts, strict=True)]
 
 
 PROMPTS = [{"id": "p1", "prompt": "a red cube on a table"}, {"id": "p2", "prompt": "a cat in the snow"},
