@@ -71,8 +71,12 @@ def run_caption(dataset: str, spec: LLMSpec, output_dir: str, prompt: str = DEFA
         raise ConfigError(f"--output {out} is a file, not a folder")
     rows = read_pairs(dataset, "zeroshot_retrieval")
     images = list(dict.fromkeys(r["image"] for r in rows))
-    outputs = asyncio.run(_caption_all(APIChat(spec), images, prompt, spec.concurrency,
-                                       {"max_tokens": max_tokens, "temperature": 0.0}))
+    captioner = APIChat(spec)
+    try:
+        outputs = asyncio.run(_caption_all(captioner, images, prompt, spec.concurrency,
+                                           {"max_tokens": max_tokens, "temperature": 0.0}))
+    finally:
+        captioner.client.close()
     ids = {p: f"img{i}" for i, p in enumerate(images)}
     captions, corpus, failures = [], [], []
     for path, o in zip(images, outputs, strict=True):

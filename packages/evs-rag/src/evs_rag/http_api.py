@@ -89,7 +89,16 @@ class JSONClient:
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._local = threading.local()
+        self._all: list[http.client.HTTPConnection] = []  # every thread's connection, for close()
+        self._all_lock = threading.Lock()
         self.stats = APIStats()
+
+    def close(self) -> None:
+        """Close every thread's connection (a later request opens a new one)."""
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for c in conns:
+            c.close()
 
     def _conn(self) -> http.client.HTTPConnection:
         c = getattr(self._local, "conn", None)
@@ -101,6 +110,8 @@ class JSONClient:
             # waits for the server's delayed ACK (~40 ms a request)
             c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._local.conn = c
+            with self._all_lock:
+                self._all.append(c)
         return c
 
     def _drop(self) -> None:
@@ -108,6 +119,9 @@ class JSONClient:
         if c is not None:
             c.close()
             self._local.conn = None
+            with self._all_lock:
+                if c in self._all:
+                    self._all.remove(c)
 
     def _once(self, body: bytes) -> Any:
         try:
@@ -162,6 +176,9 @@ class _Pooled:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+        client = getattr(self, "client", None)
+        if client is not None:
+            client.close()
 
 
 class EmbeddingsAPI(_Pooled):

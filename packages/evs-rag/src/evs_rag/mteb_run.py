@@ -183,30 +183,36 @@ def run_mteb(cfg: MTEBConfig, work_dir: str, *, ignored: list[str] | None = None
     runlog = _RunLog(run_dir)
     written: list[Path] = []
     tasks = [*custom, *named]
-    if cfg.two_stage:
-        enc_spec, encoder = next((s, m) for s, m in models if not s.is_cross_encoder)
-        enc_name = enc_spec.display_name
-        pred = run_dir / "mteb_predictions" / safe_name(enc_name)
-        _evaluate(encoder, tasks, spec=enc_spec, cfg=cfg, run_dir=run_dir, runlog=runlog, prediction_folder=pred,
-                  local=enc_spec.is_api or is_local(enc_spec.model_name_or_path), report_model=enc_name,
-                  extra_config={"stage": "retrieval"}, written=written)
-        retrieval = [t for t in tasks if t.metadata.type in ("Retrieval", "Reranking")]
-        for spec, reranker in models:
-            if not spec.is_cross_encoder:
-                continue
-            staged = []
-            for t in retrieval:
-                try:
-                    staged.append(t.convert_to_reranking(pred, top_k=cfg.eval.top_k))
-                except (FileNotFoundError, ValueError) as exc:
-                    runlog.fail(f"{spec.display_name} on {t.metadata.name} (no first-stage results)", exc)
-            _evaluate(reranker, staged, spec=spec, cfg=cfg, run_dir=run_dir, runlog=runlog, prediction_folder=None,
-                      local=spec.is_api or is_local(spec.model_name_or_path), report_model=spec.display_name,
-                      extra_config={"stage": "rerank", "first_stage": enc_name, "top_k": cfg.eval.top_k},
-                      written=written)
-    else:
-        for spec, model in models:
-            _evaluate(model, tasks, spec=spec, cfg=cfg, run_dir=run_dir, runlog=runlog, prediction_folder=None,
-                      local=spec.is_api or is_local(spec.model_name_or_path), report_model=spec.display_name,
-                      extra_config={}, written=written)
+    try:
+        if cfg.two_stage:
+            enc_spec, encoder = next((s, m) for s, m in models if not s.is_cross_encoder)
+            enc_name = enc_spec.display_name
+            pred = run_dir / "mteb_predictions" / safe_name(enc_name)
+            _evaluate(encoder, tasks, spec=enc_spec, cfg=cfg, run_dir=run_dir, runlog=runlog, prediction_folder=pred,
+                      local=enc_spec.is_api or is_local(enc_spec.model_name_or_path), report_model=enc_name,
+                      extra_config={"stage": "retrieval"}, written=written)
+            retrieval = [t for t in tasks if t.metadata.type in ("Retrieval", "Reranking")]
+            for spec, reranker in models:
+                if not spec.is_cross_encoder:
+                    continue
+                staged = []
+                for t in retrieval:
+                    try:
+                        staged.append(t.convert_to_reranking(pred, top_k=cfg.eval.top_k))
+                    except (FileNotFoundError, ValueError) as exc:
+                        runlog.fail(f"{spec.display_name} on {t.metadata.name} (no first-stage results)", exc)
+                _evaluate(reranker, staged, spec=spec, cfg=cfg, run_dir=run_dir, runlog=runlog, prediction_folder=None,
+                          local=spec.is_api or is_local(spec.model_name_or_path), report_model=spec.display_name,
+                          extra_config={"stage": "rerank", "first_stage": enc_name, "top_k": cfg.eval.top_k},
+                          written=written)
+        else:
+            for spec, model in models:
+                _evaluate(model, tasks, spec=spec, cfg=cfg, run_dir=run_dir, runlog=runlog, prediction_folder=None,
+                          local=spec.is_api or is_local(spec.model_name_or_path), report_model=spec.display_name,
+                          extra_config={}, written=written)
+    finally:
+        for _, model in models:  # API clients' keep-alive connections and threads
+            api = getattr(model, "api", None)
+            if api is not None:
+                api.close()
     return run_dir, written, runlog.failures

@@ -144,7 +144,7 @@ class APIChat:
             return ModelOutput(error=f"MalformedResponse: {type(exc).__name__}: {exc}")
 
     async def aclose(self) -> None:
-        pass
+        self.client.close()
 
 
 def _adapter(spec: LLMSpec):
@@ -229,6 +229,7 @@ def make_embeddings(spec: ModelSpec):
 
         def encode(texts):
             return api.embed(texts).tolist()
+        closer = api.close
     else:
         from evs_rag.models import load_local_encoder
 
@@ -236,11 +237,17 @@ def make_embeddings(spec: ModelSpec):
 
         def encode(texts):
             return model.encode(list(texts), batch_size=spec.batch_size, show_progress_bar=False).tolist()
+        closer = None
 
     class EvsEmbeddings(BaseRagasEmbeddings):
         def __init__(self):
             super().__init__()
             self.run_config = RunConfig(max_retries=0)
+
+        def close(self) -> None:
+            """The API client's connections and threads (nothing for a local model)."""
+            if closer is not None:
+                closer()
 
         def embed_query(self, text: str) -> list[float]:
             return encode([text])[0]
@@ -371,6 +378,8 @@ def run_ragas_eval(ev: RagasEval, work_dir: str, *, name: str | None = None, ign
                 return await _score_all(rows, metrics, concurrency=concurrency, timeout=timeout, appender=appender)
         finally:
             await critic.adapter.aclose()
+            if embeddings is not None:
+                embeddings.close()
 
     start = time.perf_counter()
     try:

@@ -72,6 +72,11 @@ def generate_testset(cfg: TestsetGeneration) -> Path:
         except Exception as exc:  # noqa: BLE001 - RAGAS raises many kinds; the user gets one line
             first = (str(exc).splitlines() or [""])[0]
             raise GenerationError(f"test-set generation failed: {type(exc).__name__}: {first}") from None
+        finally:
+            client = getattr(llm.adapter, "client", None)
+            if client is not None and hasattr(client, "close"):
+                client.close()  # the generator's keep-alive connections
+            emb.close()
     rows = []
     for r in ts.to_list():
         rows.append({"user_input": r.get("user_input"), "reference_contexts": r.get("reference_contexts"),
