@@ -548,6 +548,32 @@ class _Streamer:
         self._schedule()
 
 
+def _await_kernel_stamps(timeout: float = 0.5) -> bool:
+    """Enabling SO_TIMESTAMPNS turns the kernel's packet stamping on through deferred work, which a
+    loaded machine may run late: packets received meanwhile carry no stamp. Send one byte over a
+    stamped loopback connection until it arrives stamped (or ``timeout`` passes)."""
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as ls:
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(1)
+        with socket.create_connection(ls.getsockname(), timeout=timeout) as cli:
+            srv, _ = ls.accept()
+            with srv:
+                srv.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+                srv.settimeout(timeout)
+                while True:
+                    cli.sendall(b"x")
+                    try:
+                        _, anc, _, _ = srv.recvmsg(1, 64)
+                    except OSError:
+                        return False
+                    if any(level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS for level, kind, _ in anc):
+                        return True
+                    if time.monotonic() > deadline:
+                        return False
+                    time.sleep(0.002)
+
+
 async def start_server(host="127.0.0.1", port=0, **options):
     """Start a mock server in the running loop; returns (asyncio.Server, port, MockServer)."""
     mock = MockServer(MockConfig(**options))
@@ -558,6 +584,7 @@ async def start_server(host="127.0.0.1", port=0, **options):
         lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:  # now, so the kernel stamps packets from the first connection on
             lsock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+            _await_kernel_stamps()
         except OSError:
             pass
         lsock.bind((host, port))
